@@ -1,0 +1,388 @@
+package quaymirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Outcome is what happened to one repository.
+type Outcome string
+
+// Outcomes. A dry run reports the outcome Apply would have.
+const (
+	OutcomeCreated    Outcome = "created"
+	OutcomeConfigured Outcome = "configured"
+	OutcomeUpdated    Outcome = "updated"
+	OutcomeUnchanged  Outcome = "unchanged"
+	OutcomeSkipped    Outcome = "skipped"
+	OutcomeOrphaned   Outcome = "orphaned"
+	OutcomeFailed     Outcome = "failed"
+	// OutcomeNotStarted: Apply stopped (context ended, time budget spent)
+	// before this repository was started. The next run picks it up.
+	OutcomeNotStarted Outcome = "not_started"
+)
+
+// Result is the outcome of one repository.
+type Result struct {
+	Name    string  `json:"name"`
+	Action  Action  `json:"action"`
+	Outcome Outcome `json:"outcome"`
+	Reason  string  `json:"reason,omitempty"`
+	// Changes names the fields written (or that would be written).
+	Changes []Field `json:"changes,omitempty"`
+	// Diff holds the field-level differences, secrets redacted.
+	Diff []Change `json:"diff,omitempty"`
+	// Error is the failure, when Outcome is OutcomeFailed.
+	Error string `json:"error,omitempty"`
+	// Warning reports a problem that did not stop the repository from
+	// converging (a refused sync-now, say).
+	Warning string `json:"warning,omitempty"`
+
+	err error
+}
+
+// Err returns the failure as an error (wrapping the sentinels), or nil.
+func (r Result) Err() error { return r.err }
+
+// Counts counts results by outcome.
+type Counts struct {
+	Created    int `json:"created"`
+	Configured int `json:"configured"`
+	Updated    int `json:"updated"`
+	Unchanged  int `json:"unchanged"`
+	Skipped    int `json:"skipped"`
+	Orphaned   int `json:"orphaned"`
+	Failed     int `json:"failed"`
+	NotStarted int `json:"not_started"`
+}
+
+func (c *Counts) add(o Outcome) {
+	switch o {
+	case OutcomeCreated:
+		c.Created++
+	case OutcomeConfigured:
+		c.Configured++
+	case OutcomeUpdated:
+		c.Updated++
+	case OutcomeUnchanged:
+		c.Unchanged++
+	case OutcomeSkipped:
+		c.Skipped++
+	case OutcomeOrphaned:
+		c.Orphaned++
+	case OutcomeFailed:
+		c.Failed++
+	case OutcomeNotStarted:
+		c.NotStarted++
+	}
+}
+
+// Report is the result of a run for one organisation pair.
+type Report struct {
+	Organization            string `json:"organization"`
+	DestinationOrganization string `json:"destination_organization"`
+	DryRun                  bool   `json:"dry_run"`
+	// Interrupted is set when Apply stopped before starting every
+	// repository; the rest are OutcomeNotStarted.
+	Interrupted bool `json:"interrupted"`
+	Counts
+	Repositories []Result `json:"repositories"`
+	// Calls counts the requests of Plan and Apply together.
+	Calls    Calls         `json:"calls"`
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// OK reports whether nothing failed and nothing was left unstarted.
+func (r *Report) OK() bool { return r.Failed == 0 && r.NotStarted == 0 }
+
+// Errors returns the failures, one per failed repository.
+func (r *Report) Errors() []error {
+	var out []error
+	for _, res := range r.Repositories {
+		if res.err != nil {
+			out = append(out, res.err)
+		}
+	}
+	return out
+}
+
+// DryRun turns a plan into the report Apply would produce, writing nothing.
+func (p *Plan) DryRun() *Report {
+	rep := p.newReport()
+	rep.DryRun = true
+	for i := range p.Items {
+		rep.add(p.Items[i].result(plannedOutcome(p.Items[i]), nil, ""))
+	}
+	return rep
+}
+
+func (p *Plan) newReport() *Report {
+	return &Report{
+		Organization:            p.SourceNamespace,
+		DestinationOrganization: p.DestinationNamespace,
+		Repositories:            make([]Result, 0, len(p.Items)),
+		Calls:                   p.Calls,
+	}
+}
+
+func (r *Report) add(res Result) {
+	r.Counts.add(res.Outcome)
+	r.Repositories = append(r.Repositories, res)
+}
+
+func plannedOutcome(it Item) Outcome {
+	if it.Err != nil {
+		return OutcomeFailed
+	}
+	switch it.Action {
+	case ActionCreate:
+		return OutcomeCreated
+	case ActionConfigure:
+		return OutcomeConfigured
+	case ActionUpdate:
+		return OutcomeUpdated
+	case ActionUnchanged:
+		return OutcomeUnchanged
+	case ActionOrphan:
+		return OutcomeOrphaned
+	}
+	return OutcomeSkipped
+}
+
+func (it Item) result(o Outcome, err error, warning string) Result {
+	if err == nil {
+		err = it.Err
+	}
+	res := Result{
+		Name: it.Name, Action: it.Action, Outcome: o, Reason: it.Reason,
+		Changes: it.fields, Diff: it.Changes, Warning: warning, err: err,
+	}
+	if err != nil {
+		res.Outcome = OutcomeFailed
+		res.Error = err.Error()
+	}
+	return res
+}
+
+// Apply carries out a plan made by this engine's Plan and reports what
+// happened to every repository. A failure in one repository never stops
+// the others.
+//
+// When ctx ends, Apply starts no new repository; the ones not started are
+// reported OutcomeNotStarted and the report is marked Interrupted. The
+// writes of a repository that has started are finished under their own
+// timeout (WithRepositoryTimeout) even if ctx ends, so that no repository
+// is left half-configured by a cancellation.
+//
+// Writes per repository: create is CreateRepository, CreateMirror (which
+// sets the state to MIRROR) and SyncNow unless Policy.SkipSyncNow;
+// configure is CreateMirror and SyncNow; update is one UpdateMirror and,
+// for a NORMAL repository, ChangeState to MIRROR after it. ChangeState is
+// never called before a mirror configuration exists.
+func (e *Engine) Apply(ctx context.Context, plan *Plan) (*Report, error) {
+	if plan == nil || plan.engine != e {
+		return nil, errors.New("quaymirror: Apply needs a plan made by this engine's Plan")
+	}
+	start := time.Now()
+	c := &counter{}
+	results := make([]Result, len(plan.Items))
+	started := make([]bool, len(plan.Items))
+	total := 0
+	for _, it := range plan.Items {
+		if writes(it) {
+			total++
+		}
+	}
+	done := 0
+	progress := func() {
+		done++
+		e.report(Progress{Phase: "apply", Done: done, Total: total})
+	}
+	var mu sync.Mutex
+
+	pool := newPool(ctx, e.concurrency)
+	for i, it := range plan.Items {
+		if !writes(it) {
+			results[i] = it.result(plannedOutcome(it), nil, "")
+			started[i] = true
+			continue
+		}
+		ok := pool.Go(func() {
+			// Once started, a repository's writes finish even if ctx
+			// ends, bounded by the repository timeout.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.repoTimeout)
+			defer cancel()
+			res := e.applyItem(rctx, c, it)
+			mu.Lock()
+			results[i] = res
+			progress()
+			mu.Unlock()
+		})
+		if !ok {
+			break
+		}
+		started[i] = true
+	}
+	pool.Wait()
+
+	rep := plan.newReport()
+	for i, it := range plan.Items {
+		if !started[i] {
+			rep.Interrupted = true
+			rep.add(it.result(OutcomeNotStarted, nil, ""))
+			continue
+		}
+		rep.add(results[i])
+		if r := results[i]; r.err != nil && writes(it) {
+			e.logger.Warn("repository failed", "repository", plan.DestinationNamespace+"/"+it.Name, "action", it.Action, "error", r.Error)
+		}
+	}
+	rep.Calls = rep.Calls.Add(c.calls())
+	rep.Duration = time.Since(start)
+	return rep, nil
+}
+
+// writes reports whether applying the item writes anything.
+func writes(it Item) bool {
+	if it.Err != nil {
+		return false
+	}
+	switch it.Action {
+	case ActionCreate, ActionConfigure, ActionUpdate:
+		return true
+	case ActionOrphan:
+		return len(it.fields) > 0
+	}
+	return false
+}
+
+// Sync plans and applies in one call.
+func (e *Engine) Sync(ctx context.Context) (*Report, error) {
+	plan, err := e.Plan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return e.Apply(ctx, plan)
+}
+
+// applyItem performs one repository's writes. On ErrAlreadyExists from a
+// create (another writer, or a retried request that had succeeded) it
+// reads the repository again and carries out what that state calls for,
+// once.
+func (e *Engine) applyItem(ctx context.Context, c *counter, it Item) Result {
+	ns := e.policy.DestinationNamespace
+	out, warning, err := e.write(ctx, c, it)
+	if errors.Is(err, ErrAlreadyExists) {
+		e.logger.Debug("already exists; re-reading", "repository", ns+"/"+it.Name)
+		var again Item
+		again, err = e.replan(ctx, c, it)
+		if err == nil {
+			if !writes(again) {
+				return again.result(plannedOutcome(again), nil, "")
+			}
+			it = again
+			out, warning, err = e.write(ctx, c, it)
+		}
+	}
+	if err != nil {
+		e.logger.Debug("write failed", "repository", ns+"/"+it.Name, "error", err)
+		return it.result(OutcomeFailed, err, "")
+	}
+	e.logger.Info(string(out), "repository", ns+"/"+it.Name)
+	return it.result(out, nil, warning)
+}
+
+// replan decides again for a repository after a write found it in an
+// unexpected state.
+func (e *Engine) replan(ctx context.Context, c *counter, it Item) (Item, error) {
+	ns := e.policy.DestinationNamespace
+	var repo *Repository
+	err := e.call(ctx, c, destinationRead, func() (err error) {
+		repo, err = e.dst.GetRepository(ctx, ns, it.Name)
+		return err
+	})
+	if err != nil {
+		return it, &RepositoryError{Op: "re-read repository", Repository: ns + "/" + it.Name, Err: err}
+	}
+	again := e.planExisting(ctx, c, it.source, *repo)
+	if again.Err != nil {
+		return it, again.Err
+	}
+	return again, nil
+}
+
+// write performs the item's writes in order.
+func (e *Engine) write(ctx context.Context, c *counter, it Item) (Outcome, string, error) {
+	ns, name := e.policy.DestinationNamespace, it.Name
+	wrap := func(op string, err error) error {
+		return &RepositoryError{Op: op, Repository: ns + "/" + name, Err: err}
+	}
+	switch it.Action {
+	case ActionCreate:
+		repo := Repository{Namespace: ns, Name: name, Description: it.source.Description, Visibility: e.visibility(it.source)}
+		if err := e.call(ctx, c, destinationWrite, func() error { return e.dst.CreateRepository(ctx, repo) }); err != nil {
+			return "", "", wrap("create repository", err)
+		}
+		warning, err := e.createMirror(ctx, c, it)
+		return OutcomeCreated, warning, err
+	case ActionConfigure:
+		warning, err := e.createMirror(ctx, c, it)
+		return OutcomeConfigured, warning, err
+	case ActionUpdate, ActionOrphan:
+		if len(it.fields) > 0 {
+			if err := e.call(ctx, c, destinationWrite, func() error {
+				return e.dst.UpdateMirror(ctx, ns, name, it.desired, it.fields)
+			}); err != nil {
+				return "", "", wrap("update mirror", err)
+			}
+		}
+		if it.toState != "" {
+			// The configuration exists (it was read at plan time), so
+			// the repository is never MIRROR without one.
+			if err := e.call(ctx, c, destinationWrite, func() error {
+				return e.dst.ChangeState(ctx, ns, name, it.toState)
+			}); err != nil {
+				return "", "", wrap("change state", err)
+			}
+		}
+		if it.Action == ActionOrphan {
+			return OutcomeOrphaned, "", nil
+		}
+		return OutcomeUpdated, "", nil
+	}
+	return "", "", fmt.Errorf("quaymirror: nothing to write for action %q", it.Action)
+}
+
+// createMirror creates the configuration with a staggered start date, then
+// asks for a first synchronisation.
+func (e *Engine) createMirror(ctx context.Context, c *counter, it Item) (string, error) {
+	ns, name := e.policy.DestinationNamespace, it.Name
+	cfg := it.desired
+	cfg.SyncStartDate = StaggeredStart(ns+"/"+name, cfg.SyncInterval, e.now())
+	if err := e.call(ctx, c, destinationWrite, func() error { return e.dst.CreateMirror(ctx, ns, name, cfg) }); err != nil {
+		return "", &RepositoryError{Op: "create mirror", Repository: ns + "/" + name, Err: err}
+	}
+	if e.policy.SkipSyncNow {
+		return "", nil
+	}
+	if err := e.call(ctx, c, destinationWrite, func() error { return e.dst.SyncNow(ctx, ns, name) }); err != nil {
+		// The mirror is configured and will start at its start date.
+		return fmt.Sprintf("sync-now refused (%v); the mirror starts at %s", err, cfg.SyncStartDate.Format(time.RFC3339)), nil
+	}
+	return "", nil
+}
+
+func (e *Engine) visibility(src Repository) Visibility {
+	switch e.policy.Visibility {
+	case VisibilityPublic:
+		return Public
+	case VisibilitySource:
+		if src.Visibility == Public {
+			return Public
+		}
+	}
+	return Private
+}
