@@ -16,7 +16,7 @@ test: lint ## Run every test with the race detector, after the lint checks.
 
 .PHONY: lint
 lint: ## gofmt, go vet and go mod tidy must leave nothing to change.
-	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	@out=$$(gofmt -l .); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) mod tidy -diff
