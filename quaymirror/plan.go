@@ -243,6 +243,20 @@ func (e *Engine) createItem(src Repository) Item {
 func (e *Engine) planExisting(ctx context.Context, c *counter, src Repository, dst Repository) Item {
 	it := Item{Name: src.Name, source: src, desired: e.desired(src.Name)}
 	ns := e.policy.DestinationNamespace
+	var repo *Repository
+	readRepo := func() error {
+		return e.call(ctx, c, destinationRead, func() (err error) {
+			repo, err = e.dst.GetRepository(ctx, ns, src.Name)
+			return err
+		})
+	}
+	if dst.State == "" {
+		// Old servers list no state; the repository itself may say.
+		if err := readRepo(); err != nil {
+			return failed(it, "read repository", ns, err)
+		}
+		dst.State = repo.State
+	}
 	tags := 0
 	switch dst.State {
 	case StateReadOnly:
@@ -250,21 +264,19 @@ func (e *Engine) planExisting(ctx context.Context, c *counter, src Repository, d
 	case StateOrgMirror:
 		return skip(it, "the destination repository is managed by organization-level mirroring")
 	case StateMirror:
-	case StateNormal:
-		var repo *Repository
-		err := e.call(ctx, c, destinationRead, func() (err error) {
-			repo, err = e.dst.GetRepository(ctx, ns, src.Name)
-			return err
-		})
-		if err != nil {
-			return failed(it, "read repository", ns, err)
+	case StateNormal, "":
+		if repo == nil {
+			if err := readRepo(); err != nil {
+				return failed(it, "read repository", ns, err)
+			}
 		}
 		tags = len(repo.Tags)
-		if tags > 0 && !e.policy.AdoptExisting {
-			return skip(it, fmt.Sprintf("the destination repository is a NORMAL repository holding %s; "+
-				"mirroring would delete the tags the tag globs do not select (set adopt-existing to allow it)", plural(tags, "tag")))
+		if dst.State == StateNormal {
+			if tags > 0 && !e.policy.AdoptExisting {
+				return skip(it, holdsTags(tags))
+			}
+			it.toState = StateMirror
 		}
-		it.toState = StateMirror
 	default:
 		return skip(it, fmt.Sprintf("the destination repository has unknown state %q", dst.State))
 	}
@@ -281,6 +293,10 @@ func (e *Engine) planExisting(ctx context.Context, c *counter, src Repository, d
 		switch {
 		case dst.State == StateMirror:
 			it.Reason = "in MIRROR state without a mirror configuration"
+		case tags > 0 && !e.policy.AdoptExisting:
+			// A server that reports no state: tags and no mirror make
+			// it an ordinary repository with content.
+			return skip(it, holdsTags(tags))
 		case tags > 0:
 			it.Reason = fmt.Sprintf("NORMAL repository holding %s adopted (adopt-existing): tags the globs do not select will be deleted by the mirror", plural(tags, "tag"))
 		default:
@@ -291,6 +307,11 @@ func (e *Engine) planExisting(ctx context.Context, c *counter, src Repository, d
 		return failed(it, "read mirror", ns, err)
 	}
 	return e.compare(it, cur)
+}
+
+func holdsTags(n int) string {
+	return fmt.Sprintf("the destination repository is a NORMAL repository holding %s; "+
+		"mirroring would delete the tags the tag globs do not select (set adopt-existing to allow it)", plural(n, "tag"))
 }
 
 // compare decides between update, unchanged and a deferred update for an
