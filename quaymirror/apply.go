@@ -334,7 +334,7 @@ func (e *Engine) write(ctx context.Context, c *counter, it Item) (Outcome, strin
 	case ActionUpdate, ActionOrphan:
 		if len(it.fields) > 0 {
 			if err := e.call(ctx, c, destinationWrite, func() error {
-				return e.dst.UpdateMirror(ctx, ns, name, it.desired, it.fields)
+				return e.dst.UpdateMirror(ctx, ns, name, e.withPassword(it.desired), it.fields)
 			}); err != nil {
 				return "", "", wrap("update mirror", err)
 			}
@@ -360,7 +360,7 @@ func (e *Engine) write(ctx context.Context, c *counter, it Item) (Outcome, strin
 // asks for a first synchronisation.
 func (e *Engine) createMirror(ctx context.Context, c *counter, it Item) (string, error) {
 	ns, name := e.policy.DestinationNamespace, it.Name
-	cfg := it.desired
+	cfg := e.withPassword(it.desired)
 	cfg.SyncStartDate = StaggeredStart(ns+"/"+name, cfg.SyncInterval, e.now())
 	if err := e.call(ctx, c, destinationWrite, func() error { return e.dst.CreateMirror(ctx, ns, name, cfg) }); err != nil {
 		return "", &RepositoryError{Op: "create mirror", Repository: ns + "/" + name, Err: err}

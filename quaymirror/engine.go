@@ -194,6 +194,15 @@ func NewEngine(src Source, dst Destination, policy Policy, opts ...Option) (*Eng
 	return e, nil
 }
 
+// String describes the engine without its credentials, so that printing
+// an Engine (%v, %+v) never shows the password.
+func (e *Engine) String() string {
+	return fmt.Sprintf("quaymirror.Engine(%s/%s -> %s)", e.policy.SourceRegistry, e.policy.SourceNamespace, e.policy.DestinationNamespace)
+}
+
+// GoString is String.
+func (e *Engine) GoString() string { return e.String() }
+
 // Policy returns the engine's policy with its defaults filled in.
 func (e *Engine) Policy() Policy { return e.policy }
 

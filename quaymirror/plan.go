@@ -201,14 +201,15 @@ func (e *Engine) selected(name string) bool {
 }
 
 // desired is the mirror configuration the policy wants for a source
-// repository. The start date is set when the mirror is created.
+// repository. The start date is set when the mirror is created, and the
+// password only when a write is sent (withPassword), so that plans never
+// hold it.
 func (e *Engine) desired(name string) MirrorConfig {
 	p := e.policy
 	return MirrorConfig{
 		Enabled:            true,
 		ExternalReference:  e.externalReference(name),
 		Username:           p.Username,
-		Password:           p.Password,
 		SyncInterval:       p.SyncInterval,
 		TagGlobs:           p.TagGlobs,
 		Robot:              p.Robot,
@@ -218,6 +219,11 @@ func (e *Engine) desired(name string) MirrorConfig {
 		SkopeoTimeout:      p.SkopeoTimeout,
 		ArchitectureFilter: p.ArchitectureFilter,
 	}
+}
+
+func (e *Engine) withPassword(cfg MirrorConfig) MirrorConfig {
+	cfg.Password = e.policy.Password
+	return cfg
 }
 
 func (e *Engine) externalReference(name string) string {
@@ -324,12 +330,12 @@ func (e *Engine) compare(it Item, cur *Mirror) Item {
 	if slices.Contains(it.fields, FieldUsername) && !slices.Contains(it.fields, FieldPassword) {
 		// A new username needs its password; Quay keeps them as a pair.
 		it.fields = append(it.fields, FieldPassword)
-		it.Changes = append(it.Changes, Change{Field: FieldPassword, From: "", To: passwordShown(it.desired.Password)})
+		it.Changes = append(it.Changes, Change{Field: FieldPassword, From: "", To: passwordShown(e.policy.Password)})
 	}
 	if e.policy.Recreate {
 		it.fields = recreateFields(e.policy)
 		if !slices.ContainsFunc(it.Changes, func(c Change) bool { return c.Field == FieldPassword }) {
-			it.Changes = append(it.Changes, Change{Field: FieldPassword, From: "", To: passwordShown(it.desired.Password) + " (re-sent)"})
+			it.Changes = append(it.Changes, Change{Field: FieldPassword, From: "", To: passwordShown(e.policy.Password) + " (re-sent)"})
 		}
 	}
 	if it.toState != "" {
