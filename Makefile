@@ -24,3 +24,7 @@ lint: ## gofmt, go vet and go mod tidy must leave nothing to change.
 .PHONY: build
 build: ## Build the quaymirror binary into bin/.
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
+
+.PHONY: docs
+docs: ## Regenerate the generated parts of docs/ (the configuration tables).
+	$(GO) test ./internal/config -run TestConfigurationDocIsCurrent -update

@@ -1,0 +1,153 @@
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/quaymirror/quaymirror/quaymirror"
+)
+
+// Config is quaymirror's configuration. Every field is read from the
+// environment variable of its env tag (or from a flag of the same name,
+// lower-cased with dashes, which overrides it). The help tags are the
+// documentation: docs/configuration.md is generated from them.
+type Config struct {
+	// Registries and organisations.
+	SourceRegistry      string  `env:"SOURCE_REGISTRY" group:"Registries and organizations" help:"Source Quay: a host such as quay.example.com (https) or a URL http(s)://host[:port]. Required."`
+	DestinationRegistry string  `env:"DESTINATION_REGISTRY" group:"Registries and organizations" help:"Destination Quay, same forms as SOURCE_REGISTRY. Required."`
+	Organizations       OrgList `env:"ORGANIZATIONS" flag:"org" group:"Registries and organizations" help:"Organizations to mirror, comma-separated, each 'src' or 'src:dst' (destination name when it differs). The flag --org may be repeated. Required for sync, plan, status and check."`
+	RobotName           string  `env:"ROBOT_NAME" group:"Registries and organizations" help:"Destination robot account that pushes mirrored images: a short name used as <dst-org>+<name>, or a full org+name. Required for sync, plan and check."`
+	SourceReferenceHost string  `env:"SOURCE_REFERENCE_HOST" group:"Registries and organizations" help:"host[:port] the destination's mirror workers use to reach the source, when it differs from SOURCE_REGISTRY's (for example an internal name)."`
+
+	// Credentials.
+	SourceToken          quaymirror.Secret `env:"SOURCE_TOKEN" group:"Credentials" help:"OAuth token for the source API (scope repo:read), used for every organization. Alternative to SOURCE_TOKENS_DIR."`
+	SourceTokensDir      string            `env:"SOURCE_TOKENS_DIR" group:"Credentials" help:"Directory with one file per source organization holding its token (the quay-source-api-tokens Secret mounted as files)."`
+	DestinationToken     quaymirror.Secret `env:"DESTINATION_TOKEN" group:"Credentials" help:"OAuth token for the destination API (scopes repo:admin, repo:create, org:admin), used for every organization. Alternative to DESTINATION_TOKENS_DIR."`
+	DestinationTokensDir string            `env:"DESTINATION_TOKENS_DIR" group:"Credentials" help:"Directory with one file per destination organization holding its token (the quay-destination-api-tokens Secret mounted as files)."`
+	QuayUsername         string            `env:"QUAY_USERNAME" group:"Credentials" help:"Username the destination's mirror workers pull from the source with (a service or robot account). Alternative to QUAY_CREDENTIALS_DIR."`
+	QuayPassword         quaymirror.Secret `env:"QUAY_PASSWORD" group:"Credentials" help:"Password or token for QUAY_USERNAME, written into every mirror."`
+	QuayCredentialsDir   string            `env:"QUAY_CREDENTIALS_DIR" group:"Credentials" help:"Directory with files quay_username and quay_password (the quay-credentials Secret mounted as files)."`
+
+	// Mirror configuration written into every repository.
+	TagGlob            JSONList `env:"TAG_GLOB, default=[\"*\"]" group:"Mirror configuration" help:"Tags to mirror: a JSON list of globs (fnmatch: * ? [..]), e.g. [\"v*\",\"latest\"]."`
+	SyncInterval       Seconds  `env:"SYNC_INTERVAL, default=600" group:"Mirror configuration" help:"Seconds between two synchronizations of a mirror (at least 60)."`
+	RecreateMirror     Bool     `env:"RECREATE_MIRROR_CONFIG, default=false" flag:"recreate-mirror-config" group:"Mirror configuration" help:"Re-send the full configuration of every existing mirror, password included (after a credential rotation, say)."`
+	MirrorVerifyTLS    Bool     `env:"MIRROR_VERIFY_TLS, default=true" group:"Mirror configuration" help:"Mirrors verify the source's TLS certificate."`
+	UnsignedImages     Bool     `env:"UNSIGNED_IMAGES, default=false" group:"Mirror configuration" help:"Mirrors accept unsigned images."`
+	MirrorHTTPProxy    string   `env:"MIRROR_HTTP_PROXY" group:"Mirror configuration" help:"http_proxy the mirror workers use towards the source."`
+	MirrorHTTPSProxy   string   `env:"MIRROR_HTTPS_PROXY" group:"Mirror configuration" help:"https_proxy the mirror workers use towards the source."`
+	MirrorNoProxy      string   `env:"MIRROR_NO_PROXY" group:"Mirror configuration" help:"no_proxy for the mirror workers."`
+	SkopeoTimeout      Seconds  `env:"SKOPEO_TIMEOUT, default=0" group:"Mirror configuration" help:"Seconds each image copy may take (Quay 3.15+, at least 300); 0 leaves the server's default."`
+	ArchitectureFilter CSV      `env:"ARCHITECTURE_FILTER" group:"Mirror configuration" help:"Platforms to mirror, comma-separated among amd64, arm64, ppc64le, s390x (Quay 3.17+); empty means all."`
+
+	// Policy.
+	DryRun         Bool       `env:"DRY_RUN, default=false" group:"Policy" help:"Plan only: print what would be done and write nothing."`
+	Include        CSV        `env:"INCLUDE" group:"Policy" help:"Only repositories matching one of these comma-separated globs."`
+	Exclude        CSV        `env:"EXCLUDE" group:"Policy" help:"Leave out repositories matching one of these comma-separated globs."`
+	Visibility     Visibility `env:"VISIBILITY, default=private" group:"Policy" help:"Visibility of created repositories: private, public, or source (copy the source's)."`
+	AdoptExisting  Bool       `env:"ADOPT_EXISTING, default=false" group:"Policy" help:"Turn destination repositories that already hold tags into mirrors. Quay's mirror then deletes the tags the globs do not select."`
+	SyncNow        Bool       `env:"SYNC_NOW, default=true" group:"Policy" help:"Ask for an immediate first synchronization of every new mirror."`
+	DisableOrphans Bool       `env:"DISABLE_ORPHANS, default=false" group:"Policy" help:"Disable (never delete) the mirrors of repositories gone from the source."`
+
+	// Performance.
+	QPS         Float `env:"QPS, default=25" group:"Performance" help:"Requests per second to each registry (0: no limit). Quay's nginx allows 5/s per client when its rate limits are on; 429s are retried."`
+	Burst       Int   `env:"BURST, default=25" group:"Performance" help:"Requests allowed at once above QPS."`
+	Concurrency Int   `env:"CONCURRENCY, default=8" group:"Performance" help:"Repositories worked on at once (quay.io resets connections past about 20 parallel requests)."`
+
+	// Connection.
+	CABundle          string   `env:"CA_BUNDLE" group:"Connection" help:"PEM file of CA certificates to trust for both registries, in addition to the system's."`
+	AllowInsecureHTTP Bool     `env:"ALLOW_INSECURE_HTTP, default=false" group:"Connection" help:"Allow plain http:// registries that are not on loopback (tokens then cross the network in clear)."`
+	RequestTimeout    Duration `env:"REQUEST_TIMEOUT, default=30s" group:"Connection" help:"Time limit of one HTTP request, retries excluded (Go duration such as 30s or seconds)."`
+	Timeout           Duration `env:"TIMEOUT, default=0" group:"Connection" help:"Time budget of a whole run: after it no new repository is started and the report says the run was interrupted (0: none)."`
+
+	// Output.
+	Output Output `env:"OUTPUT, default=text" group:"Output" help:"Report format on stdout: text or json."`
+	Debug  Bool   `env:"DEBUG, default=false" group:"Output" help:"Debug logging on stderr (secrets are never logged)."`
+}
+
+// Error is an invalid setting.
+type Error struct {
+	// Setting is the environment variable name.
+	Setting string
+	Msg     string
+}
+
+func (e *Error) Error() string { return e.Setting + ": " + e.Msg }
+
+// ErrInvalid is wrapped by every configuration error.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Unwrap returns ErrInvalid.
+func (e *Error) Unwrap() error { return ErrInvalid }
+
+func invalid(setting, format string, args ...any) error {
+	return &Error{Setting: setting, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Parse reads the configuration from l (the environment, a map, flags
+// layered over the environment) and checks every value's form. It reads
+// no file: Resolve does.
+func Parse(ctx context.Context, l envconfig.Lookuper) (*Config, error) {
+	var c Config
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &c, Lookuper: l}); err != nil {
+		return nil, renameFieldError(err)
+	}
+	return &c, nil
+}
+
+// renameFieldError turns go-envconfig's "GoField: ..." into "ENV_NAME: ...".
+func renameFieldError(err error) error {
+	field, rest, ok := strings.Cut(err.Error(), ": ")
+	if s, found := settingOfField(field); ok && found {
+		return &Error{Setting: s.Env, Msg: rest}
+	}
+	return fmt.Errorf("%w: %s", ErrInvalid, err)
+}
+
+// Setting describes one configuration setting.
+type Setting struct {
+	Field   string // Go field name
+	Env     string // environment variable
+	Flag    string // flag name, without dashes
+	Default string
+	Group   string
+	Help    string
+	Secret  bool
+	Bool    bool
+}
+
+// Settings lists every setting in declaration order.
+func Settings() []Setting {
+	t := reflect.TypeFor[Config]()
+	out := make([]Setting, 0, t.NumField())
+	for f := range t.Fields() {
+		tag := f.Tag.Get("env")
+		name, opts, _ := strings.Cut(tag, ",")
+		s := Setting{Field: f.Name, Env: strings.TrimSpace(name), Group: f.Tag.Get("group"), Help: f.Tag.Get("help")}
+		if _, def, ok := strings.Cut(opts, "default="); ok {
+			s.Default = def
+		}
+		s.Flag = f.Tag.Get("flag")
+		if s.Flag == "" {
+			s.Flag = strings.ReplaceAll(strings.ToLower(s.Env), "_", "-")
+		}
+		s.Secret = f.Type == reflect.TypeFor[quaymirror.Secret]()
+		s.Bool = f.Type == reflect.TypeFor[Bool]()
+		out = append(out, s)
+	}
+	return out
+}
+
+func settingOfField(field string) (Setting, bool) {
+	for _, s := range Settings() {
+		if s.Field == field {
+			return s, true
+		}
+	}
+	return Setting{}, false
+}
