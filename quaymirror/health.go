@@ -1,0 +1,250 @@
+package quaymirror
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"golang.org/x/time/rate"
+)
+
+// Problem classifies an unhealthy mirror.
+type Problem string
+
+// Problems.
+const (
+	// ProblemFailing: the last synchronisation failed (sync_status FAIL).
+	ProblemFailing Problem = "failing"
+	// ProblemStuck: SYNCING past its expiration. Quay's worker never
+	// picks such a mirror up again (quay/quay#7000); cancel and sync-now
+	// revive it.
+	ProblemStuck Problem = "stuck"
+	// ProblemNeverRun: configured but never synchronised.
+	ProblemNeverRun Problem = "never_run"
+	// ProblemDisabled: the mirror is disabled (is_enabled false).
+	ProblemDisabled Problem = "disabled"
+	// ProblemCancelled: cancelled; it does not run again until sync-now.
+	ProblemCancelled Problem = "cancelled"
+	// ProblemUnreadable: the mirror could not be read.
+	ProblemUnreadable Problem = "unreadable"
+)
+
+// MirrorHealth is the health of one mirror.
+type MirrorHealth struct {
+	Name             string     `json:"name"`
+	SyncStatus       SyncStatus `json:"sync_status"`
+	Enabled          bool       `json:"enabled"`
+	NextSync         time.Time  `json:"next_sync,omitzero"`
+	Expiration       time.Time  `json:"expiration,omitzero"`
+	RetriesRemaining int        `json:"retries_remaining"`
+	Problem          Problem    `json:"problem,omitempty"`
+	// LastError is the text of the latest failure in the repository's
+	// logs (failing mirrors, when the backend can read logs).
+	LastError string `json:"last_error,omitempty"`
+	// Healed is set when heal cancelled and re-triggered a stuck mirror;
+	// HealError when that failed.
+	Healed    bool   `json:"healed,omitempty"`
+	HealError string `json:"heal_error,omitempty"`
+}
+
+// Health is the mirror health of one organisation.
+type Health struct {
+	Organization string `json:"organization"`
+	// Mirrors counts the repositories in MIRROR state.
+	Mirrors  int                `json:"mirrors"`
+	ByStatus map[SyncStatus]int `json:"by_status"`
+	Failing  int                `json:"failing"`
+	Stuck    int                `json:"stuck"`
+	NeverRun int                `json:"never_run"`
+	Disabled int                `json:"disabled"`
+	// Unreadable counts mirrors whose configuration could not be read.
+	Unreadable int `json:"unreadable"`
+	// Repositories lists the mirrors with a problem, sorted by name.
+	Repositories []MirrorHealth `json:"repositories"`
+	Calls        Calls          `json:"calls"`
+}
+
+// Healthy reports whether no mirror is failing, stuck or unreadable.
+// Never-run, cancelled and disabled mirrors are reported but healthy.
+func (h *Health) Healthy() bool { return h.Failing == 0 && h.Stuck == 0 && h.Unreadable == 0 }
+
+// HealthOptions tunes CheckHealth. The zero value is usable.
+type HealthOptions struct {
+	// Concurrency bounds the mirrors read at once (default
+	// DefaultConcurrency).
+	Concurrency int
+	// Limiter paces the requests (default: DefaultQPS, DefaultBurst).
+	Limiter *rate.Limiter
+	// Heal cancels and re-triggers stuck mirrors.
+	Heal bool
+	// Now is the clock that decides what is stuck (default time.Now).
+	Now    func() time.Time
+	Logger hclog.Logger
+}
+
+// CheckHealth reads the mirror of every MIRROR repository of namespace and
+// classifies it. It reads the logs of failing mirrors when dst is a
+// SyncLogReader. With Heal, stuck mirrors get CancelSync then SyncNow; it
+// writes nothing else. An error is returned only when the listing fails or
+// ctx ends.
+func CheckHealth(ctx context.Context, dst Destination, namespace string, o HealthOptions) (*Health, error) {
+	if o.Concurrency < 1 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.Limiter == nil {
+		o.Limiter = rate.NewLimiter(DefaultQPS, DefaultBurst)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = hclog.NewNullLogger()
+	}
+	c := &counter{}
+	call := func(s side, fn func() error) error {
+		if err := o.Limiter.Wait(ctx); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return context.DeadlineExceeded
+		}
+		switch s {
+		case destinationRead:
+			c.dstReads.Add(1)
+		default:
+			c.dstWrites.Add(1)
+		}
+		return fn()
+	}
+
+	var names []string
+	err := listPages(ctx, namespace, func(token string) (page RepositoryPage, err error) {
+		err = call(destinationRead, func() error {
+			page, err = dst.ListRepositories(ctx, namespace, token)
+			return err
+		})
+		return page, err
+	}, func(r Repository) bool {
+		if r.State == StateMirror {
+			names = append(names, r.Name)
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	h := &Health{Organization: namespace, Mirrors: len(names), ByStatus: make(map[SyncStatus]int)}
+	var mu sync.Mutex
+	pool := newPool(ctx, o.Concurrency)
+	now := o.Now()
+	logs, canReadLogs := dst.(SyncLogReader)
+	for _, name := range names {
+		ok := pool.Go(func() {
+			mh := MirrorHealth{Name: name}
+			var m *Mirror
+			err := call(destinationRead, func() (err error) {
+				m, err = dst.GetMirror(ctx, namespace, name)
+				return err
+			})
+			switch {
+			case errors.Is(err, ErrNotFound):
+				mh.Problem, mh.LastError = ProblemUnreadable, "in MIRROR state without a mirror configuration"
+			case err != nil:
+				mh.Problem, mh.LastError = ProblemUnreadable, err.Error()
+			default:
+				mh.SyncStatus, mh.Enabled = m.Status.SyncStatus, m.Config.Enabled
+				mh.NextSync, mh.Expiration, mh.RetriesRemaining = m.Status.NextSync, m.Status.Expiration, m.Status.RetriesRemaining
+				mh.Problem = classify(m, now)
+			}
+			if mh.Problem == ProblemFailing && canReadLogs {
+				var entries []SyncLog
+				if err := call(destinationRead, func() (err error) {
+					entries, err = logs.SyncLogs(ctx, namespace, name)
+					return err
+				}); err == nil {
+					mh.LastError = lastFailure(entries)
+				}
+			}
+			if mh.Problem == ProblemStuck && o.Heal {
+				mh.Healed, mh.HealError = heal(ctx, call, dst, namespace, name)
+				o.Logger.Info("healed stuck mirror", "repository", namespace+"/"+name, "ok", mh.Healed)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			h.ByStatus[mh.SyncStatus]++
+			switch mh.Problem {
+			case ProblemFailing:
+				h.Failing++
+			case ProblemStuck:
+				h.Stuck++
+			case ProblemNeverRun:
+				h.NeverRun++
+			case ProblemDisabled:
+				h.Disabled++
+			case ProblemUnreadable:
+				h.Unreadable++
+			}
+			if mh.Problem != "" {
+				h.Repositories = append(h.Repositories, mh)
+			}
+		})
+		if !ok {
+			break
+		}
+	}
+	pool.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	delete(h.ByStatus, "")
+	slices.SortFunc(h.Repositories, func(a, b MirrorHealth) int { return cmp.Compare(a.Name, b.Name) })
+	h.Calls = c.calls()
+	return h, nil
+}
+
+func classify(m *Mirror, now time.Time) Problem {
+	s := m.Status
+	switch {
+	case s.SyncStatus == SyncSyncing && !s.Expiration.IsZero() && s.Expiration.Before(now):
+		return ProblemStuck
+	case s.SyncStatus == SyncFail:
+		return ProblemFailing
+	case !m.Config.Enabled:
+		return ProblemDisabled
+	case s.SyncStatus == SyncCancel:
+		return ProblemCancelled
+	case s.SyncStatus == SyncNeverRun:
+		return ProblemNeverRun
+	}
+	return ""
+}
+
+// lastFailure returns the message of the newest failure event.
+func lastFailure(entries []SyncLog) string {
+	for _, l := range entries {
+		if l.Kind == LogSyncFailed || l.Kind == LogTagFailed {
+			if l.Tag != "" {
+				return fmt.Sprintf("%s (tag %s, %s)", l.Message, l.Tag, l.Time.UTC().Format(time.RFC3339))
+			}
+			return fmt.Sprintf("%s (%s)", l.Message, l.Time.UTC().Format(time.RFC3339))
+		}
+	}
+	return ""
+}
+
+// heal cancels a stuck synchronisation and asks for a new one.
+func heal(ctx context.Context, call func(side, func() error) error, dst Destination, ns, name string) (bool, string) {
+	if err := call(destinationWrite, func() error { return dst.CancelSync(ctx, ns, name) }); err != nil {
+		return false, "sync-cancel: " + err.Error()
+	}
+	if err := call(destinationWrite, func() error { return dst.SyncNow(ctx, ns, name) }); err != nil {
+		return false, "sync-now: " + err.Error()
+	}
+	return true, ""
+}
