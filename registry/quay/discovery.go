@@ -1,0 +1,198 @@
+package quay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/quaymirror/quaymirror/quaymirror"
+)
+
+// Paths of the discovery document that reveal features.
+const (
+	mirrorPathTemplate    = "/api/v1/repository/{repository}/mirror"
+	orgMirrorPathTemplate = "/api/v1/organization/{orgname}/mirror"
+)
+
+// discoveryRetryAfter is how long a failed discovery read is remembered
+// before the next call tries again.
+const discoveryRetryAfter = 30 * time.Second
+
+// schemaNode is the part of a JSON schema the client shapes bodies with:
+// the declared properties and the required ones.
+type schemaNode struct {
+	Properties map[string]*schemaNode `json:"properties"`
+	Required   []string               `json:"required"`
+}
+
+func (s *schemaNode) declares(key string) bool {
+	if s == nil {
+		return false
+	}
+	_, ok := s.Properties[key]
+	return ok
+}
+
+// discovery is what the client keeps of /api/v1/discovery.
+type discovery struct {
+	caps quaymirror.Capabilities
+	// create and update are the CreateMirrorConfig and UpdateMirrorConfig
+	// request schemas.
+	create, update *schemaNode
+	// skopeoRequired: skopeo_timeout_interval is required on create
+	// (Quay 3.15+).
+	skopeoRequired bool
+}
+
+// discoveryCache holds the discovery of one Client. sem is a one-slot lock
+// that a waiting caller can give up on when its context ends.
+type discoveryCache struct {
+	sem      chan struct{}
+	doc      *discovery
+	err      error
+	failedAt time.Time
+}
+
+func (d *discoveryCache) init() { d.sem = make(chan struct{}, 1) }
+
+// Capabilities reads GET /api/v1/discovery (once per Client; a failure is
+// retried after a short while) and reports: RepositoryMirroring when the
+// repository mirror path exists (FEATURE_REPO_MIRROR), OrganizationMirroring
+// when the organisation mirror path exists (3.17+ with FEATURE_ORG_MIRROR),
+// SkopeoTimeout and ArchitectureFilter when CreateMirrorConfig declares
+// skopeo_timeout_interval and architecture_filter.
+func (c *Client) Capabilities(ctx context.Context) (quaymirror.Capabilities, error) {
+	d, err := c.discovery(ctx)
+	if err != nil {
+		return quaymirror.Capabilities{}, err
+	}
+	return d.caps, nil
+}
+
+func (c *Client) discovery(ctx context.Context) (*discovery, error) {
+	select {
+	case c.disc.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-c.disc.sem }()
+	if c.disc.doc != nil {
+		return c.disc.doc, nil
+	}
+	if c.disc.err != nil && c.now().Sub(c.disc.failedAt) < discoveryRetryAfter {
+		return nil, c.disc.err
+	}
+	d, err := c.readDiscovery(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.disc.err, c.disc.failedAt = err, c.now()
+		}
+		return nil, err
+	}
+	c.disc.doc, c.disc.err = d, nil
+	return d, nil
+}
+
+func (c *Client) readDiscovery(ctx context.Context) (*discovery, error) {
+	resp, err := c.do(ctx, request{method: http.MethodGet, path: "/discovery"})
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Paths       map[string]json.RawMessage `json:"paths"`
+		Definitions map[string]json.RawMessage `json:"definitions"`
+	}
+	if err := resp.decode(&doc); err != nil {
+		return nil, err
+	}
+	if doc.Paths == nil {
+		return nil, resp.badResponse("the discovery document has no paths")
+	}
+	d := &discovery{}
+	_, d.caps.RepositoryMirroring = doc.Paths[mirrorPathTemplate]
+	_, d.caps.OrganizationMirroring = doc.Paths[orgMirrorPathTemplate]
+	schema := func(name string) (*schemaNode, error) {
+		raw, ok := doc.Definitions[name]
+		if !ok {
+			return nil, nil
+		}
+		var s schemaNode
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, resp.badResponse("definition %s: %v", name, err)
+		}
+		return &s, nil
+	}
+	if d.create, err = schema("CreateMirrorConfig"); err != nil {
+		return nil, err
+	}
+	if d.update, err = schema("UpdateMirrorConfig"); err != nil {
+		return nil, err
+	}
+	if d.caps.RepositoryMirroring && d.create == nil {
+		return nil, resp.badResponse("the discovery document has the mirror path but no CreateMirrorConfig definition")
+	}
+	if d.update == nil {
+		d.update = d.create
+	}
+	d.caps.SkopeoTimeout = d.create.declares(keySkopeoTimeout)
+	d.caps.ArchitectureFilter = d.create.declares(keyArchitectureFilter)
+	d.skopeoRequired = d.create != nil && slices.Contains(d.create.Required, keySkopeoTimeout)
+	return d, nil
+}
+
+// mirrorShape returns the discovery that shapes mirror bodies. When the
+// server's discovery cannot be read it falls back to the shape of Quay 3.6,
+// which every supported version accepts.
+func (c *Client) mirrorShape(ctx context.Context) (*discovery, error) {
+	d, err := c.discovery(ctx)
+	switch {
+	case err == nil:
+		if !d.caps.RepositoryMirroring {
+			return nil, fmt.Errorf("quay: repository mirroring is disabled on this registry (FEATURE_REPO_MIRROR): %w", quaymirror.ErrUnsupported)
+		}
+		return d, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case errors.Is(err, quaymirror.ErrUnauthorized), errors.Is(err, quaymirror.ErrForbidden):
+		// Discovery is anonymous; an auth failure here will fail the
+		// write as well, which says more.
+	}
+	c.logger.Debug("discovery unavailable; shaping mirror bodies as for Quay 3.6", "error", err)
+	return fallbackShape(), nil
+}
+
+// fallbackShape is the mirror request schema of Quay 3.6: no skopeo timeout,
+// no architecture filter, no unsigned_images.
+func fallbackShape() *discovery {
+	leaf := func() *schemaNode { return &schemaNode{} }
+	props := func() map[string]*schemaNode {
+		return map[string]*schemaNode{
+			"is_enabled":                 leaf(),
+			"external_reference":         leaf(),
+			"external_registry_username": leaf(),
+			"external_registry_password": leaf(),
+			"sync_start_date":            leaf(),
+			"sync_interval":              leaf(),
+			"robot_username":             leaf(),
+			"root_rule": {Properties: map[string]*schemaNode{
+				"rule_kind": leaf(), "rule_value": leaf(),
+			}, Required: []string{"rule_kind", "rule_value"}},
+			"external_registry_config": {Properties: map[string]*schemaNode{
+				"verify_tls": leaf(),
+				"proxy": {Properties: map[string]*schemaNode{
+					"http_proxy": leaf(), "https_proxy": leaf(), "no_proxy": leaf(),
+				}},
+			}},
+		}
+	}
+	return &discovery{
+		caps: quaymirror.Capabilities{RepositoryMirroring: true},
+		create: &schemaNode{Properties: props(),
+			Required: []string{"external_reference", "sync_interval", "sync_start_date", "root_rule"}},
+		update: &schemaNode{Properties: props()},
+	}
+}

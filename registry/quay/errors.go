@@ -1,0 +1,230 @@
+package quay
+
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/quaymirror/quaymirror/quaymirror"
+)
+
+// Error is a failed request: an answer other than 2xx, an answer that
+// cannot be understood, or a transport failure after the retries. It
+// unwraps to the quaymirror sentinel that matches (test with errors.Is) and
+// to Err when there is one.
+//
+// Error never holds the request body, the token, or a password sent in the
+// request: Message is scrubbed of them.
+type Error struct {
+	// Method is the HTTP method.
+	Method string
+	// URL is the request URL without credentials and with every query
+	// value replaced by "xxxxx" (the keys are kept).
+	URL string
+	// Status is the HTTP status; 0 when no answer came.
+	Status int
+	// Message is the server's message (Quay's detail, error_message,
+	// message or error field), a short text for an HTML or empty body, or
+	// what went wrong reading the answer.
+	Message string
+	// Attempts is how many times the request was sent.
+	Attempts int
+	// Err is the underlying transport or decoding error, if any.
+	Err error
+
+	kind      error // the quaymirror sentinel
+	ambiguous bool  // an earlier attempt may have reached the server
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("quay: ")
+	b.WriteString(e.Method)
+	b.WriteByte(' ')
+	b.WriteString(e.URL)
+	b.WriteString(": ")
+	switch {
+	case e.Status != 0:
+		b.WriteString(strconv.Itoa(e.Status))
+		if t := http.StatusText(e.Status); t != "" {
+			b.WriteByte(' ')
+			b.WriteString(t)
+		}
+		if e.Message != "" {
+			b.WriteString(": ")
+			b.WriteString(e.Message)
+		}
+	case e.Message != "":
+		b.WriteString(e.Message)
+	case e.Err != nil:
+		b.WriteString(e.Err.Error())
+	}
+	if e.Attempts > 1 {
+		b.WriteString(" (after ")
+		b.WriteString(strconv.Itoa(e.Attempts))
+		b.WriteString(" attempts)")
+	}
+	return b.String()
+}
+
+// Unwrap returns the matching quaymirror sentinel and the underlying error.
+func (e *Error) Unwrap() []error {
+	var out []error
+	if e.kind != nil {
+		out = append(out, e.kind)
+	}
+	if e.Err != nil {
+		out = append(out, e.Err)
+	}
+	return out
+}
+
+// kindFor maps a status and Quay's message to a quaymirror sentinel.
+func kindFor(status int, msg string) error {
+	lower := strings.ToLower(msg)
+	switch {
+	case status == http.StatusBadRequest:
+		switch {
+		case strings.Contains(lower, "organization-level mirror"):
+			return quaymirror.ErrOrgMirrored
+		case strings.Contains(lower, "already exist"), strings.Contains(lower, "existing robot"):
+			return quaymirror.ErrAlreadyExists
+		}
+		return quaymirror.ErrInvalid
+	case status == http.StatusUnauthorized:
+		return quaymirror.ErrUnauthorized
+	case status == http.StatusForbidden:
+		// A bad or expired token on a write falls into Quay's CSRF check.
+		if strings.Contains(lower, "csrf") {
+			return quaymirror.ErrUnauthorized
+		}
+		return quaymirror.ErrForbidden
+	case status == http.StatusPaymentRequired:
+		// Quay's quota and licence refusals.
+		return quaymirror.ErrForbidden
+	case status == http.StatusNotFound:
+		return quaymirror.ErrNotFound
+	case status == http.StatusConflict:
+		return quaymirror.ErrAlreadyExists
+	case status == http.StatusTooManyRequests:
+		return quaymirror.ErrRateLimited
+	case status >= 500:
+		return quaymirror.ErrUnavailable
+	case status >= 400:
+		return quaymirror.ErrInvalid
+	}
+	return quaymirror.ErrBadResponse
+}
+
+// maxMessage bounds the server message kept in an Error.
+const maxMessage = 1000
+
+// errorMessage extracts the message of an error answer. Quay answers in
+// several shapes: {"detail", "error_message", ...} (ApiException),
+// {"detail"} (hand-returned), {"message"} (model and Flask errors),
+// {"error"} (CSRF and auth aborts), an nginx HTML page, or nothing.
+func errorMessage(status int, contentType string, body []byte) string {
+	trimmed := bytes.TrimSpace(body)
+	generic := http.StatusText(status)
+	if generic == "" {
+		generic = "status " + strconv.Itoa(status)
+	}
+	switch {
+	case len(trimmed) == 0:
+		return ""
+	case strings.Contains(strings.ToLower(contentType), "html") || trimmed[0] == '<':
+		return "HTML error page"
+	case trimmed[0] == '{':
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(trimmed, &obj); err != nil {
+			return "unreadable JSON error body"
+		}
+		for _, k := range []string{"detail", "error_message", "message", "error"} {
+			if raw, ok := obj[k]; ok {
+				if s := rawText(raw); s != "" {
+					return s
+				}
+			}
+		}
+		return generic
+	case trimmed[0] == '"':
+		return rawText(trimmed)
+	}
+	line, _, _ := strings.Cut(string(trimmed), "\n")
+	return line
+}
+
+// rawText renders a JSON value as text: a string as itself, anything else
+// compactly (Flask-RESTful nests field errors in objects).
+func rawText(raw json.RawMessage) string {
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return s
+	}
+	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return ""
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return ""
+	}
+	return buf.String()
+}
+
+// scrub removes secrets from a message, collapses white space and bounds
+// the length. Secrets are also matched in their JSON-escaped form, in which
+// a server may echo them.
+func scrub(msg string, secrets ...string) string {
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		msg = strings.ReplaceAll(msg, s, "[redacted]")
+		if q, err := json.Marshal(s); err == nil {
+			if esc := string(q[1 : len(q)-1]); esc != s {
+				msg = strings.ReplaceAll(msg, esc, "[redacted]")
+			}
+		}
+	}
+	msg = strings.Join(strings.FieldsFunc(msg, unicode.IsSpace), " ")
+	if len(msg) > maxMessage {
+		cut := maxMessage
+		for cut > 0 && !utf8Start(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "…"
+	}
+	return msg
+}
+
+func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
+
+// cleanURL renders u without user information or fragment, with every
+// query value replaced by "xxxxx": page tokens and the like never reach an
+// error or a log line, while the keys still say what was asked.
+func cleanURL(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	c := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	s := c.String()
+	if u.RawQuery == "" {
+		return s
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return s + "?xxxxx"
+	}
+	keys := slices.Sorted(maps.Keys(q))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = url.QueryEscape(k) + "=xxxxx"
+	}
+	return s + "?" + strings.Join(parts, "&")
+}
