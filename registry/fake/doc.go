@@ -12,9 +12,17 @@
 // capability, and passes registry/registrytest.
 //
 // Tests seed it with [Registry.AddOrganization], [Registry.AddRobot],
-// [Registry.AddRepository], [Registry.PutMirror] or [Registry.Load], inspect
-// it with [Registry.Repository] and [Registry.Mirror] (which, unlike
-// GetMirror, include the password), count calls with [Registry.Calls] and
+// [Registry.AddRepository], [Registry.PutMirror] or [Registry.Load] (a
+// [Seed], the JSON form the Quay emulator's seed files use), inspect it
+// with [Registry.Repository] and [Registry.Mirror] (which, unlike GetMirror,
+// include the password), count calls with [Registry.Calls] and
 // [Registry.Writes], and inject failures or block calls with
 // [Registry.FailOn] and [Registry.SetHook].
+//
+// Backends that keep their state in a Registry but serve it their own way,
+// like the Quay API emulator in registry/quay/quaytest, use
+// [Registry.Track] so their operations are counted, hooked and failed like
+// the registry's own, and the O(1)/O(page) accessors
+// ([Registry.RepositoryRange], [Registry.Robot], [Registry.Logs], ...) to
+// read it.
 package fake

@@ -31,6 +31,10 @@ var (
 // DefaultPageSize is Quay's repository page size.
 const DefaultPageSize = 100
 
+// DefaultSkopeoTimeout is the skopeo timeout a mirror created without one
+// gets when the registry has the SkopeoTimeout capability (Quay's default).
+const DefaultSkopeoTimeout = 300 * time.Second
+
 // Registry is an in-memory Quay: organisations, repositories with tags,
 // robots, permissions and mirror configurations, with Quay's semantics
 // (see the package documentation). It is safe for concurrent use.
@@ -51,9 +55,12 @@ type Registry struct {
 }
 
 type org struct {
-	name        string
-	repos       map[string]*repo
-	robots      map[string]quaymirror.Robot
+	name   string
+	repos  map[string]*repo
+	order  []*repo // creation order (ascending id); repositories are never removed
+	robots map[string]quaymirror.Robot
+	// orgMirrored is the organisation-level mirror flag as seeded; it takes
+	// effect only while the capability OrganizationMirroring is on.
 	orgMirrored bool
 }
 
@@ -244,6 +251,12 @@ func (r *Registry) repoLocked(namespace, name string) (*org, *repo, error) {
 	return o, rp, nil
 }
 
+// orgMirroredLocked reports whether o is locked by organisation-level
+// mirroring. r.mu must be held.
+func (r *Registry) orgMirroredLocked(o *org) bool {
+	return o != nil && o.orgMirrored && r.caps.OrganizationMirroring
+}
+
 // ListRepositories implements quaymirror.RepositoryLister. Pages hold
 // WithPageSize repositories in creation order. Like Quay, an unknown
 // namespace gives an empty page and a page token the registry did not hand
@@ -264,12 +277,10 @@ func (r *Registry) ListRepositories(ctx context.Context, namespace, pageToken st
 	if id, ok := parseToken(pageToken); ok {
 		after = id
 	}
-	repos := slices.SortedFunc(maps.Values(o.repos), func(a, b *repo) int { return cmp.Compare(a.id, b.id) })
+	// o.order is sorted by id: find the first repository after the token.
+	start, _ := slices.BinarySearchFunc(o.order, after+1, func(rp *repo, id int) int { return cmp.Compare(rp.id, id) })
 	var page quaymirror.RepositoryPage
-	for _, rp := range repos {
-		if rp.id <= after {
-			continue
-		}
+	for _, rp := range o.order[start:] {
 		if len(page.Repositories) == r.pageSize {
 			page.Next = pageTokenFor(page.Repositories, o)
 			break
@@ -334,7 +345,7 @@ func (r *Registry) CreateRepository(ctx context.Context, repo quaymirror.Reposit
 		return invalid("Invalid repository name")
 	case repo.Visibility != quaymirror.Public && repo.Visibility != quaymirror.Private:
 		return invalid("visibility %q is not public or private", repo.Visibility)
-	case o.orgMirrored:
+	case r.orgMirroredLocked(o):
 		return fmt.Errorf("Cannot create repository: %w", quaymirror.ErrOrgMirrored)
 	}
 	r.addLocked(o, quaymirror.Repository{
@@ -348,6 +359,7 @@ func (r *Registry) addLocked(o *org, in quaymirror.Repository) *repo {
 	r.nextID++
 	rp := &repo{id: r.nextID, r: cloneRepo(in), perms: make(map[string]quaymirror.Role)}
 	o.repos[in.Name] = rp
+	o.order = append(o.order, rp)
 	return rp
 }
 
@@ -373,7 +385,7 @@ func (r *Registry) ChangeState(ctx context.Context, namespace, name string, stat
 	default:
 		return invalid("state %q is not one of NORMAL, READ_ONLY, MIRROR", state)
 	}
-	if o.orgMirrored {
+	if r.orgMirroredLocked(o) {
 		return fmt.Errorf("Repository state changes are not allowed in an organization managed by organization-level mirroring: %w", quaymirror.ErrOrgMirrored)
 	}
 	rp.r.State = state
@@ -432,7 +444,7 @@ func (r *Registry) CreateMirror(ctx context.Context, namespace, name string, cfg
 	if err != nil {
 		return err
 	}
-	if o.orgMirrored {
+	if r.orgMirroredLocked(o) {
 		return fmt.Errorf("mirror %s/%s: %w", namespace, name, quaymirror.ErrOrgMirrored)
 	}
 	if rp.mirror != nil {
@@ -447,6 +459,11 @@ func (r *Registry) CreateMirror(ctx context.Context, namespace, name string, cfg
 	}
 	cfg = cloneConfig(cfg)
 	cfg.SyncStartDate = start.UTC().Truncate(time.Second)
+	if r.caps.SkopeoTimeout && cfg.SkopeoTimeout == 0 {
+		// Quay 3.15+ requires a timeout; a client leaving it to the
+		// server sends Quay's default.
+		cfg.SkopeoTimeout = DefaultSkopeoTimeout
+	}
 	rp.mirror = &quaymirror.Mirror{
 		Config: cfg,
 		Status: quaymirror.MirrorStatus{SyncStatus: quaymirror.SyncNeverRun, NextSync: cfg.SyncStartDate, RetriesRemaining: 3},
@@ -493,6 +510,10 @@ func (r *Registry) validateLocked(o *org, cfg quaymirror.MirrorConfig, fields []
 			if len(cfg.ArchitectureFilter) > 0 && !r.caps.ArchitectureFilter {
 				return fmt.Errorf("architecture_filter: %w", quaymirror.ErrUnsupported)
 			}
+		case quaymirror.FieldEnabled, quaymirror.FieldUsername, quaymirror.FieldSyncStartDate,
+			quaymirror.FieldVerifyTLS, quaymirror.FieldUnsignedImages, quaymirror.FieldProxy:
+		default:
+			return invalid("unknown mirror field %q", f)
 		}
 	}
 	return nil
@@ -558,7 +579,7 @@ func (r *Registry) UpdateMirror(ctx context.Context, namespace, name string, cfg
 		return err
 	}
 	o, rp, _ := r.repoLocked(namespace, name)
-	if o.orgMirrored {
+	if r.orgMirroredLocked(o) {
 		return fmt.Errorf("mirror %s/%s: %w", namespace, name, quaymirror.ErrOrgMirrored)
 	}
 	// Validate everything before writing anything.
@@ -627,7 +648,8 @@ func (r *Registry) SyncNow(ctx context.Context, namespace, name string) error {
 	return nil
 }
 
-// CancelSync implements quaymirror.SyncController.
+// CancelSync implements quaymirror.SyncController: status CANCEL, no
+// retries, no expiration; the next start is kept, as Quay's API does.
 func (r *Registry) CancelSync(ctx context.Context, namespace, name string) error {
 	end, err := r.begin(ctx, OpCancelSync, namespace, name)
 	if err != nil {
@@ -643,9 +665,10 @@ func (r *Registry) CancelSync(ctx context.Context, namespace, name string) error
 	if s := m.Status.SyncStatus; s != quaymirror.SyncSyncing && s != quaymirror.SyncNow {
 		return notFound("mirror of %s/%s is %s, not SYNCING or SYNC_NOW", namespace, name, s)
 	}
+	// Quay's API leaves the next start alone; its worker clears it when
+	// it releases a cancelled SYNCING mirror.
 	m.Status.SyncStatus = quaymirror.SyncCancel
 	m.Status.RetriesRemaining = 0
-	m.Status.NextSync = time.Time{}
 	m.Status.Expiration = time.Time{}
 	return nil
 }
@@ -778,7 +801,7 @@ func (r *Registry) OrganizationMirrored(ctx context.Context, orgName string) (bo
 		return false, nil
 	}
 	o := r.orgs[orgName]
-	return o != nil && o.orgMirrored, nil
+	return r.orgMirroredLocked(o), nil
 }
 
 // SyncLogs implements quaymirror.SyncLogReader.

@@ -1,7 +1,6 @@
 package fake
 
 import (
-	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -123,8 +122,8 @@ func (r *Registry) SetMirrorStatus(namespace, name string, s quaymirror.MirrorSt
 }
 
 // SetOrganizationMirrored marks an organisation as managed by native
-// organisation-level mirroring (which only matters when the capability
-// OrganizationMirroring is on).
+// organisation-level mirroring. The mark takes effect only while the
+// capability OrganizationMirroring is on, whenever that is set.
 func (r *Registry) SetOrganizationMirrored(orgName string, on bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -132,7 +131,7 @@ func (r *Registry) SetOrganizationMirrored(orgName string, on bool) error {
 	if o == nil {
 		return fmt.Errorf("fake: no organization %q", orgName)
 	}
-	o.orgMirrored = on && r.caps.OrganizationMirroring
+	o.orgMirrored = on
 	return nil
 }
 
@@ -145,8 +144,13 @@ func (r *Registry) AddSyncLog(namespace, name string, l quaymirror.SyncLog) erro
 		return err
 	}
 	rp.logs = append([]quaymirror.SyncLog{l}, rp.logs...)
-	slices.SortStableFunc(rp.logs, func(a, b quaymirror.SyncLog) int { return b.Time.Compare(a.Time) })
+	sortLogs(rp.logs)
 	return nil
+}
+
+// sortLogs orders events newest first, keeping the order of equal times.
+func sortLogs(logs []quaymirror.SyncLog) {
+	slices.SortStableFunc(logs, func(a, b quaymirror.SyncLog) int { return b.Time.Compare(a.Time) })
 }
 
 // Organizations returns the organisation names, sorted.
@@ -175,9 +179,8 @@ func (r *Registry) Repositories(namespace string) []quaymirror.Repository {
 	if o == nil {
 		return nil
 	}
-	repos := slices.SortedFunc(maps.Values(o.repos), func(a, b *repo) int { return cmp.Compare(a.id, b.id) })
-	out := make([]quaymirror.Repository, len(repos))
-	for i, rp := range repos {
+	out := make([]quaymirror.Repository, len(o.order))
+	for i, rp := range o.order {
 		out[i] = cloneRepo(rp.r)
 	}
 	return out
@@ -208,13 +211,16 @@ func (r *Registry) Permission(namespace, name, user string) quaymirror.Role {
 // RunMirrors plays Quay's mirror worker once at time now: every enabled
 // mirror of a MIRROR repository that is SYNC_NOW, or due with retries left,
 // ends SUCCESS with the given tags (nil keeps the repository's tags) and its
-// next start on the interval grid. It returns how many mirrors ran.
+// next start on the interval grid. Like Quay's worker, the next start is
+// now plus what remains of the current interval counted in whole seconds
+// from the start date, so it keeps now's fraction of a second. It returns
+// how many mirrors ran.
 func (r *Registry) RunMirrors(now time.Time, tags []string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ran := 0
 	for _, o := range r.orgs {
-		for _, rp := range o.repos {
+		for _, rp := range o.order {
 			m := rp.mirror
 			if m == nil || rp.r.State != quaymirror.StateMirror {
 				continue
@@ -231,15 +237,30 @@ func (r *Registry) RunMirrors(now time.Time, tags []string) int {
 			m.Status.SyncStatus = quaymirror.SyncSuccess
 			m.Status.RetriesRemaining = 3
 			m.Status.Expiration = time.Time{}
-			next := m.Config.SyncStartDate
-			if iv := m.Config.SyncInterval; iv > 0 {
-				for !next.After(now) {
-					next = next.Add(iv)
-				}
-			}
-			m.Status.NextSync = next
+			m.Status.NextSync = nextStart(m.Config.SyncStartDate, m.Config.SyncInterval, now)
 			rp.logs = append([]quaymirror.SyncLog{{Kind: quaymirror.LogSyncSuccess, Time: now}}, rp.logs...)
 		}
 	}
 	return ran
+}
+
+// nextStart is Quay's release_mirror: now + (interval - elapsed mod
+// interval), elapsed being whole seconds since start (floored, like
+// Python's timedelta days and seconds).
+func nextStart(start time.Time, interval time.Duration, now time.Time) time.Time {
+	iv := int64(interval / time.Second)
+	if iv <= 0 {
+		return start
+	}
+	now = now.Truncate(time.Microsecond) // Python's datetime resolution
+	elapsed := now.Sub(start)
+	secs := int64(elapsed / time.Second)
+	if elapsed < 0 && elapsed%time.Second != 0 {
+		secs-- // floor, not truncation
+	}
+	rem := secs % iv
+	if rem < 0 {
+		rem += iv // Python's modulo is never negative
+	}
+	return now.Add(time.Duration(iv-rem) * time.Second)
 }

@@ -1,0 +1,257 @@
+package fake
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/quaymirror/quaymirror/quaymirror"
+)
+
+// Seed is registry content for Load, in a JSON form meant to be written by
+// hand: organisations with their robots and repositories, repositories with
+// their tags, permissions, mirror and mirror events. Mirror fields carry
+// Quay's API names. The Quay emulator's seed files (registry/quay/quaytest)
+// are this document plus users and tokens.
+type Seed struct {
+	Organizations []SeedOrganization `json:"organizations,omitempty"`
+}
+
+// SeedOrganization is an organisation of a Seed.
+type SeedOrganization struct {
+	Name         string           `json:"name"`
+	Robots       []SeedRobot      `json:"robots,omitempty"`
+	Repositories []SeedRepository `json:"repositories,omitempty"`
+	// OrgMirrored marks the organisation as managed by native
+	// organisation-level mirroring (see SetOrganizationMirrored).
+	OrgMirrored bool `json:"org_mirrored,omitempty"`
+}
+
+// SeedRobot is a robot account; Name is the short name, without "org+".
+type SeedRobot struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+}
+
+// SeedRepository is a repository of a SeedOrganization.
+type SeedRepository struct {
+	// Name may contain "/".
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Visibility defaults to private.
+	Visibility quaymirror.Visibility `json:"visibility,omitempty"`
+	// State defaults to MIRROR for a repository with a mirror, else
+	// NORMAL.
+	State quaymirror.State `json:"state,omitempty"`
+	Tags  []string         `json:"tags,omitempty"`
+	// Permissions maps users and robots ("org+short") to roles.
+	Permissions map[string]quaymirror.Role `json:"permissions,omitempty"`
+	Mirror      *SeedMirror                `json:"mirror,omitempty"`
+	// Logs are mirror events, in any order.
+	Logs []quaymirror.SyncLog `json:"logs,omitempty"`
+}
+
+// SeedMirror is a mirror configuration and its status, with the field
+// names of Quay's /mirror endpoint. Omitted fields take Quay's defaults:
+// enabled, verify_tls true, status NEVER_RUN, 3 retries.
+type SeedMirror struct {
+	IsEnabled                *bool  `json:"is_enabled,omitempty"`
+	ExternalReference        string `json:"external_reference"`
+	ExternalRegistryUsername string `json:"external_registry_username,omitempty"`
+	ExternalRegistryPassword string `json:"external_registry_password,omitempty"`
+	// SyncInterval is in seconds.
+	SyncInterval int64 `json:"sync_interval"`
+	// SyncStartDate (RFC 3339) is both the configured start and the next
+	// scheduled start.
+	SyncStartDate          time.Time          `json:"sync_start_date,omitzero"`
+	RootRule               SeedRule           `json:"root_rule"`
+	RobotUsername          string             `json:"robot_username,omitempty"`
+	ExternalRegistryConfig SeedRegistryConfig `json:"external_registry_config,omitzero"`
+	// SkopeoTimeoutInterval is in seconds.
+	SkopeoTimeoutInterval int64                 `json:"skopeo_timeout_interval,omitempty"`
+	ArchitectureFilter    []string              `json:"architecture_filter,omitempty"`
+	SyncStatus            quaymirror.SyncStatus `json:"sync_status,omitempty"`
+	SyncRetriesRemaining  *int                  `json:"sync_retries_remaining,omitempty"`
+	SyncExpirationDate    time.Time             `json:"sync_expiration_date,omitzero"`
+}
+
+// SeedRule is Quay's root_rule; only rule_value matters.
+type SeedRule struct {
+	RuleKind  string   `json:"rule_kind,omitempty"`
+	RuleValue []string `json:"rule_value"`
+}
+
+// SeedRegistryConfig is Quay's external_registry_config.
+type SeedRegistryConfig struct {
+	VerifyTLS      *bool      `json:"verify_tls,omitempty"`
+	UnsignedImages bool       `json:"unsigned_images,omitempty"`
+	Proxy          *SeedProxy `json:"proxy,omitempty"`
+}
+
+// SeedProxy is Quay's external_registry_config.proxy.
+type SeedProxy struct {
+	HTTPProxy  string `json:"http_proxy,omitempty"`
+	HTTPSProxy string `json:"https_proxy,omitempty"`
+	NoProxy    string `json:"no_proxy,omitempty"`
+}
+
+// mirror returns the mirror the seed describes.
+func (m SeedMirror) mirror() quaymirror.Mirror {
+	enabled := m.IsEnabled == nil || *m.IsEnabled
+	verify := m.ExternalRegistryConfig.VerifyTLS == nil || *m.ExternalRegistryConfig.VerifyTLS
+	var proxy quaymirror.Proxy
+	if p := m.ExternalRegistryConfig.Proxy; p != nil {
+		proxy = quaymirror.Proxy{HTTPProxy: p.HTTPProxy, HTTPSProxy: p.HTTPSProxy, NoProxy: p.NoProxy}
+	}
+	status := m.SyncStatus
+	if status == "" {
+		status = quaymirror.SyncNeverRun
+	}
+	retries := 3
+	if m.SyncRetriesRemaining != nil {
+		retries = *m.SyncRetriesRemaining
+	}
+	start := m.SyncStartDate.UTC()
+	return quaymirror.Mirror{
+		Config: quaymirror.MirrorConfig{
+			Enabled:            enabled,
+			ExternalReference:  m.ExternalReference,
+			Username:           m.ExternalRegistryUsername,
+			Password:           quaymirror.Secret(m.ExternalRegistryPassword),
+			SyncInterval:       time.Duration(m.SyncInterval) * time.Second,
+			SyncStartDate:      start,
+			TagGlobs:           m.RootRule.RuleValue,
+			Robot:              m.RobotUsername,
+			VerifyTLS:          verify,
+			UnsignedImages:     m.ExternalRegistryConfig.UnsignedImages,
+			Proxy:              proxy,
+			SkopeoTimeout:      time.Duration(m.SkopeoTimeoutInterval) * time.Second,
+			ArchitectureFilter: m.ArchitectureFilter,
+		},
+		Status: quaymirror.MirrorStatus{
+			SyncStatus:       status,
+			NextSync:         start,
+			Expiration:       m.SyncExpirationDate.UTC(),
+			RetriesRemaining: retries,
+		},
+	}
+}
+
+// Validate reports every problem of the seed at once: invalid names,
+// duplicates, unknown states, visibilities, roles and sync statuses.
+func (s Seed) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	orgs := map[string]bool{}
+	for i, o := range s.Organizations {
+		where := fmt.Sprintf("organizations[%d]", i)
+		if !quaymirror.ValidNamespace(o.Name) {
+			bad("%s: invalid organization name %q", where, o.Name)
+		}
+		if orgs[o.Name] {
+			bad("%s: organization %q listed twice", where, o.Name)
+		}
+		orgs[o.Name] = true
+		robots := map[string]bool{}
+		for j, rb := range o.Robots {
+			if !quaymirror.ValidRobotShortName(rb.Name) {
+				bad("%s.robots[%d]: invalid robot short name %q", where, j, rb.Name)
+			}
+			if robots[rb.Name] {
+				bad("%s.robots[%d]: robot %q listed twice", where, j, rb.Name)
+			}
+			robots[rb.Name] = true
+		}
+		repos := map[string]bool{}
+		for j, rp := range o.Repositories {
+			rw := fmt.Sprintf("%s.repositories[%d]", where, j)
+			if !quaymirror.ValidRepositoryName(rp.Name) {
+				bad("%s: invalid repository name %q", rw, rp.Name)
+			}
+			if repos[rp.Name] {
+				bad("%s: repository %q listed twice", rw, rp.Name)
+			}
+			repos[rp.Name] = true
+			if rp.State != "" && !rp.State.Valid() {
+				bad("%s: unknown state %q", rw, rp.State)
+			}
+			if v := rp.Visibility; v != "" && v != quaymirror.Public && v != quaymirror.Private {
+				bad("%s: visibility %q is not public or private", rw, v)
+			}
+			for user, role := range rp.Permissions {
+				switch role {
+				case quaymirror.RoleRead, quaymirror.RoleWrite, quaymirror.RoleAdmin:
+				default:
+					bad("%s: permission of %q: role %q is not read, write or admin", rw, user, role)
+				}
+			}
+			if m := rp.Mirror; m != nil {
+				switch m.SyncStatus {
+				case "", quaymirror.SyncNeverRun, quaymirror.SyncNow, quaymirror.SyncSyncing,
+					quaymirror.SyncSuccess, quaymirror.SyncFail, quaymirror.SyncCancel:
+				default:
+					bad("%s.mirror: unknown sync_status %q", rw, m.SyncStatus)
+				}
+				if m.SyncInterval < 0 {
+					bad("%s.mirror: negative sync_interval", rw)
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Load adds the seed's content to the registry: organisations (existing
+// ones are kept and completed), robots, repositories with their tags,
+// permissions, mirror events and mirrors, stored as given without Quay's
+// validation (like PutMirror). The seed is validated first; nothing is
+// loaded if it is invalid. A repository that exists already is an error.
+func (r *Registry) Load(s Seed) error {
+	if err := s.Validate(); err != nil {
+		return fmt.Errorf("fake: invalid seed: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, so := range s.Organizations {
+		if o := r.orgs[so.Name]; o != nil {
+			for _, sr := range so.Repositories {
+				if o.repos[sr.Name] != nil {
+					return fmt.Errorf("fake: repository %s/%s exists", so.Name, sr.Name)
+				}
+			}
+		}
+	}
+	for _, so := range s.Organizations {
+		o := r.orgLocked(so.Name)
+		o.orgMirrored = o.orgMirrored || so.OrgMirrored
+		for _, rb := range so.Robots {
+			o.robots[rb.Name] = quaymirror.Robot{Name: so.Name + "+" + rb.Name, Description: rb.Description}
+		}
+		for _, sr := range so.Repositories {
+			repo := quaymirror.Repository{
+				Namespace: so.Name, Name: sr.Name, Description: sr.Description,
+				Visibility: sr.Visibility, State: sr.State, Tags: sr.Tags,
+			}
+			if repo.Visibility == "" {
+				repo.Visibility = quaymirror.Private
+			}
+			if repo.State == "" {
+				repo.State = quaymirror.StateNormal
+				if sr.Mirror != nil {
+					repo.State = quaymirror.StateMirror
+				}
+			}
+			rp := r.addLocked(o, repo)
+			for user, role := range sr.Permissions {
+				rp.perms[user] = role
+			}
+			if sr.Mirror != nil {
+				m := cloneMirror(sr.Mirror.mirror())
+				rp.mirror = &m
+			}
+			rp.logs = append(rp.logs, sr.Logs...)
+			sortLogs(rp.logs)
+		}
+	}
+	return nil
+}
