@@ -1,0 +1,230 @@
+package registrytest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/fake"
+)
+
+// Harness returns, for one subtest, the backend to check and the registry
+// that holds its state. It is called once per subtest, possibly from
+// parallel subtests, and should return a fresh pair each time (the suite
+// uses distinct organisation names anyway). Use t.Cleanup to release what
+// it starts. The backend's credentials must administer every organisation
+// of the store, as a destination token does.
+type Harness func(t *testing.T) (backend quaymirror.Destination, store *fake.Registry)
+
+// Run runs the conformance suite against the backends h returns.
+func Run(t *testing.T, h Harness) {
+	t.Helper()
+	t.Run("ListRepositories", func(t *testing.T) { t.Parallel(); testList(t, h) })
+	t.Run("GetRepository", func(t *testing.T) { t.Parallel(); testGetRepository(t, h) })
+	t.Run("CreateRepository", func(t *testing.T) { t.Parallel(); testCreateRepository(t, h) })
+	t.Run("ChangeState", func(t *testing.T) { t.Parallel(); testChangeState(t, h) })
+	t.Run("Mirror", func(t *testing.T) { t.Parallel(); testMirror(t, h) })
+	t.Run("UpdateMirror", func(t *testing.T) { t.Parallel(); testUpdateMirror(t, h) })
+	t.Run("Sync", func(t *testing.T) { t.Parallel(); testSync(t, h) })
+	t.Run("Optional", func(t *testing.T) { t.Parallel(); testOptional(t, h) })
+}
+
+// env is one subtest's backend, store and organisation.
+type env struct {
+	t       *testing.T
+	backend quaymirror.Destination
+	store   *fake.Registry
+	org     string
+	caps    quaymirror.Capabilities
+}
+
+var orgSeq atomic.Int64
+
+// newEnv calls the harness and seeds an organisation with the robots
+// "mirror" and "other".
+func newEnv(t *testing.T, h Harness) *env {
+	t.Helper()
+	backend, store := h(t)
+	if backend == nil || store == nil {
+		t.Fatal("harness returned a nil backend or store")
+	}
+	e := &env{t: t, backend: backend, store: store, org: "rt" + strconv.FormatInt(orgSeq.Add(1), 10)}
+	must(t, store.AddOrganization(e.org))
+	must(t, store.AddRobot(e.org, "mirror"))
+	must(t, store.AddRobot(e.org, "other"))
+	e.caps = capabilities(t, backend, store)
+	return e
+}
+
+// capabilities returns what the backend reports, or the store's when the
+// backend cannot tell.
+func capabilities(t *testing.T, backend quaymirror.Destination, store *fake.Registry) quaymirror.Capabilities {
+	t.Helper()
+	if cr, ok := backend.(quaymirror.CapabilityReader); ok {
+		c, err := cr.Capabilities(t.Context())
+		if err != nil {
+			t.Fatalf("Capabilities: %v", err)
+		}
+		return c
+	}
+	c, err := store.Capabilities(t.Context())
+	if err != nil {
+		t.Fatalf("store Capabilities: %v", err)
+	}
+	return c
+}
+
+func (e *env) robot() string      { return e.org + "+mirror" }
+func (e *env) otherRobot() string { return e.org + "+other" }
+
+// repo adds a repository to the store and returns its name.
+func (e *env) repo(name string, opts ...func(*quaymirror.Repository)) string {
+	e.t.Helper()
+	r := quaymirror.Repository{Namespace: e.org, Name: name, Visibility: quaymirror.Private, State: quaymirror.StateNormal}
+	for _, o := range opts {
+		o(&r)
+	}
+	must(e.t, e.store.AddRepository(r))
+	return name
+}
+
+func withTags(tags ...string) func(*quaymirror.Repository) {
+	return func(r *quaymirror.Repository) { r.Tags = tags }
+}
+
+func withState(s quaymirror.State) func(*quaymirror.Repository) {
+	return func(r *quaymirror.Repository) { r.State = s }
+}
+
+func withVisibility(v quaymirror.Visibility) func(*quaymirror.Repository) {
+	return func(r *quaymirror.Repository) { r.Visibility = v }
+}
+
+// stored returns a repository as the store has it.
+func (e *env) stored(name string) quaymirror.Repository {
+	e.t.Helper()
+	r, ok := e.store.Repository(e.org, name)
+	if !ok {
+		e.t.Fatalf("store lost repository %s/%s", e.org, name)
+	}
+	return r
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantErr reports unless err wraps want.
+func wantErr(t testing.TB, what string, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Errorf("%s: error = %v, want one wrapping %q", what, err, want)
+	}
+}
+
+// wantOK reports err.
+func wantOK(t testing.TB, what string, err error) bool {
+	t.Helper()
+	if err != nil {
+		t.Errorf("%s: %v", what, err)
+		return false
+	}
+	return true
+}
+
+// mirrorable adds a repository in state NORMAL with no mirror.
+func (e *env) mirrorable(name string) string { return e.repo(name) }
+
+// baseConfig is a complete mirror configuration using every field the
+// backend's capabilities allow.
+func (e *env) baseConfig(name string) quaymirror.MirrorConfig {
+	c := quaymirror.MirrorConfig{
+		Enabled:           true,
+		ExternalReference: "quay-src.example.com/" + e.org + "/" + name,
+		Username:          "puller",
+		Password:          "pull-secret",
+		SyncInterval:      time.Hour,
+		SyncStartDate:     time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		TagGlobs:          []string{"v*", "latest"},
+		Robot:             e.robot(),
+		VerifyTLS:         true,
+		Proxy:             quaymirror.Proxy{HTTPProxy: "http://proxy.example.com:3128", HTTPSProxy: "http://proxy.example.com:3128", NoProxy: ".example.com"},
+	}
+	if e.caps.SkopeoTimeout {
+		c.SkopeoTimeout = 600 * time.Second
+	}
+	if e.caps.ArchitectureFilter {
+		c.ArchitectureFilter = []string{"amd64", "arm64"}
+	}
+	return c
+}
+
+// configDiff lists the fields where got differs from want. Passwords are
+// compared only when withPassword is set.
+func configDiff(got, want quaymirror.MirrorConfig, withPassword bool) []string {
+	var d []string
+	add := func(f quaymirror.Field, g, w any) { d = append(d, fmt.Sprintf("%s = %v, want %v", f, g, w)) }
+	if got.Enabled != want.Enabled {
+		add(quaymirror.FieldEnabled, got.Enabled, want.Enabled)
+	}
+	if got.ExternalReference != want.ExternalReference {
+		add(quaymirror.FieldExternalReference, got.ExternalReference, want.ExternalReference)
+	}
+	if got.Username != want.Username {
+		add(quaymirror.FieldUsername, got.Username, want.Username)
+	}
+	if withPassword && got.Password.Reveal() != want.Password.Reveal() {
+		d = append(d, string(quaymirror.FieldPassword)+" differs from the expected one (values not shown)")
+	}
+	if got.SyncInterval != want.SyncInterval {
+		add(quaymirror.FieldSyncInterval, got.SyncInterval, want.SyncInterval)
+	}
+	if !got.SyncStartDate.Equal(want.SyncStartDate) {
+		add(quaymirror.FieldSyncStartDate, got.SyncStartDate, want.SyncStartDate)
+	}
+	if !slices.Equal(sorted(got.TagGlobs), sorted(want.TagGlobs)) {
+		add(quaymirror.FieldTagGlobs, got.TagGlobs, want.TagGlobs)
+	}
+	if got.Robot != want.Robot {
+		add(quaymirror.FieldRobot, got.Robot, want.Robot)
+	}
+	if got.VerifyTLS != want.VerifyTLS {
+		add(quaymirror.FieldVerifyTLS, got.VerifyTLS, want.VerifyTLS)
+	}
+	if got.UnsignedImages != want.UnsignedImages {
+		add(quaymirror.FieldUnsignedImages, got.UnsignedImages, want.UnsignedImages)
+	}
+	if got.Proxy != want.Proxy {
+		add(quaymirror.FieldProxy, got.Proxy, want.Proxy)
+	}
+	if got.SkopeoTimeout != want.SkopeoTimeout {
+		add(quaymirror.FieldSkopeoTimeout, got.SkopeoTimeout, want.SkopeoTimeout)
+	}
+	if !slices.Equal(sorted(got.ArchitectureFilter), sorted(want.ArchitectureFilter)) {
+		add(quaymirror.FieldArchitectureFilter, got.ArchitectureFilter, want.ArchitectureFilter)
+	}
+	return d
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+// reportDiff reports every difference under one heading.
+func reportDiff(t testing.TB, what string, diff []string) {
+	t.Helper()
+	if len(diff) > 0 {
+		t.Errorf("%s:\n\t%s", what, strings.Join(diff, "\n\t"))
+	}
+}
