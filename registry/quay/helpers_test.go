@@ -3,6 +3,7 @@ package quay
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"io"
@@ -294,3 +295,5 @@ func answer(req *http.Request, status int, body string, header ...string) *http.
 		Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)),
 	}
 }
+
+func x509UnknownAuthority() error { return x509.UnknownAuthorityError{} }

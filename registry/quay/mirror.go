@@ -198,9 +198,10 @@ func (c *Client) CreateMirror(ctx context.Context, namespace, name string, cfg q
 // sent as null, which clears them. FieldUsername alone changes only the
 // username. Nested fields (FieldVerifyTLS, FieldUnsignedImages, FieldProxy)
 // send only their key of external_registry_config. FieldSkopeoTimeout
-// sends 300 s when cfg leaves it zero. Fields the server does not declare
-// are dropped when zero and refused with ErrUnsupported otherwise, before
-// any request; when nothing is left to send, no request is made.
+// sends 300 s when cfg leaves it zero and the server declares it. Fields
+// the server does not declare (see Capabilities) are dropped when zero and
+// refused with ErrUnsupported otherwise, before any write; when nothing is
+// left to send, no write is made.
 // FieldState is not a mirror field (use ChangeState): ErrInvalid.
 //
 // Proxy: Quay drops the first proxy key of a PUT when the stored
@@ -212,6 +213,13 @@ func (c *Client) CreateMirror(ctx context.Context, namespace, name string, cfg q
 // for whatever was stored.
 func (c *Client) UpdateMirror(ctx context.Context, namespace, name string, cfg quaymirror.MirrorConfig, fields []quaymirror.Field) error {
 	p, err := repoPath(namespace, name)
+	if err != nil {
+		return err
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	shape, err := c.mirrorShape(ctx)
 	if err != nil {
 		return err
 	}
@@ -256,7 +264,7 @@ func (c *Client) UpdateMirror(ctx context.Context, namespace, name string, cfg q
 			registryConfig[keyProxy] = proxyObject(cfg.Proxy)
 		case quaymirror.FieldSkopeoTimeout:
 			t := seconds(cfg.SkopeoTimeout)
-			if t == 0 {
+			if t == 0 && shape.update.declares(keySkopeoTimeout) {
 				t = seconds(defaultSkopeoTimeout)
 			}
 			body[keySkopeoTimeout] = t
@@ -272,13 +280,6 @@ func (c *Client) UpdateMirror(ctx context.Context, namespace, name string, cfg q
 	}
 	if len(registryConfig) > 0 {
 		body[keyRegistryConfig] = registryConfig
-	}
-	if len(body) == 0 {
-		return nil
-	}
-	shape, err := c.mirrorShape(ctx)
-	if err != nil {
-		return err
 	}
 	if err := fit(body, shape.update, ""); err != nil {
 		return fmt.Errorf("quay: update mirror %s/%s: %w", namespace, name, err)

@@ -1,0 +1,510 @@
+package quay
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/quaymirror/quaymirror/quaymirror"
+)
+
+// Retry behaviour through the whole client, over gock (not parallel). The
+// waits are those passed to the injected sleeper, with an identity jitter:
+// no test looks at a clock.
+
+const nginx429 = "<html>\r\n<head><title>429 Too Many Requests</title></head>\r\n<body>\r\n<center><h1>429 Too Many Requests</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+
+func userOK() {
+	on("GET", "/api/v1/user/", "").Reply(200).JSON(map[string]any{"username": "bot"})
+}
+
+func TestRetryTransientStatusThenSuccess(t *testing.T) {
+	for _, status := range []int{503, 502, 504, 429} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			env := newGock(t)
+			on("GET", "/api/v1/user/", "").Reply(status).BodyString("busy")
+			userOK()
+			if _, err := env.c.CurrentUser(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			reqs := env.requests()
+			if len(reqs) != 2 {
+				t.Fatalf("attempts: %s", describe(reqs))
+			}
+			for _, r := range reqs {
+				check(t, r, "GET", "/api/v1/user/", "", "")
+			}
+			if w := env.waits(); !slices.Equal(w, []time.Duration{250 * time.Millisecond}) {
+				t.Errorf("waits = %v", w)
+			}
+		})
+	}
+}
+
+func TestRetryBackoffDoublesUpToTheCap(t *testing.T) {
+	env := newGock(t, WithRetry(5, time.Second, 3*time.Second))
+	for range 5 {
+		on("GET", "/api/v1/user/", "").Reply(503)
+	}
+	userOK()
+	if _, err := env.c.CurrentUser(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []time.Duration{time.Second, 2 * time.Second, 3 * time.Second, 3 * time.Second, 3 * time.Second}
+	if w := env.waits(); !slices.Equal(w, want) {
+		t.Errorf("waits = %v, want %v", w, want)
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name, header string
+		want         time.Duration
+	}{
+		{"seconds", "7", 7 * time.Second},
+		{"http date", now.Add(12 * time.Second).Format(http.TimeFormat), 12 * time.Second},
+		{"date in the past", now.Add(-time.Minute).Format(http.TimeFormat), 0},
+		{"capped", "3600", 15 * time.Second},
+		{"garbage falls back to backoff", "soon", 250 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newGock(t)
+			env.c.retry.now = func() time.Time { return now }
+			on("GET", "/api/v1/user/", "").Reply(429).SetHeader("Retry-After", tc.header).Type("html").BodyString(nginx429)
+			userOK()
+			if _, err := env.c.CurrentUser(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if w := env.waits(); !slices.Equal(w, []time.Duration{tc.want}) {
+				t.Errorf("waits = %v, want [%v]", w, tc.want)
+			}
+		})
+	}
+}
+
+func TestRetryGivesUp(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		reply   func()
+		want    error
+		status  int
+		message string
+	}{
+		{"nginx 429", func() { on("GET", "/api/v1/user/", "").Reply(429).Type("html").BodyString(nginx429) }, quaymirror.ErrRateLimited, 429, "HTML error page"},
+		{"read-only 503", func() {
+			on("GET", "/api/v1/user/", "").Reply(503).JSON(map[string]any{"message": "System is currently read-only. Pulls will succeed but all write operations are currently suspended.", "is_readonly": true})
+		}, quaymirror.ErrUnavailable, 503, "System is currently read-only. Pulls will succeed but all write operations are currently suspended."},
+		{"connection reset", func() { on("GET", "/api/v1/user/", "").ReplyError(syscall.ECONNRESET) }, quaymirror.ErrUnavailable, 0, "connection reset by peer"},
+		{"connection refused", func() { on("GET", "/api/v1/user/", "").ReplyError(syscall.ECONNREFUSED) }, quaymirror.ErrUnavailable, 0, "connection refused"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newGock(t) // 3 retries
+			for range 4 {
+				tc.reply()
+			}
+			_, err := env.c.CurrentUser(context.Background())
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			var qe *Error
+			if !errors.As(err, &qe) || qe.Status != tc.status || qe.Message != tc.message || qe.Attempts != 4 {
+				t.Errorf("error = %#v", qe)
+			}
+			if !strings.Contains(err.Error(), "(after 4 attempts)") {
+				t.Errorf("err = %q does not tell the attempts", err)
+			}
+			if n := len(env.requests()); n != 4 {
+				t.Errorf("sent %d requests, want 4", n)
+			}
+			if w := env.waits(); len(w) != 3 {
+				t.Errorf("waits = %v, want 3", w)
+			}
+		})
+	}
+}
+
+func TestNoRetry(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		body   string
+		want   error
+	}{
+		{400, `{"detail":"Bad","status":400}`, quaymirror.ErrInvalid},
+		{401, `{"detail":"Requires authentication","status":401}`, quaymirror.ErrUnauthorized},
+		{403, `{"detail":"Unauthorized","status":403}`, quaymirror.ErrForbidden},
+		{404, `{"detail":"Not Found","status":404}`, quaymirror.ErrNotFound},
+		{409, `{"detail":"conflict"}`, quaymirror.ErrAlreadyExists},
+		{500, "<html><body><h1>Internal Server Error</h1></body></html>", quaymirror.ErrUnavailable},
+	} {
+		t.Run(http.StatusText(tc.status), func(t *testing.T) {
+			env := newGock(t)
+			on("GET", "/api/v1/user/", "").Reply(tc.status).BodyString(tc.body)
+			_, err := env.c.CurrentUser(context.Background())
+			if !errors.Is(err, tc.want) {
+				t.Errorf("err = %v, want %v", err, tc.want)
+			}
+			if n := len(env.requests()); n != 1 {
+				t.Errorf("sent %d requests, want 1", n)
+			}
+			if w := env.waits(); len(w) != 0 {
+				t.Errorf("waits = %v", w)
+			}
+		})
+	}
+}
+
+func TestRetriedPOSTReplaysItsBody(t *testing.T) {
+	env := newGock(t)
+	on("POST", "/api/v1/repository", "").ReplyError(io.ErrUnexpectedEOF)
+	on("POST", "/api/v1/repository", "").Reply(201).JSON(map[string]any{"namespace": "acme", "name": "app"})
+	if err := env.c.CreateRepository(context.Background(), quaymirror.Repository{Namespace: "acme", Name: "app", Description: "d"}); err != nil {
+		t.Fatal(err)
+	}
+	reqs := env.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("attempts: %s", describe(reqs))
+	}
+	want := `{"namespace":"acme","repository":"app","visibility":"private","description":"d","repo_kind":"image"}`
+	for _, r := range reqs {
+		check(t, r, "POST", "/api/v1/repository", "", want)
+	}
+}
+
+// A create that failed in flight and then finds the object existing is
+// read back: when the object is what was sent, the earlier attempt was
+// ours and the create succeeded.
+func TestRetriedCreateConflictIsVerified(t *testing.T) {
+	ctx := context.Background()
+	mirrorAnswer := func(ref, robot string) map[string]any {
+		return map[string]any{"is_enabled": true, "external_reference": ref, "robot_username": robot,
+			"external_registry_config": map[string]any{}, "sync_interval": 86400, "sync_status": "NEVER_RUN",
+			"root_rule": map[string]any{"rule_kind": "tag_glob_csv", "rule_value": []any{"v*"}}}
+	}
+	t.Run("mirror: ours", func(t *testing.T) {
+		env := newGock(t)
+		serveDiscovery("3.6")
+		on("POST", mirrorPath, "").ReplyError(syscall.ECONNRESET)
+		on("POST", mirrorPath, "").Reply(409).JSON(map[string]any{"detail": "Mirror configuration already exits for repository acme/team/app"})
+		on("GET", mirrorPath, "").Reply(200).JSON(mirrorAnswer("src.example.com/acme/team/app", "acme+mirror"))
+		if err := env.c.CreateMirror(ctx, "acme", "team/app", baseConfig()); err != nil {
+			t.Fatalf("err = %v, want the verified success", err)
+		}
+	})
+	t.Run("mirror: someone else's", func(t *testing.T) {
+		env := newGock(t)
+		serveDiscovery("3.6")
+		on("POST", mirrorPath, "").Reply(504)
+		on("POST", mirrorPath, "").Reply(409).JSON(map[string]any{"detail": "Mirror configuration already exits for repository acme/team/app"})
+		on("GET", mirrorPath, "").Reply(200).JSON(mirrorAnswer("elsewhere.example.com/x/y", "acme+mirror"))
+		if err := env.c.CreateMirror(ctx, "acme", "team/app", baseConfig()); !errors.Is(err, quaymirror.ErrAlreadyExists) {
+			t.Fatalf("err = %v, want ErrAlreadyExists", err)
+		}
+	})
+	t.Run("mirror: refused connection never reached the server", func(t *testing.T) {
+		env := newGock(t)
+		serveDiscovery("3.6")
+		on("POST", mirrorPath, "").ReplyError(syscall.ECONNREFUSED)
+		on("POST", mirrorPath, "").Reply(409).JSON(map[string]any{"detail": "Mirror configuration already exits for repository acme/team/app"})
+		if err := env.c.CreateMirror(ctx, "acme", "team/app", baseConfig()); !errors.Is(err, quaymirror.ErrAlreadyExists) {
+			t.Fatalf("err = %v, want ErrAlreadyExists", err)
+		}
+		// No read-back: the GET mock would be pending otherwise.
+	})
+	t.Run("repository", func(t *testing.T) {
+		env := newGock(t)
+		on("POST", "/api/v1/repository", "").Reply(502)
+		on("POST", "/api/v1/repository", "").Reply(400).JSON(map[string]any{"detail": "Repository already exists", "status": 400})
+		on("GET", "/api/v1/repository/acme/app", "includeTags=true").Reply(200).JSON(map[string]any{"namespace": "acme", "name": "app", "tags": map[string]any{}})
+		if err := env.c.CreateRepository(ctx, quaymirror.Repository{Namespace: "acme", Name: "app"}); err != nil {
+			t.Fatalf("err = %v, want the verified success", err)
+		}
+	})
+	t.Run("robot", func(t *testing.T) {
+		env := newGock(t)
+		on("PUT", "/api/v1/organization/acme/robots/mirror", "").ReplyError(io.EOF)
+		on("PUT", "/api/v1/organization/acme/robots/mirror", "").Reply(400).JSON(map[string]any{"detail": "Existing robot with name: acme+mirror"})
+		on("GET", "/api/v1/organization/acme/robots/mirror", "").Reply(200).JSON(map[string]any{"name": "acme+mirror", "description": "d"})
+		r, err := env.c.CreateRobot(ctx, "acme", "mirror", "d")
+		if err != nil || r.Name != "acme+mirror" {
+			t.Fatalf("= %+v, %v; want the verified robot", r, err)
+		}
+	})
+}
+
+// The retry transport on its own, over stub transports (parallel).
+
+func newTestRetry(next http.RoundTripper) (*retryTransport, *[]time.Duration) {
+	o := defaultOptions()
+	o.maxRetries, o.retryBase, o.retryMax = 3, 100*time.Millisecond, time.Second
+	rt := newRetryTransport(next, o)
+	var waits []time.Duration
+	rt.sleep = func(ctx context.Context, d time.Duration) error { waits = append(waits, d); return ctx.Err() }
+	rt.jitter = func(d time.Duration) time.Duration { return d }
+	return rt, &waits
+}
+
+func TestRetryTransportRecordsAttempts(t *testing.T) {
+	t.Parallel()
+	calls := 0
+	rt, waits := newTestRetry(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		calls++
+		if n := attemptFrom(r.Context()); n != calls {
+			t.Errorf("attempt number in context = %d on call %d", n, calls)
+		}
+		switch calls {
+		case 1:
+			return nil, syscall.ECONNREFUSED
+		case 2:
+			return answer(r, 503, ""), nil
+		case 3:
+			return answer(r, 502, ""), nil
+		}
+		return answer(r, 200, "{}"), nil
+	}))
+	rec := &attemptRecord{}
+	req, _ := http.NewRequestWithContext(withRecord(context.Background(), rec), "GET", "https://quay.test/api/v1/user/", nil)
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if rec.attempts != 4 || !rec.ambiguous || calls != 4 {
+		t.Errorf("record = %+v after %d calls; want 4 attempts, ambiguous (the 502)", rec, calls)
+	}
+	if want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}; !slices.Equal(*waits, want) {
+		t.Errorf("waits = %v, want %v", *waits, want)
+	}
+}
+
+func TestRetryTransportNotAmbiguousBeforeConnecting(t *testing.T) {
+	t.Parallel()
+	calls := 0
+	rt, _ := newTestRetry(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		calls++
+		if calls < 3 {
+			return nil, syscall.ECONNREFUSED
+		}
+		return answer(r, 409, ""), nil
+	}))
+	rec := &attemptRecord{}
+	req, _ := http.NewRequestWithContext(withRecord(context.Background(), rec), "POST", "https://quay.test/x", strings.NewReader("{}"))
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if rec.ambiguous || rec.attempts != 3 {
+		t.Errorf("record = %+v", rec)
+	}
+}
+
+func TestRetryTransportReplaysBodies(t *testing.T) {
+	t.Parallel()
+	var bodies []string
+	rt, _ := newTestRetry(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		bodies = append(bodies, string(b))
+		if len(bodies) < 3 {
+			return nil, syscall.ECONNRESET
+		}
+		return answer(r, 201, `""`), nil
+	}))
+	req, _ := http.NewRequest("PUT", "https://quay.test/x", bytes.NewReader([]byte(`{"a":1}`)))
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if !slices.Equal(bodies, []string{`{"a":1}`, `{"a":1}`, `{"a":1}`}) {
+		t.Errorf("bodies = %q", bodies)
+	}
+}
+
+func TestRetryTransportDoesNotRetryAnUnreplayableBody(t *testing.T) {
+	t.Parallel()
+	calls := 0
+	rt, _ := newTestRetry(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		calls++
+		return answer(r, 503, ""), nil
+	}))
+	req, _ := http.NewRequest("POST", "https://quay.test/x", io.NopCloser(strings.NewReader("{}")))
+	req.GetBody = nil
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if calls != 1 || resp.StatusCode != 503 {
+		t.Errorf("calls = %d, status %d", calls, resp.StatusCode)
+	}
+}
+
+func TestRetryTransportNoRetryOnCertificateErrors(t *testing.T) {
+	t.Parallel()
+	calls := 0
+	rt, _ := newTestRetry(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		calls++
+		return nil, errors.Join(errors.New("tls: failed to verify certificate"), x509UnknownAuthority())
+	}))
+	req, _ := http.NewRequest("GET", "https://quay.test/x", nil)
+	if _, err := rt.RoundTrip(req); err == nil || calls != 1 {
+		t.Errorf("err = %v after %d calls; want one failed attempt", err, calls)
+	}
+}
+
+// An attempt that runs out of its own time is retried; the body of the
+// answer finally returned is readable after RoundTrip returns.
+func TestRetryTransportAttemptTimeout(t *testing.T) {
+	t.Parallel()
+	calls := 0
+	next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		calls++
+		if calls == 1 {
+			<-r.Context().Done() // a server that never answers
+			return nil, r.Context().Err()
+		}
+		return answer(r, 200, `{"ok":true}`), nil
+	})
+	o := defaultOptions()
+	o.timeout, o.maxRetries = 20*time.Millisecond, 2
+	rt := newRetryTransport(next, o)
+	rt.sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+	rec := &attemptRecord{}
+	req, _ := http.NewRequestWithContext(withRecord(context.Background(), rec), "GET", "https://quay.test/x", nil)
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || string(b) != `{"ok":true}` {
+		t.Errorf("body = %q, %v", b, err)
+	}
+	if calls != 2 || !rec.ambiguous {
+		t.Errorf("calls = %d, record %+v", calls, rec)
+	}
+}
+
+// Cancelling the context ends a backoff wait at once, with the real
+// sleeper and a wait of an hour.
+func TestRetryTransportCancelDuringBackoff(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := 0
+	next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		calls++
+		cancel() // the caller gives up while the transport waits
+		return answer(r, 503, ""), nil
+	})
+	o := defaultOptions()
+	o.retryBase, o.retryMax = time.Hour, time.Hour
+	rt := newRetryTransport(next, o)
+	rt.jitter = func(d time.Duration) time.Duration { return d }
+	req, _ := http.NewRequestWithContext(ctx, "GET", "https://quay.test/x", nil)
+	done := make(chan error, 1)
+	go func() {
+		_, err := rt.RoundTrip(req)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) || calls != 1 {
+			t.Errorf("err = %v after %d calls; want context.Canceled after 1", err, calls)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the wait did not end with the context")
+	}
+}
+
+func TestClientCancelDuringBackoff(t *testing.T) {
+	env := newGock(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	env.c.retry.sleep = func(ctx context.Context, _ time.Duration) error {
+		cancel()
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	on("GET", "/api/v1/user/", "").Reply(503)
+	_, err := env.c.CurrentUser(ctx)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, quaymirror.ErrUnavailable) {
+		t.Errorf("err = %v, want context.Canceled only", err)
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"0", 0, true},
+		{" 30 ", 30 * time.Second, true},
+		{"99999999999999", maxRetryAfter, true},
+		{"-1", 0, false},
+		{"", 0, false},
+		{"1.5", 0, false},
+		{"Thu, 01 Jan 2026 10:00:05 GMT", 5 * time.Second, true},
+		{"Thursday, 01-Jan-26 10:00:05 GMT", 5 * time.Second, true},
+		{"Thu Jan  1 10:00:05 2026", 5 * time.Second, true},
+		{"Thu, 01 Jan 2026 09:00:00 GMT", 0, true},
+	} {
+		got, ok := parseRetryAfter(tc.in, now)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestFullJitterStaysInRange(t *testing.T) {
+	t.Parallel()
+	for range 1000 {
+		if d := fullJitter(time.Second); d < 0 || d > time.Second {
+			t.Fatalf("fullJitter = %v", d)
+		}
+	}
+	if d := fullJitter(0); d != 0 {
+		t.Errorf("fullJitter(0) = %v", d)
+	}
+}
+
+func TestRetryLogsNoSecrets(t *testing.T) {
+	var buf bytes.Buffer
+	logger := hclog.New(&hclog.LoggerOptions{Output: &buf, Level: hclog.Trace})
+	env := newGock(t, WithLogger(logger))
+	serveDiscovery("3.6")
+	on("POST", mirrorPath, "").Reply(503)
+	on("POST", mirrorPath, "").Reply(400).JSON(map[string]any{
+		"detail": "'" + testPassword + "' is not valid under any of the given schemas; token " + testToken,
+	})
+	err := env.c.CreateMirror(context.Background(), "acme", "team/app", baseConfig())
+	if !errors.Is(err, quaymirror.ErrInvalid) {
+		t.Fatalf("err = %v", err)
+	}
+	out := buf.String()
+	for _, want := range []string{"quay request", "method=POST", "url=https://quay.test" + mirrorPath, "status=503", "attempt=2", "duration="} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	for _, secret := range []string{testToken, testPassword} {
+		if strings.Contains(out, secret) || strings.Contains(err.Error(), secret) {
+			t.Errorf("secret %q leaked:\nlog: %s\nerr: %v", secret, out, err)
+		}
+	}
+	if !strings.Contains(err.Error(), "[redacted]") {
+		t.Errorf("err = %v, want the echoed secrets redacted", err)
+	}
+}
