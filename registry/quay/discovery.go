@@ -3,7 +3,6 @@ package quay
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -157,9 +156,6 @@ func (c *Client) mirrorShape(ctx context.Context) (*discovery, error) {
 		return d, nil
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
-	case errors.Is(err, quaymirror.ErrUnauthorized), errors.Is(err, quaymirror.ErrForbidden):
-		// Discovery is anonymous; an auth failure here will fail the
-		// write as well, which says more.
 	}
 	c.logger.Debug("discovery unavailable; shaping mirror bodies as for Quay 3.6", "error", err)
 	return fallbackShape(), nil

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -506,5 +508,41 @@ func TestRetryLogsNoSecrets(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "[redacted]") {
 		t.Errorf("err = %v, want the echoed secrets redacted", err)
+	}
+}
+
+// A server that drops the connection without answering, then recovers:
+// the error net/http reports for it must be classified as retryable.
+func TestRetryWhenTheServerDropsTheConnection(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	hits := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits++
+		n := hits
+		mu.Unlock()
+		if n == 1 {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		userHandler(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(srv.URL, WithToken(testToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.retry.sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+	if _, err := c.do(context.Background(), request{method: "POST", path: "/user/", body: map[string]any{}}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if hits != 2 {
+		t.Errorf("server hits = %d, want 2", hits)
 	}
 }
