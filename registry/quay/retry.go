@@ -132,6 +132,9 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 func (t *retryTransport) ceiling(retry int) time.Duration {
 	d := t.base
 	for i := 0; i < retry && d < t.max; i++ {
+		if d > t.max/2 {
+			return t.max // doubling would pass the cap (or overflow)
+		}
 		d *= 2
 	}
 	return min(d, t.max)

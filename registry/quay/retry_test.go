@@ -546,3 +546,19 @@ func TestRetryWhenTheServerDropsTheConnection(t *testing.T) {
 		t.Errorf("server hits = %d, want 2", hits)
 	}
 }
+
+func TestCeilingNeverOverflows(t *testing.T) {
+	t.Parallel()
+	rt := &retryTransport{base: time.Nanosecond, max: time.Duration(1<<63 - 1)}
+	for retry := range 100 {
+		if d := rt.ceiling(retry); d <= 0 {
+			t.Fatalf("ceiling(%d) = %v", retry, d)
+		}
+	}
+	rt = &retryTransport{base: 250 * time.Millisecond, max: 15 * time.Second}
+	for retry, want := range []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 15 * time.Second, 15 * time.Second} {
+		if d := rt.ceiling(retry); d != want {
+			t.Errorf("ceiling(%d) = %v, want %v", retry, d, want)
+		}
+	}
+}
