@@ -199,6 +199,10 @@ func (e *Engine) checkCapabilities(ctx context.Context, c *counter, add func(Che
 		return
 	}
 	add(Check{Name: "repository mirroring", Status: CheckOK, Detail: "enabled"})
+	if e.policy.SkopeoTimeout != 0 && !caps.SkopeoTimeout {
+		add(Check{Name: "skopeo timeout", Status: CheckFail, Detail: "the destination registry does not accept a skopeo timeout (Quay 3.15+)",
+			Fix: "remove the skopeo timeout from the configuration or upgrade the destination"})
+	}
 	if len(e.policy.ArchitectureFilter) > 0 && !caps.ArchitectureFilter {
 		add(Check{Name: "architecture filter", Status: CheckFail, Detail: "the destination registry does not accept an architecture filter (Quay 3.17+)",
 			Fix: "remove the architecture filter from the configuration or upgrade the destination"})

@@ -1,0 +1,228 @@
+// Package cli is the quaymirror command line: one Run function that takes
+// the arguments, the environment and the output streams, and returns the
+// exit code. cmd/quaymirror only wires signals to it.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/mattn/go-isatty"
+
+	"github.com/quaymirror/quaymirror/internal/app"
+	"github.com/quaymirror/quaymirror/internal/config"
+	"github.com/quaymirror/quaymirror/internal/version"
+)
+
+// Exit codes.
+const (
+	ExitOK        = 0 // converged, or the plan was computed
+	ExitFailed    = 1 // some repositories failed; status found problems
+	ExitUsage     = 2 // invalid configuration or usage, before any request
+	ExitPreflight = 3 // preflight failure, before any write
+)
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	usage   string // examples and details shown by --help
+	need    config.Need
+	// run executes the command; flags defined by define are parsed.
+	run    func(ctx context.Context, env *runEnv) int
+	define func(fs *flag.FlagSet, env *runEnv)
+}
+
+// runEnv is what a command runs with.
+type runEnv struct {
+	stdout, stderr io.Writer
+	environ        []string
+	cfg            *config.Resolved
+	logger         hclog.Logger
+	app            *app.App
+	terminal       bool
+
+	heal bool // status --heal
+}
+
+func commands() []*command {
+	return []*command{syncCommand(), planCommand(), statusCommand(), checkCommand(), versionCommand()}
+}
+
+// Run runs quaymirror with args (without the program name) and environ
+// (KEY=VALUE pairs), writing the report to stdout and logs to stderr, and
+// returns the exit code.
+func Run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		if len(args) > 1 {
+			if c := find(args[1]); c != nil {
+				return Run(ctx, []string{c.name, "--help"}, environ, stdout, stderr)
+			}
+		}
+		mainUsage(stdout)
+		if len(args) == 0 {
+			return ExitUsage
+		}
+		return ExitOK
+	}
+	if args[0] == "--version" {
+		args[0] = "version"
+	}
+	c := find(args[0])
+	if c == nil {
+		fmt.Fprintf(stderr, "quaymirror: unknown command %q (see quaymirror --help)\n", args[0])
+		return ExitUsage
+	}
+	env := &runEnv{stdout: stdout, stderr: stderr, environ: environ, terminal: isTerminal(stderr)}
+	fs := flag.NewFlagSet("quaymirror "+c.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	lookuper := config.Flags(fs, config.MapLookuper(environ))
+	if c.define != nil {
+		c.define(fs, env)
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			commandUsage(stdout, c, fs)
+			return ExitOK
+		}
+		fmt.Fprintf(stderr, "quaymirror %s: %v (see quaymirror %s --help)\n", c.name, err, c.name)
+		return ExitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "quaymirror %s: unexpected argument %q (see quaymirror %s --help)\n", c.name, fs.Arg(0), c.name)
+		return ExitUsage
+	}
+	cfg, err := config.Parse(ctx, lookuper)
+	if err == nil {
+		env.cfg, err = config.Resolve(cfg, c.need)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "quaymirror %s: invalid configuration: %v\n", c.name, oneLine(err))
+		return ExitUsage
+	}
+	env.logger = newLogger(stderr, bool(cfg.Debug), env.terminal)
+	if c.need != 0 {
+		opts := []app.Option{}
+		if env.terminal && cfg.Output == config.OutputText {
+			opts = append(opts, app.WithProgress(newProgress(stderr).report))
+		}
+		if env.app, err = app.New(env.cfg, env.logger, opts...); err != nil {
+			fmt.Fprintf(stderr, "quaymirror %s: %v\n", c.name, oneLine(err))
+			return ExitUsage
+		}
+	}
+	return c.run(ctx, env)
+}
+
+func find(name string) *command {
+	for _, c := range commands() {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// newLogger logs to stderr: text on a terminal (warnings and errors only,
+// the report says the rest), JSON otherwise (info and up, for log
+// collectors); DEBUG lowers the level to debug.
+func newLogger(w io.Writer, debug, terminal bool) hclog.Logger {
+	level := hclog.Info
+	if terminal {
+		level = hclog.Warn
+	}
+	if debug {
+		level = hclog.Debug
+	}
+	return hclog.New(&hclog.LoggerOptions{
+		Name:       "quaymirror",
+		Output:     w,
+		Level:      level,
+		JSONFormat: !terminal,
+		Color:      hclog.ColorOff,
+	})
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
+}
+
+func mainUsage(w io.Writer) {
+	fmt.Fprintf(w, `quaymirror mirrors whole Quay organizations: it creates the missing
+repositories on a destination Quay and configures Quay's repository
+mirroring for each, pulling from the source organization.
+
+Usage:
+  quaymirror <command> [flags]
+
+Commands:
+`)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, `
+Configuration comes from the environment (SOURCE_REGISTRY, DESTINATION_REGISTRY,
+ORGANIZATIONS, ROBOT_NAME, SOURCE_TOKEN, ...); every variable has a flag twin that
+overrides it. "quaymirror <command> --help" lists them; docs/configuration.md
+explains them.
+
+Exit codes: 0 converged, 1 repositories failed or mirrors unhealthy,
+2 invalid configuration or usage, 3 preflight failure.
+
+Try it without a Quay: quaymirror demo
+`)
+}
+
+func commandUsage(w io.Writer, c *command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "quaymirror %s: %s\n\n%s\n", c.name, c.summary, strings.TrimSpace(c.usage))
+	if c.need == 0 && c.name != "serve" {
+		fmt.Fprintln(w)
+		return
+	}
+	fmt.Fprintf(w, "\nFlags (each overrides the environment variable in brackets):\n")
+	type line struct{ name, usage string }
+	var lines []line
+	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == "o" {
+			return
+		}
+		lines = append(lines, line{f.Name, f.Usage})
+	})
+	sort.SliceStable(lines, func(i, j int) bool { return lines[i].name < lines[j].name })
+	for _, l := range lines {
+		fmt.Fprintf(w, "  --%s\n      %s\n", l.name, l.usage)
+	}
+}
+
+func versionCommand() *command {
+	return &command{
+		name:    "version",
+		summary: "print the version",
+		usage:   "Example:\n  quaymirror version",
+		run: func(_ context.Context, env *runEnv) int {
+			fmt.Fprintf(env.stdout, "quaymirror %s\n", version.String())
+			return ExitOK
+		},
+	}
+}
+
+// withBudget applies the TIMEOUT time budget.
+func withBudget(ctx context.Context, cfg *config.Resolved) (context.Context, context.CancelFunc) {
+	if d := time.Duration(cfg.Timeout); d > 0 {
+		return context.WithTimeout(ctx, d)
+	}
+	return context.WithCancel(ctx)
+}

@@ -1,0 +1,310 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"text/tabwriter"
+
+	"github.com/quaymirror/quaymirror/internal/app"
+	"github.com/quaymirror/quaymirror/internal/config"
+	"github.com/quaymirror/quaymirror/quaymirror"
+)
+
+func syncCommand() *command {
+	return &command{
+		name:    "sync",
+		summary: "reconcile every configured organization (with DRY_RUN, print the plan only)",
+		need:    config.NeedSync,
+		usage: `Creates the repositories missing at the destination and configures their
+mirrors; updates mirrors whose configuration drifted; leaves correct ones
+alone. Preflight checks run first for every organization: if one fails,
+nothing is written (exit 3).
+
+Examples:
+  export SOURCE_REGISTRY=quay.example.com DESTINATION_REGISTRY=quay-dr.example.com
+  export ORGANIZATIONS=internal-docker-io ROBOT_NAME=mirror
+  export SOURCE_TOKENS_DIR=/secrets/source DESTINATION_TOKENS_DIR=/secrets/destination
+  export QUAY_CREDENTIALS_DIR=/secrets/quay-credentials
+  quaymirror sync
+  quaymirror sync --org internal-docker-io --org internal-acic-images:acic --output json
+  RECREATE_MIRROR_CONFIG=true quaymirror sync     # re-push every config (password rotation)`,
+		run: func(ctx context.Context, env *runEnv) int { return runSync(ctx, env, bool(env.cfg.DryRun)) },
+	}
+}
+
+func planCommand() *command {
+	return &command{
+		name:    "plan",
+		summary: "show what sync would do, with field-level diffs, writing nothing",
+		need:    config.NeedSync,
+		usage: `The same as sync with DRY_RUN=true: per repository the action (create,
+configure, update, unchanged, skip, orphan), the reason, and for updates the
+fields that would change.
+
+Examples:
+  quaymirror plan --org internal-docker-io
+  quaymirror plan --output json | jq '.organizations[].repositories[] | select(.action != "unchanged")'`,
+		run: func(ctx context.Context, env *runEnv) int { return runSync(ctx, env, true) },
+	}
+}
+
+func runSync(ctx context.Context, env *runEnv, dryRun bool) int {
+	ctx, cancel := withBudget(ctx, env.cfg)
+	defer cancel()
+	run, err := env.app.Sync(ctx, env.cfg.Orgs, dryRun)
+	if err != nil && !errors.Is(err, app.ErrPreflight) {
+		fmt.Fprintf(env.stderr, "quaymirror: %s\n", oneLine(err))
+		return ExitFailed
+	}
+	if env.cfg.Output == config.OutputJSON {
+		writeJSON(env.stdout, run)
+	} else {
+		writeRunText(env.stdout, run)
+	}
+	switch {
+	case run.PreflightFailed:
+		return ExitPreflight
+	case !run.OK():
+		return ExitFailed
+	}
+	return ExitOK
+}
+
+func checkCommand() *command {
+	return &command{
+		name:    "check",
+		summary: "preflight: tokens, organizations, robot, mirroring enabled, no org-level mirror",
+		need:    config.NeedSync,
+		usage: `Checks without writing anything that a sync can work: both tokens are valid,
+both organizations exist and the destination one may be administered, the
+source lists repositories, the destination has repository mirroring enabled
+and no organization-level mirror locking the organization, and the robot
+exists. Each failure comes with what to do about it.
+
+Examples:
+  quaymirror check
+  quaymirror check --org internal-docker-io --output json`,
+		run: func(ctx context.Context, env *runEnv) int {
+			checks, err := env.app.Check(ctx, env.cfg.Orgs)
+			if err != nil {
+				fmt.Fprintf(env.stderr, "quaymirror: %s\n", oneLine(err))
+				return ExitFailed
+			}
+			ok := true
+			for _, c := range checks {
+				ok = ok && c.Checks.OK()
+			}
+			if env.cfg.Output == config.OutputJSON {
+				writeJSON(env.stdout, struct {
+					OK            bool           `json:"ok"`
+					Organizations []app.OrgCheck `json:"organizations"`
+				}{ok, checks})
+			} else {
+				writeChecksText(env.stdout, checks)
+			}
+			if !ok {
+				return ExitPreflight
+			}
+			return ExitOK
+		},
+	}
+}
+
+func statusCommand() *command {
+	return &command{
+		name:    "status",
+		summary: "mirror health of the destination organizations (exit 1 when failing or stuck)",
+		need:    config.NeedStatus,
+		usage: `Reads every mirror of the destination organizations: counts by sync status,
+the failing mirrors with the last failure text from the repository logs,
+mirrors stuck in SYNCING past their expiration, never-run and disabled
+mirrors. --heal cancels and re-triggers stuck mirrors. The exit code is 1
+when a mirror is failing, stuck or unreadable, for alerting.
+
+Examples:
+  quaymirror status --org internal-docker-io
+  quaymirror status --heal
+  quaymirror status --output json | jq '.organizations[] | {organization, failing, stuck}'`,
+		define: func(fs *flag.FlagSet, env *runEnv) {
+			fs.BoolVar(&env.heal, "heal", false, "cancel and re-trigger mirrors stuck in SYNCING past their expiration")
+		},
+		run: func(ctx context.Context, env *runEnv) int {
+			health, err := env.app.Status(ctx, env.cfg.Orgs, env.heal)
+			if err != nil && len(health) == 0 {
+				fmt.Fprintf(env.stderr, "quaymirror: %s\n", oneLine(err))
+				return ExitFailed
+			}
+			healthy := err == nil
+			for _, h := range health {
+				healthy = healthy && h.Healthy()
+			}
+			if env.cfg.Output == config.OutputJSON {
+				out := struct {
+					Healthy       bool                 `json:"healthy"`
+					Organizations []*quaymirror.Health `json:"organizations"`
+					Error         string               `json:"error,omitempty"`
+				}{Healthy: healthy, Organizations: health}
+				if err != nil {
+					out.Error = oneLine(err)
+				}
+				writeJSON(env.stdout, out)
+			} else {
+				writeHealthText(env.stdout, health)
+				if err != nil {
+					fmt.Fprintf(env.stdout, "error: %s\n", oneLine(err))
+				}
+			}
+			if !healthy {
+				return ExitFailed
+			}
+			return ExitOK
+		},
+	}
+}
+
+func writeJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeRunText(w io.Writer, run *app.Run) {
+	mode := ""
+	if run.DryRun {
+		mode = " (dry run: nothing written)"
+	}
+	for _, o := range run.Organizations {
+		rep := o.Report
+		fmt.Fprintf(w, "\n%s -> %s%s\n", rep.Organization, rep.DestinationOrganization, mode)
+		if failed := o.Preflight.Failed(); len(failed) > 0 {
+			fmt.Fprintf(w, "  preflight failed, nothing written:\n")
+			for _, c := range failed {
+				fmt.Fprintf(w, "    ✗ %s: %s\n      fix: %s\n", c.Name, c.Detail, c.Fix)
+			}
+			continue
+		}
+		if o.Error != "" {
+			fmt.Fprintf(w, "  error: %s\n", o.Error)
+			continue
+		}
+		verb := map[bool]string{true: "would be ", false: ""}[run.DryRun]
+		fmt.Fprintf(w, "  %d %screated, %d %sconfigured, %d %supdated, %d unchanged, %d skipped, %d orphaned, %d failed",
+			rep.Created, verb, rep.Configured, verb, rep.Updated, verb, rep.Unchanged, rep.Skipped, rep.Orphaned, rep.Failed)
+		if rep.NotStarted > 0 {
+			fmt.Fprintf(w, ", %d not started", rep.NotStarted)
+		}
+		fmt.Fprintf(w, "  (%d requests)\n", rep.Calls.Total())
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		shown := 0
+		for _, r := range rep.Repositories {
+			if r.Outcome == quaymirror.OutcomeUnchanged {
+				continue
+			}
+			if shown == 0 {
+				fmt.Fprintf(tw, "  REPOSITORY\tACTION\tOUTCOME\tDETAIL\n")
+			}
+			shown++
+			detail := r.Reason
+			if r.Error != "" {
+				detail = r.Error
+			}
+			if r.Warning != "" {
+				detail += " (warning: " + r.Warning + ")"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r.Name, r.Action, r.Outcome, detail)
+			for _, ch := range r.Diff {
+				fmt.Fprintf(tw, "  \t\t\t  %s: %s -> %s\n", ch.Field, ch.From, ch.To)
+			}
+		}
+		_ = tw.Flush()
+		if rep.Unchanged > 0 && shown > 0 {
+			fmt.Fprintf(w, "  (%d unchanged repositories not listed; --output json lists every one)\n", rep.Unchanged)
+		}
+	}
+	switch {
+	case run.PreflightFailed:
+		fmt.Fprintf(w, "\npreflight failed: nothing was written. Run quaymirror check for the full checklist.\n")
+	case run.Interrupted:
+		fmt.Fprintf(w, "\ninterrupted: the time budget ran out or the run was stopped; the next run continues.\n")
+	}
+}
+
+func writeChecksText(w io.Writer, checks []app.OrgCheck) {
+	mark := map[quaymirror.CheckStatus]string{
+		quaymirror.CheckOK: "✓", quaymirror.CheckFail: "✗", quaymirror.CheckWarn: "!", quaymirror.CheckSkipped: "-",
+	}
+	for _, oc := range checks {
+		fmt.Fprintf(w, "\n%s -> %s\n", oc.Organization, oc.DestinationOrganization)
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		for _, c := range oc.Checks {
+			fmt.Fprintf(tw, "  %s %s\t%s\n", mark[c.Status], c.Name, c.Detail)
+			if c.Fix != "" && c.Status != quaymirror.CheckOK {
+				fmt.Fprintf(tw, "    \tfix: %s\n", c.Fix)
+			}
+		}
+		_ = tw.Flush()
+	}
+}
+
+func writeHealthText(w io.Writer, health []*quaymirror.Health) {
+	for _, h := range health {
+		state := "healthy"
+		if !h.Healthy() {
+			state = "UNHEALTHY"
+		}
+		var counts []string
+		for _, s := range []quaymirror.SyncStatus{quaymirror.SyncSuccess, quaymirror.SyncSyncing, quaymirror.SyncNow,
+			quaymirror.SyncNeverRun, quaymirror.SyncFail, quaymirror.SyncCancel} {
+			if n := h.ByStatus[s]; n > 0 {
+				counts = append(counts, fmt.Sprintf("%d %s", n, s))
+			}
+		}
+		fmt.Fprintf(w, "\n%s: %s, %d mirrors (%s)\n", h.Organization, state, h.Mirrors, strings.Join(counts, ", "))
+		fmt.Fprintf(w, "  %d failing, %d stuck, %d never run, %d disabled, %d unreadable\n", h.Failing, h.Stuck, h.NeverRun, h.Disabled, h.Unreadable)
+		if len(h.Repositories) == 0 {
+			continue
+		}
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		fmt.Fprintf(tw, "  REPOSITORY\tPROBLEM\tSTATUS\tDETAIL\n")
+		for _, m := range h.Repositories {
+			detail := m.LastError
+			switch {
+			case m.Healed:
+				detail = strings.TrimSpace(detail + " healed: cancelled and re-triggered")
+			case m.HealError != "":
+				detail = strings.TrimSpace(detail + " heal failed: " + m.HealError)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", m.Name, m.Problem, m.SyncStatus, detail)
+		}
+		_ = tw.Flush()
+	}
+}
+
+// progress draws one line on a terminal.
+type progress struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func newProgress(w io.Writer) *progress { return &progress{w: w} }
+
+func (p *progress) report(org string, pr quaymirror.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pr.Total > 0 {
+		fmt.Fprintf(p.w, "\r\033[K%s: %s %d/%d", org, pr.Phase, pr.Done, pr.Total)
+		if pr.Done == pr.Total {
+			fmt.Fprint(p.w, "\r\033[K")
+		}
+		return
+	}
+	if pr.Done%50 == 0 {
+		fmt.Fprintf(p.w, "\r\033[K%s: %s %d repositories read", org, pr.Phase, pr.Done)
+	}
+}
