@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -977,5 +978,68 @@ func TestPolicyValidation(t *testing.T) {
 		if _, err := quaymirror.NewEngine(fake.New(), fake.New(), basePolicy(), opt); !errors.Is(err, quaymirror.ErrInvalidPolicy) {
 			t.Errorf("invalid option accepted: %v", err)
 		}
+	}
+}
+
+// The two listings run at once and meet in any order: a source repository
+// may arrive before or after its destination entry, on any page.
+func TestPlanIsCorrectWhateverTheListingOrder(t *testing.T) {
+	t.Parallel()
+	for _, order := range []string{"same", "reversed", "destination-slow", "source-slow"} {
+		t.Run(order, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			var both, onlySource, onlyDestination []string
+			for i := range 230 {
+				both = append(both, fmt.Sprintf("both-%03d", i))
+			}
+			for i := range 40 {
+				onlySource = append(onlySource, fmt.Sprintf("new-%02d", i))
+				onlyDestination = append(onlyDestination, fmt.Sprintf("gone-%02d", i))
+			}
+			srcNames := slices.Concat(both, onlySource)
+			dstNames := slices.Concat(onlyDestination, both)
+			if order == "reversed" {
+				slices.Reverse(srcNames)
+			}
+			w.source(t, srcNames...)
+			for _, n := range dstNames {
+				must(t, w.dst.AddRepository(quaymirror.Repository{Namespace: org, Name: n, State: quaymirror.StateMirror}))
+				must(t, w.dst.PutMirror(org, n, mirrorOf(desired(n), quaymirror.SyncSuccess)))
+			}
+			slow := func(target *fake.Registry) {
+				target.SetHook(func(ctx context.Context, op fake.Op, _, _ string) error {
+					if op == fake.OpListRepositories {
+						select {
+						case <-time.After(20 * time.Millisecond):
+						case <-ctx.Done():
+						}
+					}
+					return nil
+				})
+			}
+			switch order {
+			case "destination-slow":
+				slow(w.dst)
+			case "source-slow":
+				slow(w.src)
+			}
+			plan, err := w.engine(t, basePolicy(), quaymirror.WithConcurrency(4)).Plan(context.Background())
+			must(t, err)
+			got := map[quaymirror.Action][]string{}
+			for _, it := range plan.Items {
+				got[it.Action] = append(got[it.Action], it.Name)
+			}
+			slices.Sort(both)
+			if !slices.Equal(got[quaymirror.ActionUnchanged], both) ||
+				!slices.Equal(got[quaymirror.ActionCreate], onlySource) ||
+				!slices.Equal(got[quaymirror.ActionOrphan], onlyDestination) || len(got) != 3 {
+				t.Errorf("plan: %d unchanged, %d create, %d orphan, actions %v", len(got[quaymirror.ActionUnchanged]),
+					len(got[quaymirror.ActionCreate]), len(got[quaymirror.ActionOrphan]), slices.Collect(maps.Keys(got)))
+			}
+			if reads := w.dst.Calls()[fake.OpGetMirror]; reads != len(both)+len(onlyDestination) {
+				t.Errorf("%d mirror reads, want %d", reads, len(both)+len(onlyDestination))
+			}
+		})
 	}
 }

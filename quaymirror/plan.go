@@ -110,40 +110,54 @@ func (e *Engine) Plan(ctx context.Context) (*Plan, error) {
 		engine:               e,
 	}
 
-	// The destination listing is needed whole before any decision.
-	dst := make(map[string]Repository)
-	err := listPages(ctx, p.DestinationNamespace, func(token string) (page RepositoryPage, err error) {
-		err = e.call(ctx, c, destinationRead, func() error {
-			page, err = e.dst.ListRepositories(ctx, p.DestinationNamespace, token)
-			return err
-		})
-		return page, err
-	}, func(r Repository) bool {
-		dst[r.Name] = r
-		return true
-	})
-	if err != nil {
-		return nil, fmt.Errorf("destination: %w", err)
-	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	// Both listings run at once. A source repository whose destination
+	// entry is already known is planned at once; the others wait for the
+	// end of the destination listing, which alone can tell that a
+	// repository is missing. Both sides list in creation order, so in a
+	// mirrored organisation most entries meet early and the reads of the
+	// plan overlap the listings.
+	dst := &destinationIndex{repos: make(map[string]Repository)}
+	dstDone := make(chan struct{})
+	var dstErr error
+	go func() {
+		defer close(dstDone)
+		dstErr = listPages(ctx, p.DestinationNamespace, func(token string) (page RepositoryPage, err error) {
+			err = e.call(ctx, c, destinationRead, func() error {
+				page, err = e.dst.ListRepositories(ctx, p.DestinationNamespace, token)
+				return err
+			})
+			return page, err
+		}, dst.add)
+		if dstErr != nil {
+			cancel() // stop the source listing and the workers
+		}
+	}()
 
 	var (
 		mu    sync.Mutex
 		items []Item
 		done  int
 	)
-	add := func(it Item, total int) {
+	add := func(it Item) {
 		mu.Lock()
 		items = append(items, it)
 		done++
 		n := done
 		mu.Unlock()
-		e.report(Progress{Phase: "plan", Done: n, Total: total})
+		e.report(Progress{Phase: "plan", Done: n})
 	}
 	pool := newPool(ctx, e.concurrency)
+	planExisting := func(src, d Repository) bool {
+		return pool.Go(func() { add(e.planExisting(ctx, c, src, d)) })
+	}
 
 	// Stream the source listing into the workers.
 	sourceCount := 0
-	err = listPages(ctx, p.SourceNamespace, func(token string) (page RepositoryPage, err error) {
+	var pending []Repository
+	srcErr := listPages(ctx, p.SourceNamespace, func(token string) (page RepositoryPage, err error) {
 		err = e.call(ctx, c, sourceRead, func() error {
 			page, err = e.src.ListRepositories(ctx, p.SourceNamespace, token)
 			return err
@@ -151,32 +165,51 @@ func (e *Engine) Plan(ctx context.Context) (*Plan, error) {
 		return page, err
 	}, func(src Repository) bool {
 		sourceCount++
-		d, exists := dst[src.Name]
-		delete(dst, src.Name)
 		if !e.selected(src.Name) {
-			add(Item{Name: src.Name, Action: ActionSkip, Reason: "excluded by the include/exclude globs"}, 0)
+			dst.claim(src.Name)
+			add(Item{Name: src.Name, Action: ActionSkip, Reason: "excluded by the include/exclude globs"})
 			return true
 		}
-		if !exists {
-			add(e.createItem(src), 0)
-			return true
+		if d, known := dst.claim(src.Name); known {
+			return planExisting(src, d)
 		}
-		return pool.Go(func() { add(e.planExisting(ctx, c, src, d), 0) })
+		pending = append(pending, src)
+		return true
 	})
-	if err != nil {
+	<-dstDone
+	switch {
+	case dstErr != nil:
 		pool.Wait()
-		return nil, fmt.Errorf("source: %w", err)
+		return nil, fmt.Errorf("destination: %w", dstErr)
+	case srcErr != nil:
+		cancel()
+		pool.Wait()
+		return nil, fmt.Errorf("source: %w", srcErr)
 	}
+
+	// The destination listing is complete: what is still unknown is
+	// missing there.
+	for _, src := range pending {
+		d, known := dst.claim(src.Name)
+		if !known {
+			add(e.createItem(src))
+			continue
+		}
+		if !planExisting(src, d) {
+			break
+		}
+	}
+	pending = nil
 
 	// What is left of the destination listing is not at the source. Those
 	// in MIRROR state that pull from our source organisation are orphans.
-	for _, d := range dst {
+	for _, d := range dst.unclaimed() {
 		if d.State != StateMirror || !e.selected(d.Name) {
 			continue
 		}
 		if !pool.Go(func() {
 			if it, ok := e.planOrphan(ctx, c, d, sourceCount); ok {
-				add(it, 0)
+				add(it)
 			}
 		}) {
 			break
@@ -190,6 +223,49 @@ func (e *Engine) Plan(ctx context.Context) (*Plan, error) {
 	plan.Items = items
 	plan.Calls = c.calls()
 	return plan, nil
+}
+
+// destinationIndex is the destination listing as it arrives. Source
+// repositories claim their names; entries never claimed are only at the
+// destination.
+type destinationIndex struct {
+	mu      sync.Mutex
+	repos   map[string]Repository
+	claimed map[string]bool
+}
+
+func (d *destinationIndex) add(r Repository) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.repos[r.Name] = r
+	return true
+}
+
+// claim marks name as a source repository and takes its destination entry
+// if it has arrived.
+func (d *destinationIndex) claim(name string) (Repository, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.claimed == nil {
+		d.claimed = make(map[string]bool)
+	}
+	d.claimed[name] = true
+	r, ok := d.repos[name]
+	delete(d.repos, name)
+	return r, ok
+}
+
+// unclaimed returns the entries no source repository claimed.
+func (d *destinationIndex) unclaimed() []Repository {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]Repository, 0, len(d.repos))
+	for name, r := range d.repos {
+		if !d.claimed[name] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // selected applies the include and exclude globs.
