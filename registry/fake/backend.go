@@ -167,3 +167,15 @@ func (r *Registry) Logs(namespace, name string) []quaymirror.SyncLog {
 	}
 	return slices.Clone(rp.logs)
 }
+
+// SetDescription sets a repository's description.
+func (r *Registry) SetDescription(namespace, name, description string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, rp, err := r.repoLocked(namespace, name)
+	if err != nil {
+		return err
+	}
+	rp.r.Description = description
+	return nil
+}

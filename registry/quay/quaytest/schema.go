@@ -17,6 +17,7 @@ type schema struct {
 	Description string             `json:"description,omitempty"`
 	Enum        []any              `json:"enum,omitempty"`
 	Minimum     *float64           `json:"minimum,omitempty"`
+	MaxLength   *int               `json:"maxLength,omitempty"`
 	Required    []string           `json:"required,omitempty"`
 	Properties  map[string]*schema `json:"properties,omitempty"`
 	Items       *schema            `json:"items,omitempty"`
@@ -38,6 +39,8 @@ func (t types) MarshalJSON() ([]byte, error) {
 func typ(names ...string) types { return types(names) }
 
 func minimum(v float64) *float64 { return &v }
+
+func maxLength(n int) *int { return &n }
 
 // object builds an object schema from name/schema pairs in declaration
 // order.
@@ -131,6 +134,9 @@ func collect(v any, s *schema, path []string, out *[]*validationError) {
 		if f, ok := number(v); ok && f < *s.Minimum {
 			fail("minimum", fmt.Sprintf("%s is less than the minimum of %s", pyRepr(v), pyRepr(json.Number(strconv.FormatFloat(*s.Minimum, 'f', -1, 64)))))
 		}
+	}
+	if str, ok := v.(string); ok && s.MaxLength != nil && len([]rune(str)) > *s.MaxLength {
+		fail("maxLength", fmt.Sprintf("%s is too long", pyRepr(v)))
 	}
 	obj, isObj := v.(map[string]any)
 	if isObj {

@@ -160,3 +160,8 @@ type Features struct {
 func DefaultFeatures() Features {
 	return Features{RepoMirror: true, SparseIndex: true, AnonymousAccess: true}
 }
+
+// flask2: Flask 2.3 / Werkzeug 2.3+ (3.10+) rather than Flask 1.1: a
+// request body that is not declared JSON is a 415 instead of a missing
+// body, and slash redirects are 308 instead of 301.
+func (v Version) flask2() bool { return v.atLeast(3, 10, 0) }

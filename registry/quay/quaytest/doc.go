@@ -1,0 +1,37 @@
+// Package quaytest is a Quay API emulator: an http.Handler that answers
+// /api/v1 the way a real Red Hat Quay does, with its state in a
+// *fake.Registry, so the real HTTP client (registry/quay) can be tested
+// end to end and quaymirror can be tried without a Quay.
+//
+// The emulator follows quay-api.md and Quay's source, quirks included:
+// status codes (PUT mirror answers 201, sync-now and sync-cancel 204,
+// changestate 200 {"success": true}, bodiless successes the JSON string
+// ""), the six error body shapes (ApiException, bare {"detail"} with the
+// upstream "exits" typo, {"message"} for model errors such as a missing
+// robot, {"error"} for CSRF, Werkzeug's HTML for unrouted paths and
+// unhandled exceptions, nginx's HTML for 429), bearer tokens whose scopes
+// cap the user's roles, anonymous fallbacks for bad tokens, required list
+// parameters, 100-repository pages with opaque tokens that silently
+// restart when garbled or expired, Python's strict start-date parsing and
+// microsecond dates, robot validation, the first-proxy-key bug, and the
+// feature flags.
+//
+// A [Version] selects release behaviour: [V3_6] (a skopeo timeout or any
+// unknown key in a mirror POST is a 500), [V3_15] (skopeo timeout
+// required; architecture_filter a 500), [V3_17] (architecture filter,
+// organisation-level mirroring and its locks, the 2026-08-05 hardening:
+// SSRF checks, validate-then-apply PUT, 400 for bad POST dates) and
+// [V3_18] (mirror health; not hardened). /api/v1/discovery is generated
+// for the version and features from the same schemas the handlers
+// validate with.
+//
+// Faults can be injected, deterministically from a seed: latency and
+// jitter, 5xx rates, connection resets, 429 bursts with or without
+// Retry-After, and on demand ([Emulator.Inject]) truncated, invalid,
+// oversize, empty and slow bodies or resets after the request took
+// effect. [Emulator.Requests] counts requests per route template.
+//
+// Seed files ([ReadSeed], [Emulator.LoadSeed]) describe organisations,
+// robots, repositories, mirrors, users and tokens; cmd/quay-emulator
+// serves one.
+package quaytest

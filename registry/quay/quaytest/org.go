@@ -1,0 +1,248 @@
+package quaytest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/quaymirror/quaymirror/quaymirror"
+)
+
+func avatar(name, kind string) obj {
+	sum := sha256.Sum256([]byte(name))
+	return obj{{"name", name}, {"hash", hex.EncodeToString(sum[:16])}, {"color", "#1f77b4"}, {"kind", kind}}
+}
+
+// GET /api/v1/user/
+func (c *call) getUser() {
+	u := c.who.user
+	if u == nil || c.who.userCap() == 0 {
+		// A token without user:read or user:admin cannot read its own
+		// account: UserReadPermission is capped by the scopes.
+		c.apiError(http.StatusUnauthorized, "invalid_token", "Requires authentication", kv{"session_required", false})
+		return
+	}
+	o := obj{{"anonymous", false}, {"username", u.name}, {"avatar", avatar(u.name, "user")}}
+	isAdmin := c.who.userCap() == 2
+	if isAdmin {
+		o = append(o, kv{"can_create_repo", true}, kv{"is_me", true}, kv{"verified", true},
+			kv{"email", u.name + "@example.com"}, kv{"logins", []any{}}, kv{"invoice_email", false},
+			kv{"invoice_email_address", nil}, kv{"preferred_namespace", false}, kv{"tag_expiration_s", 1209600},
+			kv{"prompts", []any{}}, kv{"company", nil}, kv{"family_name", nil}, kv{"given_name", nil},
+			kv{"location", nil}, kv{"is_free_account", true}, kv{"has_password_set", true})
+	}
+	var orgs []any
+	for _, org := range c.e.reg.Organizations() {
+		if c.e.orgRole(u.name, org) == "" {
+			continue
+		}
+		ov := obj{{"name", org}, {"avatar", avatar(org, "org")}, {"can_create_repo", c.e.canCreate(c.who, org)}, {"public", false}}
+		if isAdmin {
+			ov = append(ov, kv{"is_org_admin", c.e.isOrgAdmin(c.who, org)}, kv{"preferred_namespace", false})
+		}
+		orgs = append(orgs, ov)
+	}
+	if orgs == nil {
+		orgs = []any{}
+	}
+	o = append(o, kv{"organizations", orgs}, kv{"super_user", u.superuser})
+	c.json(http.StatusOK, o)
+}
+
+// GET /api/v1/users/{username}
+func (c *call) getUsers() {
+	c.e.mu.Lock()
+	u := c.e.users[c.username]
+	c.e.mu.Unlock()
+	if u == nil {
+		c.notFound()
+		return
+	}
+	c.json(http.StatusOK, obj{{"anonymous", false}, {"username", u.name}, {"avatar", avatar(u.name, "user")}, {"super_user", u.superuser}})
+}
+
+// GET /api/v1/organization/{org}
+func (c *call) getOrganization() {
+	if !c.e.reg.HasOrganization(c.org) {
+		c.notFound()
+		return
+	}
+	isAdmin := c.e.isOrgAdmin(c.who, c.org)
+	isMember := c.e.orgRank(c.who, c.org) >= OrgMember.rank()
+	email := ""
+	if isAdmin {
+		email = c.org + "@example.com"
+	}
+	o := obj{{"name", c.org}, {"email", email}, {"avatar", avatar(c.org, "org")}, {"is_admin", isAdmin}, {"is_member", isMember}}
+	if isMember {
+		o = append(o, kv{"teams", obj{}}, kv{"ordered_teams", []any{}})
+	}
+	if isAdmin {
+		o = append(o, kv{"invoice_email", false}, kv{"invoice_email_address", nil})
+	}
+	o = append(o, kv{"tag_expiration_s", 1209600}, kv{"is_free_account", true})
+	c.json(http.StatusOK, o)
+}
+
+// robotToken is a stable, made-up robot token.
+func robotToken(name string) string {
+	sum := sha256.Sum256([]byte("robot:" + name))
+	return strings.ToUpper(hex.EncodeToString(sum[:]))
+}
+
+func (c *call) robotView(rb quaymirror.Robot) obj {
+	return obj{
+		{"name", rb.Name}, {"created", rfc2822(c.e.started)}, {"last_accessed", nil},
+		{"description", rb.Description}, {"token", robotToken(rb.Name)}, {"unstructured_metadata", obj{}},
+	}
+}
+
+// orgAdmin checks AdministerOrganizationPermission (or a superuser with
+// full access), answering Unauthorized when it fails.
+func (c *call) orgAdmin() bool {
+	if c.e.isOrgAdmin(c.who, c.org) || c.e.superFull(c.who) {
+		return true
+	}
+	c.unauthorized()
+	return false
+}
+
+// GET /api/v1/organization/{org}/robots/{robot}
+func (c *call) getRobot() {
+	if !c.orgAdmin() {
+		return
+	}
+	rb, ok := c.e.reg.Robot(c.org, c.robot)
+	if !ok {
+		c.message(http.StatusBadRequest, "Could not find robot with specified username")
+		return
+	}
+	c.json(http.StatusOK, c.robotView(rb))
+}
+
+var quayUsername = regexp.MustCompile(`^([a-z0-9]+(?:[._-][a-z0-9]+)*)$`)
+
+// PUT /api/v1/organization/{org}/robots/{robot}
+func (c *call) putRobot() {
+	if !c.orgAdmin() {
+		return
+	}
+	data, ok := c.body(c.e.defs["CreateRobot"], true)
+	if !ok {
+		return
+	}
+	if !quayUsername.MatchString(c.robot) {
+		c.invalid("The name for the robot '" + c.robot + "' is invalid: Namespace must match expression " + quayUsername.String())
+		return
+	}
+	if n := len(c.robot); n < 2 || n > 255 {
+		c.invalid("The name for the robot '" + c.robot + "' is invalid: Namespace must be between 2 and 255 characters in length")
+		return
+	}
+	c.e.wmu.Lock()
+	defer c.e.wmu.Unlock()
+	if _, exists := c.e.reg.Robot(c.org, c.robot); exists {
+		c.invalid("Existing robot with name: " + c.org + "+" + c.robot)
+		return
+	}
+	if err := c.e.reg.AddRobot(c.org, c.robot); err != nil {
+		c.invalid(err.Error())
+		return
+	}
+	desc, _ := data["description"].(string)
+	_ = c.e.reg.SetRobotDescription(c.org, c.robot, desc)
+	rb, _ := c.e.reg.Robot(c.org, c.robot)
+	c.json(http.StatusCreated, c.robotView(rb))
+}
+
+// GET /api/v1/organization/{org}/robots
+func (c *call) getRobots() {
+	if c.e.orgRank(c.who, c.org) < OrgMember.rank() && !c.e.superFull(c.who) {
+		c.unauthorized()
+		return
+	}
+	admin := c.e.isOrgAdmin(c.who, c.org)
+	var out []any
+	for _, rb := range c.e.reg.Robots(c.org) {
+		o := obj{{"name", rb.Name}, {"created", rfc2822(c.e.started)}, {"last_accessed", nil},
+			{"teams", []any{}}, {"repositories", []any{}}, {"description", rb.Description}}
+		if admin && truthy(c.r.URL.Query(), "token", true) {
+			o = append(o, kv{"token", robotToken(rb.Name)})
+		}
+		out = append(out, o)
+	}
+	if out == nil {
+		out = []any{}
+	}
+	c.json(http.StatusOK, obj{{"robots", out}})
+}
+
+// GET /api/v1/organization/{org}/mirror (3.17+, FEATURE_ORG_MIRROR). The
+// registry only knows whether an organisation is mirrored: the
+// configuration shown is made up.
+func (c *call) getOrgMirror() {
+	if !c.orgAdmin() {
+		return
+	}
+	if !c.e.reg.HasOrganization(c.org) || !c.e.reg.IsOrganizationMirrored(c.org) {
+		c.notFound()
+		return
+	}
+	c.json(http.StatusOK, obj{
+		{"is_enabled", true}, {"external_registry_type", "quay"},
+		{"external_registry_url", "https://quay.example.com"}, {"external_namespace", c.org},
+		{"external_registry_username", nil}, {"has_external_registry_password", false},
+		{"external_registry_config", obj{}}, {"repository_filters", []any{}},
+		{"robot_username", nil}, {"visibility", "private"}, {"sync_interval", 86400},
+		{"sync_start_date", isoformatZ(c.e.started)}, {"sync_expiration_date", nil},
+		{"sync_status", "NEVER_RUN"}, {"sync_retries_remaining", 3},
+		{"repo_sync_status_counts", obj{}}, {"skopeo_timeout", 300},
+		{"creation_date", isoformatZ(c.e.started)},
+	})
+}
+
+// PUT /api/v1/repository/{repo}/permissions/user/{username}
+func (c *call) putUserPermission() {
+	if _, _, ok := c.requireRepo(rankAdmin); !ok {
+		return
+	}
+	data, ok := c.body(c.e.defs["UserPermission"], false)
+	if !ok {
+		return
+	}
+	c.e.wmu.Lock()
+	defer c.e.wmu.Unlock()
+	if _, exists := c.e.reg.Repository(c.ns, c.name); !exists {
+		c.invalid("Invalid repository: " + c.ns + "/" + c.name)
+		return
+	}
+	role := quaymirror.Role(data["role"].(string))
+	isRobot := false
+	if org, short, robot := strings.Cut(c.username, "+"); robot {
+		if _, exists := c.e.reg.Robot(org, short); !exists {
+			c.invalid("Invalid username: " + c.username)
+			return
+		}
+		if org != c.ns {
+			c.invalid("Cannot add robot " + c.username + " under namespace " + c.ns)
+			return
+		}
+		isRobot = true
+	} else {
+		c.e.mu.Lock()
+		known := c.e.users[c.username] != nil
+		c.e.mu.Unlock()
+		if !known {
+			c.invalid("Invalid username: " + c.username)
+			return
+		}
+	}
+	_ = c.e.reg.GrantPermission(c.ns, c.name, c.username, role)
+	o := obj{{"role", role}, {"name", c.username}, {"is_robot", isRobot}, {"avatar", avatar(c.username, "user")}}
+	if !isRobot {
+		o = append(o, kv{"is_org_member", c.e.orgRole(c.username, c.ns) != ""})
+	}
+	c.json(http.StatusOK, o)
+}
