@@ -1,0 +1,404 @@
+package image
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"debug/elf"
+	"encoding/pem"
+	"errors"
+	"io"
+	"log"
+	"math/big"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+const testVersion = "v9.8.7-test"
+
+var created = time.Date(2026, 5, 4, 3, 2, 1, 0, time.UTC)
+
+// moduleUnderTest is the real quaymirror module when its main package is
+// there, else the stand-in of testdata.
+func moduleUnderTest(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join("..", "..")
+	if _, err := os.Stat(filepath.Join(dir, "cmd", "quaymirror", "main.go")); err != nil {
+		dir = filepath.Join("testdata", "standin")
+		t.Logf("no ../../cmd/quaymirror: building the stand-in of %s", dir)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
+}
+
+func options(t *testing.T, platforms ...string) Options {
+	t.Helper()
+	return Options{
+		Dir: moduleUnderTest(t), Platforms: platforms, Version: testVersion, Revision: "0123abc",
+		Created: created, CABundle: writeCA(t), Stderr: testWriter{t},
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+
+func TestBuildWritesAnOCILayoutThatReadsBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	o := options(t, "linux/amd64", "linux/arm64")
+	idx, err := Build(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "oci")
+	if err := WriteLayout(dir, idx, testVersion); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteLayout(dir, idx, testVersion); err == nil {
+		t.Error("WriteLayout wrote over a layout")
+	}
+
+	top, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm, err := top.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tm.Manifests) != 1 || tm.Manifests[0].MediaType != types.OCIImageIndex ||
+		tm.Manifests[0].Annotations["org.opencontainers.image.ref.name"] != testVersion {
+		t.Fatalf("index.json = %+v, want one OCI image index", tm.Manifests)
+	}
+	read, err := top.ImageIndex(tm.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := read.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(im.Manifests) != 2 {
+		t.Fatalf("%d manifests, want one per platform", len(im.Manifests))
+	}
+	ca, err := os.ReadFile(o.CABundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range im.Manifests {
+		if d.Platform == nil {
+			t.Fatalf("manifest %s has no platform", d.Digest)
+		}
+		t.Run(d.Platform.String(), func(t *testing.T) {
+			img, err := read.Image(d.Digest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkImage(t, img, *d.Platform, ca)
+		})
+	}
+
+	// Reproducible: the same inputs give the same digest.
+	again, err := Build(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1, _ := idx.Digest()
+	d2, _ := again.Digest()
+	if d1 != d2 {
+		t.Errorf("two builds differ: %s, %s", d1, d2)
+	}
+}
+
+func checkImage(t *testing.T, img v1.Image, p v1.Platform, ca []byte) {
+	mt, err := img.MediaType()
+	if err != nil || mt != types.OCIManifestSchema1 {
+		t.Errorf("manifest media type = %s, %v", mt, err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cf.OS != "linux" || cf.Architecture != p.Architecture {
+		t.Errorf("config platform %s/%s, index says %s", cf.OS, cf.Architecture, p)
+	}
+	uid, _, _ := strings.Cut(cf.Config.User, ":")
+	if n, err := strconv.Atoi(uid); err != nil || n == 0 || n != UID {
+		t.Errorf("user %q: want numeric non-root %d (runAsNonRoot needs a number)", cf.Config.User, UID)
+	}
+	if len(cf.Config.Entrypoint) != 1 || cf.Config.Entrypoint[0] != Entrypoint {
+		t.Errorf("entrypoint = %q", cf.Config.Entrypoint)
+	}
+	if !cf.Created.Time.Equal(created) {
+		t.Errorf("created = %s", cf.Created)
+	}
+	for k, want := range map[string]string{
+		"org.opencontainers.image.version":  testVersion,
+		"org.opencontainers.image.revision": "0123abc",
+		"org.opencontainers.image.title":    "quaymirror",
+		"org.opencontainers.image.created":  created.Format(time.RFC3339),
+	} {
+		if got := cf.Config.Labels[k]; got != want {
+			t.Errorf("label %s = %q, want %q", k, got, want)
+		}
+	}
+	if _, ok := cf.Config.ExposedPorts["8080/tcp"]; !ok {
+		t.Error("port 8080 not exposed")
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range layers {
+		if mt, _ := l.MediaType(); mt != types.OCILayer {
+			t.Errorf("layer media type %s", mt)
+		}
+	}
+
+	files := extract(t, img)
+	want := map[string]struct {
+		mode     int64
+		uid      int
+		contains string
+	}{
+		"etc/passwd":                        {0o644, 0, "nonroot:x:65532:65532:"},
+		"etc/group":                         {0o644, 0, "nonroot:x:65532:"},
+		"etc/nsswitch.conf":                 {0o644, 0, "hosts: files dns"},
+		strings.TrimPrefix(CAFile, "/"):     {0o644, 0, ""},
+		"tmp":                               {0o1777, 0, ""},
+		"home/nonroot":                      {0o700, UID, ""},
+		strings.TrimPrefix(Entrypoint, "/"): {0o755, 0, ""},
+	}
+	for path, w := range want {
+		f, ok := files[path]
+		if !ok {
+			t.Errorf("%s missing", path)
+			continue
+		}
+		if f.h.Mode != w.mode || f.h.Uid != w.uid {
+			t.Errorf("%s mode %o uid %d, want %o uid %d", path, f.h.Mode, f.h.Uid, w.mode, w.uid)
+		}
+		if !strings.Contains(string(f.data), w.contains) {
+			t.Errorf("%s lacks %q", path, w.contains)
+		}
+	}
+	for path, f := range files {
+		if !f.h.ModTime.Equal(created) {
+			t.Errorf("%s dated %s, want %s", path, f.h.ModTime, created)
+		}
+	}
+	if f := files[strings.TrimPrefix(CAFile, "/")]; !bytes.Equal(f.data, ca) {
+		t.Error("the CA bundle is not the one given")
+	}
+
+	bin := files[strings.TrimPrefix(Entrypoint, "/")].data
+	e, err := elf.NewFile(bytes.NewReader(bin))
+	if err != nil {
+		t.Fatalf("binary: %v", err)
+	}
+	if e.Machine != elfMachine[p.Architecture] {
+		t.Errorf("binary for %s in the %s image", e.Machine, p.Architecture)
+	}
+	for _, prog := range e.Progs {
+		if prog.Type == elf.PT_INTERP {
+			t.Error("binary is dynamically linked")
+		}
+	}
+	if runtime.GOOS == "linux" && runtime.GOARCH == p.Architecture {
+		path := filepath.Join(t.TempDir(), "quaymirror")
+		if err := os.WriteFile(path, bin, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(path, "version").Output()
+		if err != nil || strings.TrimSpace(string(out)) != "quaymirror "+testVersion {
+			t.Errorf("quaymirror version = %q, %v; want the version set at build", out, err)
+		}
+	}
+}
+
+type entry struct {
+	h    *tar.Header
+	data []byte
+}
+
+// extract reads the flattened file system of img.
+func extract(t *testing.T, img v1.Image) map[string]entry {
+	t.Helper()
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	out := map[string]entry{}
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[strings.TrimSuffix(h.Name, "/")] = entry{h, data}
+	}
+}
+
+func TestTarballAndPush(t *testing.T) {
+	// Not parallel: DOCKER_CONFIG keeps the push away from real credentials.
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	t.Setenv("REGISTRY_AUTH_FILE", filepath.Join(t.TempDir(), "auth.json"))
+	ctx := context.Background()
+	idx, err := Build(ctx, options(t, "linux/"+runtime.GOARCH))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := Single(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgDigest, err := img.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	path := filepath.Join(t.TempDir(), "quaymirror.tar")
+	if err := WriteTarball(path, "quay.example.com/quaymirror/quaymirror:"+testVersion, idx); err != nil {
+		t.Fatal(err)
+	}
+	tag, _ := name.NewTag("quay.example.com/quaymirror/quaymirror:" + testVersion)
+	loaded, err := tarball.ImageFromPath(path, &tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := loaded.ConfigName(); err != nil || d != cfgDigest {
+		t.Errorf("tarball config %s, %v; want %s", d, err, cfgDigest)
+	}
+
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	ref := strings.TrimPrefix(srv.URL, "http://") + "/quaymirror/quaymirror:" + testVersion
+	pushed, err := Push(ctx, ref, idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := idx.Digest()
+	if !strings.HasSuffix(pushed, "@"+want.String()) {
+		t.Errorf("pushed %s, want digest %s", pushed, want)
+	}
+	r, _ := name.ParseReference(ref)
+	got, err := remote.Index(r, remote.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := got.Digest(); d != want {
+		t.Errorf("registry holds %s, pushed %s", d, want)
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, p := range []string{"windows/amd64", "linux", "linux/mips", "linux/amd64/v2/x"} {
+		if _, err := Platform(p); err == nil {
+			t.Errorf("platform %q accepted", p)
+		}
+	}
+	o := options(t, "linux/amd64")
+	o.Version = "1.0 -X main.evil=1"
+	if _, err := Build(ctx, o); err == nil {
+		t.Error("a version that would inject linker flags was accepted")
+	}
+	o = options(t, "linux/amd64")
+	o.CABundle = filepath.Join(t.TempDir(), "none.pem")
+	if err := os.WriteFile(o.CABundle, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Build(ctx, o); err == nil {
+		t.Error("a CA bundle without certificates was accepted")
+	}
+	o = options(t, "linux/amd64")
+	o.Main = "./does/not/exist"
+	if _, err := Build(ctx, o); err == nil {
+		t.Error("a missing main package built")
+	}
+	idx, err := Build(ctx, options(t, "linux/amd64", "linux/arm64"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteTarball(filepath.Join(t.TempDir(), "x.tar"), "x:y", idx); !errors.Is(err, ErrPlatforms) {
+		t.Errorf("tarball of two platforms: %v", err)
+	}
+}
+
+// The Containerfile builds the same image: same binary path, user, port
+// and version variable.
+func TestContainerfileAgrees(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile(filepath.Join("..", "..", "Containerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf := string(data)
+	for _, re := range []string{
+		`(?m)^USER ` + regexp.QuoteMeta(User) + `$`,
+		`(?m)^ENTRYPOINT \["` + regexp.QuoteMeta(Entrypoint) + `"\]$`,
+		`(?m)^EXPOSE ` + strconv.Itoa(Port) + `$`,
+		`-X ` + regexp.QuoteMeta(VersionVariable) + `=`,
+		`CGO_ENABLED=0`,
+		`(?m)^COPY --from=build \S+ ` + regexp.QuoteMeta(Entrypoint) + `$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(cf) {
+			t.Errorf("Containerfile does not match %s", re)
+		}
+	}
+	if n := len(regexp.MustCompile(`(?m)^FROM `).FindAllString(cf, -1)); n != 2 {
+		t.Errorf("Containerfile has %d stages, want a builder and a runtime", n)
+	}
+}
+
+// writeCA writes a fresh self-signed certificate as a PEM bundle.
+func writeCA(t *testing.T) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		NotBefore: created, NotAfter: created.Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
