@@ -21,6 +21,10 @@ lint: ## gofmt, go vet and go mod tidy must leave nothing to change.
 	$(GO) vet $(PKGS)
 	$(GO) mod tidy -diff
 
+.PHONY: demo
+demo: ## Run check, plan, sync and status against two emulated Quays on loopback.
+	$(GO) run ./cmd/quaymirror demo
+
 .PHONY: build
 build: ## Build the quaymirror binary into bin/.
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...

@@ -161,6 +161,9 @@ func CheckHealth(ctx context.Context, dst Destination, namespace string, o Healt
 				mh.SyncStatus, mh.Enabled = m.Status.SyncStatus, m.Config.Enabled
 				mh.NextSync, mh.Expiration, mh.RetriesRemaining = m.Status.NextSync, m.Status.Expiration, m.Status.RetriesRemaining
 				mh.Problem = classify(m, now)
+				if mh.Problem == ProblemStuck {
+					mh.LastError = "SYNCING past its expiration at " + m.Status.Expiration.UTC().Format(time.RFC3339)
+				}
 			}
 			if mh.Problem == ProblemFailing && canReadLogs {
 				var entries []SyncLog

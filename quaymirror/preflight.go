@@ -84,8 +84,8 @@ func (e *Engine) Preflight(ctx context.Context) (Checklist, error) {
 	var list Checklist
 	add := func(ch Check) { list = append(list, ch) }
 
-	srcOK := e.checkCredentials(ctx, c, sourceRead, e.src, "source", p.SourceNamespace, "repo:read", add)
-	dstOK := e.checkCredentials(ctx, c, destinationRead, e.dst, "destination", p.DestinationNamespace, "repo:admin, repo:create and org:admin", add)
+	srcOK := e.checkCredentials(ctx, c, sourceRead, e.src, "source", p.SourceNamespace, "repo:read and user:read", add)
+	dstOK := e.checkCredentials(ctx, c, destinationRead, e.dst, "destination", p.DestinationNamespace, "repo:admin, repo:create, org:admin and user:read", add)
 
 	if srcOK {
 		e.checkOrganization(ctx, c, sourceRead, e.src, "source", p.SourceNamespace, false, add)
@@ -140,7 +140,7 @@ func (e *Engine) checkCredentials(ctx context.Context, c *counter, s side, backe
 	})
 	switch {
 	case errors.Is(err, ErrUnauthorized):
-		add(Check{Name: name, Status: CheckFail, Detail: "the " + which + " registry rejected the token",
+		add(Check{Name: name, Status: CheckFail, Detail: "the " + which + " registry rejected the token (unknown, expired, or without the user:read scope)",
 			Fix: fmt.Sprintf("generate a new OAuth token (scopes %s) in an application of %s on the %s registry and store it under the organization's name", scopes, org, which)})
 		return false
 	case err != nil:

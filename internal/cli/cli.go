@@ -54,7 +54,7 @@ type runEnv struct {
 }
 
 func commands() []*command {
-	return []*command{syncCommand(), planCommand(), statusCommand(), checkCommand(), versionCommand()}
+	return []*command{syncCommand(), planCommand(), statusCommand(), checkCommand(), demoCommand(), versionCommand()}
 }
 
 // Run runs quaymirror with args (without the program name) and environ

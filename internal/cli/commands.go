@@ -217,7 +217,11 @@ func writeRunText(w io.Writer, run *app.Run) {
 			if r.Warning != "" {
 				detail += " (warning: " + r.Warning + ")"
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r.Name, r.Action, r.Outcome, detail)
+			outcome := string(r.Outcome)
+			if run.DryRun && r.Outcome != quaymirror.OutcomeFailed {
+				outcome = "-"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r.Name, r.Action, outcome, detail)
 			for _, ch := range r.Diff {
 				fmt.Fprintf(tw, "  \t\t\t  %s: %s -> %s\n", ch.Field, ch.From, ch.To)
 			}

@@ -25,9 +25,9 @@ type Config struct {
 	SourceReferenceHost string  `env:"SOURCE_REFERENCE_HOST" group:"Registries and organizations" help:"host[:port] the destination's mirror workers use to reach the source, when it differs from SOURCE_REGISTRY's (for example an internal name)."`
 
 	// Credentials.
-	SourceToken          quaymirror.Secret `env:"SOURCE_TOKEN" group:"Credentials" help:"OAuth token for the source API (scope repo:read), used for every organization. Alternative to SOURCE_TOKENS_DIR."`
+	SourceToken          quaymirror.Secret `env:"SOURCE_TOKEN" group:"Credentials" help:"OAuth token for the source API (scopes repo:read and user:read), used for every organization. Alternative to SOURCE_TOKENS_DIR."`
 	SourceTokensDir      string            `env:"SOURCE_TOKENS_DIR" group:"Credentials" help:"Directory with one file per source organization holding its token (the quay-source-api-tokens Secret mounted as files)."`
-	DestinationToken     quaymirror.Secret `env:"DESTINATION_TOKEN" group:"Credentials" help:"OAuth token for the destination API (scopes repo:admin, repo:create, org:admin), used for every organization. Alternative to DESTINATION_TOKENS_DIR."`
+	DestinationToken     quaymirror.Secret `env:"DESTINATION_TOKEN" group:"Credentials" help:"OAuth token for the destination API (scopes repo:admin, repo:create, org:admin and user:read), used for every organization. Alternative to DESTINATION_TOKENS_DIR."`
 	DestinationTokensDir string            `env:"DESTINATION_TOKENS_DIR" group:"Credentials" help:"Directory with one file per destination organization holding its token (the quay-destination-api-tokens Secret mounted as files)."`
 	QuayUsername         string            `env:"QUAY_USERNAME" group:"Credentials" help:"Username the destination's mirror workers pull from the source with (a service or robot account). Alternative to QUAY_CREDENTIALS_DIR."`
 	QuayPassword         quaymirror.Secret `env:"QUAY_PASSWORD" group:"Credentials" help:"Password or token for QUAY_USERNAME, written into every mirror."`

@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/quaymirror/quaymirror/internal/demo"
+	"github.com/quaymirror/quaymirror/quaymirror"
+)
+
+func demoCommand() *command {
+	return &command{
+		name:    "demo",
+		summary: "run check, plan, sync and status against two emulated Quays on loopback",
+		usage: `Starts two emulated Quay registries on 127.0.0.1 (a source with two
+organizations and a destination with the organizations and their robot),
+then runs quaymirror check, plan, sync, sync again, and status against them
+with the real client over real HTTP, printing each command and its output.
+Nothing leaves the machine; no configuration is needed.
+
+Example:
+  quaymirror demo`,
+		run: runDemo,
+	}
+}
+
+func runDemo(ctx context.Context, env *runEnv) int {
+	w := env.stdout
+	d, err := demo.Start(demo.Options{Orgs: demo.DefaultOrgs()})
+	if err != nil {
+		fmt.Fprintf(env.stderr, "quaymirror demo: %v\n", err)
+		return ExitFailed
+	}
+	defer d.Close()
+	fmt.Fprintf(w, "Two emulated Quay 3.17 registries are listening on loopback:\n")
+	fmt.Fprintf(w, "  source       %s  organizations %s\n", d.Source.URL, strings.Join(d.Orgs, ", "))
+	fmt.Fprintf(w, "  destination  %s  the same organizations, each with robot %q, no repositories\n", d.Destination.URL, demo.RobotShortName)
+	fmt.Fprintf(w, "  (internal-registry-redhat-io/rhel9/postgresql-15 already exists at the destination with a hand-pushed tag)\n")
+
+	environ := d.Environ()
+	step := func(title string, args []string, want int) bool {
+		fmt.Fprintf(w, "\n\n### %s\n$ quaymirror %s\n", title, strings.Join(args, " "))
+		code := Run(ctx, args, environ, w, env.stderr)
+		fmt.Fprintf(w, "(exit code %d)\n", code)
+		if code != want {
+			fmt.Fprintf(env.stderr, "quaymirror demo: %q exited %d, expected %d\n", strings.Join(args, " "), code, want)
+			return false
+		}
+		return true
+	}
+	ok := step("Preflight: tokens, organizations, robot, mirroring enabled", []string{"check"}, ExitOK) &&
+		step("Plan: what would change, nothing written", []string{"plan"}, ExitOK) &&
+		step("Sync: create the repositories and configure their mirrors", []string{"sync"}, ExitOK) &&
+		step("Sync again: everything is in place, zero writes", []string{"sync"}, ExitOK)
+	if !ok {
+		return ExitFailed
+	}
+	writes := d.Destination.Emulator.Writes()
+
+	// Play the destination's mirror workers: every new mirror syncs, one
+	// fails, one worker dies mid-sync.
+	now := time.Now()
+	d.Destination.Fake.RunMirrors(now, []string{"latest", "v1.0.0"})
+	const org = "internal-docker-io"
+	_ = d.Destination.Fake.SetMirrorStatus(org, "bitnami/kafka", quaymirror.MirrorStatus{SyncStatus: quaymirror.SyncFail, RetriesRemaining: 2})
+	_ = d.Destination.Fake.AddSyncLog(org, "bitnami/kafka", quaymirror.SyncLog{Kind: quaymirror.LogSyncFailed, Time: now,
+		Message: "unauthorized: access to the requested resource is not authorized"})
+	_ = d.Destination.Fake.SetMirrorStatus(org, "library/redis", quaymirror.MirrorStatus{SyncStatus: quaymirror.SyncSyncing,
+		Expiration: now.Add(-time.Hour), RetriesRemaining: 3})
+	fmt.Fprintf(w, "\n\n(The destination's mirror workers run: every mirror syncs, bitnami/kafka fails, and the worker syncing library/redis dies.)")
+	ok = step("Status: mirror health, exit 1 for alerting", []string{"status", "--org", org}, ExitFailed) &&
+		step("Status with --heal: cancel and re-trigger the stuck mirror", []string{"status", "--org", org, "--heal"}, ExitFailed)
+	if !ok {
+		return ExitFailed
+	}
+	fmt.Fprintf(w, "\n\nDone. The two syncs sent %d write requests to the destination; the second sent none.\n", writes)
+	fmt.Fprintf(w, "Point SOURCE_REGISTRY, DESTINATION_REGISTRY, ORGANIZATIONS, ROBOT_NAME and the tokens at real Quays to do the same (see README).\n")
+	return ExitOK
+}
