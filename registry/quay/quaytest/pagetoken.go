@@ -1,53 +1,65 @@
 package quaytest
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"time"
 )
 
 // pageToken is the content of a next_page token: where the next page
-// starts in a listing, for which listing, until when. Quay encrypts
-// (start id, page, offset) with a 2-day TTL; the emulator signs instead,
-// which is as opaque to clients and fails the same way: a token that does
-// not verify, belongs to another listing or has expired reads as no token,
-// and the first page comes back.
+// starts in a listing, for which listing, until when. Like Quay's (an
+// encrypted start id, page and offset with a 2-day TTL) it is opaque, and a
+// token that does not decrypt, belongs to another listing or has expired
+// reads as no token: the first page comes back.
 type pageToken struct {
 	Kind    string `json:"k"` // "repos" or "logs"
-	Scope   string `json:"s"` // namespace, or namespace/name for logs
+	Scope   string `json:"s"` // the listing's parameters
 	Offset  int    `json:"o"`
 	Expires int64  `json:"e"`
 }
 
-func (e *Emulator) encodePageToken(kind, scope string, offset int) string {
-	payload, _ := json.Marshal(pageToken{Kind: kind, Scope: scope, Offset: offset, Expires: e.now().Add(e.tokenTTL).Unix()})
+// tokenPrefix is what Quay's Fernet tokens start with.
+const tokenPrefix = "gAAAAA"
+
+func (e *Emulator) pageAEAD() cipher.AEAD {
 	e.mu.Lock()
 	key := e.pageKey
 	e.mu.Unlock()
-	mac := hmac.New(sha256.New, key)
-	mac.Write(payload)
-	return "gAAAAA" + base64.RawURLEncoding.EncodeToString(append(payload, mac.Sum(nil)...))
+	block, err := aes.NewCipher(key) // a 32-byte key never fails
+	if err != nil {
+		return nil
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil
+	}
+	return aead
+}
+
+func (e *Emulator) encodePageToken(kind, scope string, offset int) string {
+	payload, _ := json.Marshal(pageToken{Kind: kind, Scope: scope, Offset: offset, Expires: e.now().Add(e.tokenTTL).Unix()})
+	aead := e.pageAEAD()
+	nonce := make([]byte, aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	return tokenPrefix + base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, payload, nil))
 }
 
 // decodePageToken returns the offset a token names, or 0 (the first page)
 // for an empty, garbled, foreign or expired token.
 func (e *Emulator) decodePageToken(tok, kind, scope string) int {
-	if len(tok) < 6 || tok[:6] != "gAAAAA" {
+	if len(tok) <= len(tokenPrefix) || tok[:len(tokenPrefix)] != tokenPrefix {
 		return 0
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(tok[6:])
-	if err != nil || len(raw) < sha256.Size {
+	raw, err := base64.RawURLEncoding.DecodeString(tok[len(tokenPrefix):])
+	aead := e.pageAEAD()
+	if err != nil || len(raw) < aead.NonceSize() {
 		return 0
 	}
-	payload, sum := raw[:len(raw)-sha256.Size], raw[len(raw)-sha256.Size:]
-	e.mu.Lock()
-	key := e.pageKey
-	e.mu.Unlock()
-	mac := hmac.New(sha256.New, key)
-	mac.Write(payload)
-	if !hmac.Equal(sum, mac.Sum(nil)) {
+	payload, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], nil)
+	if err != nil {
 		return 0
 	}
 	var t pageToken

@@ -209,9 +209,18 @@ func (c *call) updateRepository() {
 	c.json(http.StatusOK, obj{{"success", true}})
 }
 
-// DELETE /api/v1/repository/{repo}: the emulator keeps every repository.
+// DELETE /api/v1/repository/{repo}. Quay answers 204 even for a missing
+// repository (mark_repository_for_deletion returns None), which is what a
+// DELETE of .../mirror gets: there is no mirror DELETE, the path is a
+// repository named "<name>/mirror". The emulator keeps every existing
+// repository: 501.
 func (c *call) deleteRepository() {
-	if _, _, ok := c.requireRepo(rankAdmin); !ok {
+	_, exists, ok := c.requireRepo(rankAdmin)
+	if !ok {
+		return
+	}
+	if !exists {
+		c.noContent()
 		return
 	}
 	c.message(http.StatusNotImplemented, "The quaymirror emulator does not delete repositories.")

@@ -39,7 +39,7 @@ func (o obj) MarshalJSON() ([]byte, error) {
 	b.WriteByte('{')
 	for i, f := range o {
 		if i > 0 {
-			b.WriteString(", ")
+			b.WriteByte(',')
 		}
 		k, err := json.Marshal(f.k)
 		if err != nil {
@@ -50,7 +50,7 @@ func (o obj) MarshalJSON() ([]byte, error) {
 			return nil, err
 		}
 		b.Write(k)
-		b.WriteString(": ")
+		b.WriteByte(':')
 		b.Write(v)
 	}
 	b.WriteByte('}')

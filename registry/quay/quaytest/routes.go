@@ -168,7 +168,7 @@ func buildRoutes() []*route {
 		{method: http.MethodGet, shape: shDiscovery, op: fake.OpCapabilities, visible: always, handle: (*call).getDiscovery,
 			doc: routeDoc{operationID: "discovery", description: "List all of the API endpoints available in the swagger API format.", tag: "discovery", query: []string{"internal"}, okStatus: 200}},
 		{method: http.MethodGet, shape: shUser, op: fake.OpCurrentUser, visible: always, handle: (*call).getUser,
-			doc: routeDoc{operationID: "getLoggedInUser", description: "Get user information for the authenticated user.", tag: "user", scope: ScopeUserRead, okStatus: 200}},
+			doc: routeDoc{operationID: "getLoggedInUser", description: "Get user information for the authenticated user.", tag: "user", scope: ScopeUserRead, okStatus: 200, okResponse: "UserView"}},
 		{method: http.MethodGet, shape: shUsers, visible: always, handle: (*call).getUsers,
 			doc: routeDoc{operationID: "getUserInformation", description: "Get user information for the specified user.", tag: "user", okStatus: 200}},
 		{method: http.MethodGet, shape: shRobot, op: fake.OpGetRobot, visible: always, handle: (*call).getRobot,

@@ -119,6 +119,19 @@ func apiErrorSchema() *schema {
 	)
 }
 
+func userViewSchema() *schema {
+	return object("Describes a user", []string{"anonymous", "avatar"},
+		prop{"verified", boolean("Whether the user's email address has been verified")},
+		prop{"anonymous", boolean("true if this user data represents a guest user")},
+		prop{"email", str("The user's email address")},
+		prop{"avatar", &schema{Type: typ("object"), Description: "Avatar data representing the user's icon"}},
+		prop{"organizations", &schema{Type: typ("array"), Description: "Information about the organizations in which the user is a member", Items: &schema{Type: typ("object")}}},
+		prop{"logins", &schema{Type: typ("array"), Description: "The list of external login providers against which the user has authenticated", Items: &schema{Type: typ("object")}}},
+		prop{"can_create_repo", boolean("Whether the user has permission to create repositories")},
+		prop{"preferred_namespace", boolean("If true, the user's namespace is the preferred namespace to display")},
+	)
+}
+
 // definitions returns every request schema of version v by name.
 func definitions(v Version) map[string]*schema {
 	return map[string]*schema{
@@ -131,5 +144,6 @@ func definitions(v Version) map[string]*schema {
 		"CreateRobot":        createRobotSchema(),
 		"UserPermission":     userPermissionSchema(),
 		"ApiError":           apiErrorSchema(),
+		"UserView":           userViewSchema(),
 	}
 }
