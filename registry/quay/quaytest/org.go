@@ -126,11 +126,13 @@ var quayUsername = regexp.MustCompile(`^([a-z0-9]+(?:[._-][a-z0-9]+)*)$`)
 
 // PUT /api/v1/organization/{org}/robots/{robot}
 func (c *call) putRobot() {
-	if !c.orgAdmin() {
-		return
-	}
+	// validate_json_request wraps the handler, which checks the
+	// permission itself: the body is validated first.
 	data, ok := c.body(c.e.defs["CreateRobot"], true)
 	if !ok {
+		return
+	}
+	if !c.orgAdmin() {
 		return
 	}
 	if !quayUsername.MatchString(c.robot) {
