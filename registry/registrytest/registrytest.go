@@ -1,12 +1,12 @@
 package registrytest
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,8 +44,6 @@ type env struct {
 	caps    quaymirror.Capabilities
 }
 
-var orgSeq atomic.Int64
-
 // newEnv calls the harness and seeds an organisation with the robots
 // "mirror" and "other".
 func newEnv(t *testing.T, h Harness) *env {
@@ -54,12 +52,19 @@ func newEnv(t *testing.T, h Harness) *env {
 	if backend == nil || store == nil {
 		t.Fatal("harness returned a nil backend or store")
 	}
-	e := &env{t: t, backend: backend, store: store, org: "rt" + strconv.FormatInt(orgSeq.Add(1), 10)}
+	e := &env{t: t, backend: backend, store: store, org: orgFor(t)}
 	must(t, store.AddOrganization(e.org))
 	must(t, store.AddRobot(e.org, "mirror"))
 	must(t, store.AddRobot(e.org, "other"))
 	e.caps = capabilities(t, backend, store)
 	return e
+}
+
+// orgFor names the subtest's organisation after the test, so subtests
+// never share one even if the harness shares a store.
+func orgFor(t *testing.T) string {
+	sum := sha256.Sum256([]byte(t.Name()))
+	return "rt" + hex.EncodeToString(sum[:6])
 }
 
 // capabilities returns what the backend reports, or the store's when the

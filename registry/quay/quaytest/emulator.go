@@ -214,7 +214,11 @@ func (e *Emulator) Registry() *fake.Registry { return e.reg }
 func (e *Emulator) Version() Version { return e.version }
 
 // Features returns the feature flags.
-func (e *Emulator) Features() Features { return e.features }
+func (e *Emulator) Features() Features {
+	f := e.features
+	f.SSRFAllowedHosts = append([]string(nil), f.SSRFAllowedHosts...)
+	return f
+}
 
 // Capabilities returns what a client reading /api/v1/discovery learns:
 // repository mirroring with FEATURE_REPO_MIRROR, organisation mirroring in

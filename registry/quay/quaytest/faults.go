@@ -291,12 +291,12 @@ func sleep(ctx context.Context, d time.Duration) bool {
 func reset(w http.ResponseWriter) {
 	hj, ok := w.(http.Hijacker)
 	if !ok {
-		panicFree(w)
+		abortResponse(w)
 		return
 	}
 	conn, _, err := hj.Hijack()
 	if err != nil {
-		panicFree(w)
+		abortResponse(w)
 		return
 	}
 	type netConner interface{ NetConn() net.Conn }
@@ -310,9 +310,9 @@ func reset(w http.ResponseWriter) {
 	_ = conn.Close()
 }
 
-// panicFree is the fallback where the connection cannot be hijacked
-// (HTTP/2): abort the response the way net/http documents.
-func panicFree(w http.ResponseWriter) {
+// abortResponse is the fallback where the connection cannot be hijacked
+// (HTTP/2): a 502 that closes the connection.
+func abortResponse(w http.ResponseWriter) {
 	w.Header().Set("Connection", "close")
 	w.WriteHeader(http.StatusBadGateway)
 }
