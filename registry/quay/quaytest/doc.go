@@ -34,4 +34,12 @@
 // Seed files ([ReadSeed], [Emulator.LoadSeed]) describe organisations,
 // robots, repositories, mirrors, users and tokens; cmd/quay-emulator
 // serves one.
+//
+// Not emulated: user namespaces (repositories live in organisations),
+// teams and default permissions (an organisation role stands for the
+// teams), repository deletion (501; a DELETE of a missing repository is
+// Quay's no-op 204), DNS (hardened releases check hostnames without
+// resolving them; names under .invalid do not resolve), the mirror worker
+// (fake.Registry.RunMirrors plays it), and every endpoint a mirroring
+// tool does not use (Werkzeug's 404).
 package quaytest

@@ -42,12 +42,22 @@ func (e *Emulator) setExtras(ns, name string, x mirrorExtras) {
 }
 
 // extrasFor returns the stored extras, or those a seeded mirror implies.
+// Values set in the registry since (PutMirror) show through: a proxy value
+// implies a proxy object, a false verify_tls a verify_tls key.
 func extrasFor(x *mirrorExtras, cfg quaymirror.MirrorConfig) mirrorExtras {
-	if x != nil {
-		return *x
+	if x == nil {
+		p := !cfg.Proxy.IsZero()
+		return mirrorExtras{verifyTLS: true, unsigned: true, proxy: p, proxyKeys: [3]bool{p, p, p}}
 	}
-	p := !cfg.Proxy.IsZero()
-	return mirrorExtras{verifyTLS: true, unsigned: true, proxy: p, proxyKeys: [3]bool{p, p, p}}
+	m := *x
+	m.verifyTLS = m.verifyTLS || !cfg.VerifyTLS
+	m.unsigned = m.unsigned || cfg.UnsignedImages
+	for i, v := range [3]string{cfg.Proxy.HTTPProxy, cfg.Proxy.HTTPSProxy, cfg.Proxy.NoProxy} {
+		if v != "" {
+			m.proxy, m.proxyKeys[i] = true, true
+		}
+	}
+	return m
 }
 
 func nullable(s string) any {
