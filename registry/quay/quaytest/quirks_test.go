@@ -305,6 +305,26 @@ func quirks() []quirk {
 					t.Errorf("robot permission = %q; Quay grants write before failing", p)
 				}
 			}},
+		{name: "5 POST skopeo_timeout_interval silently dropped in 3.14.7 and 3.14.8", versions: []quaytest.Version{{Major: 3, Minor: 14, Patch: 7}, {Major: 3, Minor: 14, Patch: 8}},
+			req: createMirror(map[string]any{"skopeo_timeout_interval": 600}), want: emptyString(201),
+			after: func(t *testing.T, e *env) {
+				if e.mirror().Config.SkopeoTimeout != 0 {
+					t.Error("skopeo timeout stored")
+				}
+			}},
+		{name: "5 POST architecture_filter silently dropped in 3.16.4 and 3.16.5", versions: []quaytest.Version{{Major: 3, Minor: 16, Patch: 4}, {Major: 3, Minor: 16, Patch: 5}},
+			req: createMirror(map[string]any{"architecture_filter": []string{"amd64"}}), want: emptyString(201),
+			after: func(t *testing.T, e *env) {
+				if len(e.mirror().Config.ArchitectureFilter) != 0 {
+					t.Error("architecture filter stored")
+				}
+			}},
+		{name: "5 POST architecture_filter → 500 in 3.16.3", versions: []quaytest.Version{{Major: 3, Minor: 16, Patch: 3}},
+			req: createMirror(map[string]any{"architecture_filter": []string{"amd64"}}), want: html(500), after: noMirror},
+		{name: "5 POST malformed date → 400 in other hardened releases (3.9.25, 3.12.21)", versions: []quaytest.Version{{Major: 3, Minor: 9, Patch: 25}, {Major: 3, Minor: 12, Patch: 21}},
+			req: createMirror(map[string]any{"sync_start_date": "soon"}), want: detail(400, "Incorrect DateTime format for sync_start_date.")},
+		{name: "5 POST malformed date → 500 in 3.17.3", versions: []quaytest.Version{{Major: 3, Minor: 17, Patch: 3}},
+			req: createMirror(map[string]any{"sync_start_date": "soon"}), want: html(500)},
 		{name: "5 POST without skopeo_timeout_interval → 400 (required from 3.15)", versions: since315,
 			req: createMirror(nil, "skopeo_timeout_interval"), want: apiError(400, "invalid_request", "'skopeo_timeout_interval' is a required property")},
 		{name: "5 POST skopeo_timeout_interval under 300 → 400", versions: since315,
