@@ -217,11 +217,30 @@ func TestCreateRepositoryErrors(t *testing.T) {
 
 func TestChangeState(t *testing.T) {
 	env := newGock(t)
+	serveDiscovery("3.17")
 	on("PUT", "/api/v1/repository/acme/team/app/changestate", "").Reply(200).JSON(map[string]any{"success": true})
 	if err := env.c.ChangeState(context.Background(), "acme", "team/app", quaymirror.StateMirror); err != nil {
 		t.Fatal(err)
 	}
-	check(t, env.only(), "PUT", "/api/v1/repository/acme/team/app/changestate", "", `{"state":"MIRROR"}`)
+	reqs := env.writes()
+	if len(reqs) != 1 {
+		t.Fatalf("writes: %s", describe(reqs))
+	}
+	check(t, reqs[0], "PUT", "/api/v1/repository/acme/team/app/changestate", "", `{"state":"MIRROR"}`)
+}
+
+// Without FEATURE_REPO_MIRROR, Quay routes PUT .../changestate to the
+// repository's own update; the client must not send it.
+func TestChangeStateWithoutMirroringSendsNothing(t *testing.T) {
+	env := newGock(t)
+	serveDiscovery("nomirror")
+	err := env.c.ChangeState(context.Background(), "acme", "app", quaymirror.StateMirror)
+	if !errors.Is(err, quaymirror.ErrUnsupported) {
+		t.Errorf("err = %v, want ErrUnsupported", err)
+	}
+	if w := env.writes(); len(w) != 0 {
+		t.Errorf("writes: %s", describe(w))
+	}
 }
 
 func TestChangeStateRefusesOrgMirrorLocally(t *testing.T) {

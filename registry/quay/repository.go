@@ -160,6 +160,11 @@ func (c *Client) ChangeState(ctx context.Context, namespace, name string, state 
 	if err != nil {
 		return err
 	}
+	// Without FEATURE_REPO_MIRROR the route does not exist and Quay hands
+	// the PUT to the repository's own update (a misleading 400).
+	if _, err := c.mirrorShape(ctx); err != nil {
+		return err
+	}
 	_, err = c.do(ctx, request{method: http.MethodPut, path: "/repository/" + p + "/changestate", body: map[string]any{"state": string(state)}})
 	return err
 }

@@ -19,6 +19,8 @@ func modes() []struct {
 } {
 	orgMirror := quaytest.DefaultFeatures()
 	orgMirror.OrgMirror = true
+	mirrorOff := quaytest.DefaultFeatures()
+	mirrorOff.RepoMirror = false
 	return []struct {
 		name     string
 		version  quaytest.Version
@@ -30,12 +32,7 @@ func modes() []struct {
 		{"3.17+OrgMirror", quaytest.V3_17, orgMirror},
 		{"3.18", quaytest.V3_18, quaytest.DefaultFeatures()},
 		{"3.18+OrgMirror", quaytest.V3_18, orgMirror},
-		// Not yet: with FEATURE_REPO_MIRROR off, Quay routes PUT
-		// .../changestate to the repository's own PUT (400 "'description'
-		// is a required property"), and the client sends it instead of
-		// answering ErrUnsupported from the discovery document. Add
-		// {"3.17-RepoMirrorOff", V3_17, features with RepoMirror false}
-		// once registry/quay checks.
+		{"3.17-RepoMirrorOff", quaytest.V3_17, mirrorOff},
 	}
 }
 
