@@ -1,0 +1,531 @@
+package function
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/google/uuid"
+
+	"github.com/quaymirror/quaymirror/internal/app"
+	"github.com/quaymirror/quaymirror/internal/config"
+	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/fake"
+	"github.com/quaymirror/quaymirror/registry/quay/quaytest"
+)
+
+// The secrets of the test environment: none may show in a log or reply.
+const (
+	srcToken = "src-token-5f1c9a"
+	dstToken = "dst-token-7d2e4b"
+	password = "pull-password-9a8b7c"
+)
+
+// sourceRepos are the repositories of each source organisation.
+var sourceRepos = map[string][]string{
+	"acme": {"app", "web", "db"},
+	"beta": {"tools"},
+}
+
+// env is a function served by func-go on loopback, syncing between two
+// emulated Quays.
+type env struct {
+	t        *testing.T
+	src, dst *fake.Registry
+	f        *Function
+	addr     string
+	client   cloudevents.Client
+	logs     *syncBuffer
+}
+
+type envOptions struct {
+	// extra settings, over the defaults of newEnv.
+	settings map[string]string
+	// gate, when set, holds Start until it is closed.
+	gate chan struct{}
+}
+
+// newEnv seeds the Quays, sets the environment (func-go builds Start's
+// configuration map from it) and starts the function service. Tests using
+// it cannot be parallel: the environment is the process's.
+func newEnv(t *testing.T, o envOptions) *env {
+	t.Helper()
+	e := &env{t: t, src: fake.New(), dst: fake.New(), logs: &syncBuffer{}}
+
+	srcEm, err := quaytest.New(e.src)
+	must(t, err)
+	// The source token: repo:read (and user:read, for the preflight's
+	// whoami) of a user who sees every repository.
+	must(t, srcEm.AddAdmin("src-reader", srcToken, quaytest.ScopeRepoRead, quaytest.ScopeUserRead))
+	dstEm, err := quaytest.New(e.dst)
+	must(t, err)
+	// The destination token: an organisation admin's, with the scopes
+	// quaymirror needs.
+	must(t, dstEm.AddAdmin("dst-admin", dstToken, quaytest.ScopeRepoAdmin, quaytest.ScopeRepoCreate, quaytest.ScopeOrgAdmin, quaytest.ScopeUserRead))
+	for org, repos := range sourceRepos {
+		for _, r := range repos {
+			must(t, e.src.AddRepository(quaymirror.Repository{Namespace: org, Name: r}))
+		}
+		must(t, e.dst.AddRobot(org, "mirror"))
+	}
+	srcSrv := httptest.NewServer(srcEm)
+	t.Cleanup(srcSrv.Close)
+	dstSrv := httptest.NewServer(dstEm)
+	t.Cleanup(dstSrv.Close)
+
+	// Credentials as the deployment mounts them: files.
+	dir := t.TempDir()
+	srcDir, dstDir, credDir := filepath.Join(dir, "src"), filepath.Join(dir, "dst"), filepath.Join(dir, "cred")
+	for _, d := range []string{srcDir, dstDir, credDir} {
+		must(t, os.Mkdir(d, 0o700))
+	}
+	for org := range sourceRepos {
+		must(t, os.WriteFile(filepath.Join(srcDir, org), []byte(srcToken+"\n"), 0o600))
+		must(t, os.WriteFile(filepath.Join(dstDir, org), []byte(dstToken+"\n"), 0o600))
+	}
+	must(t, os.WriteFile(filepath.Join(credDir, "quay_username"), []byte("svc-pull\n"), 0o600))
+	must(t, os.WriteFile(filepath.Join(credDir, "quay_password"), []byte(password+"\n"), 0o600))
+
+	settings := map[string]string{
+		"SOURCE_REGISTRY":        srcSrv.URL,
+		"DESTINATION_REGISTRY":   dstSrv.URL,
+		"SOURCE_REFERENCE_HOST":  "quay-source.example.com",
+		"ORGANIZATIONS":          "acme,beta",
+		"ROBOT_NAME":             "mirror",
+		"SOURCE_TOKENS_DIR":      srcDir,
+		"DESTINATION_TOKENS_DIR": dstDir,
+		"QUAY_CREDENTIALS_DIR":   credDir,
+		"QPS":                    "0",
+		"CONCURRENCY":            "1",
+		"TIMEOUT":                "5m",
+	}
+	for k, v := range o.settings {
+		settings[k] = v
+	}
+	// Only these settings: none leaks in from the test's environment.
+	for _, s := range config.Settings() {
+		t.Setenv(s.Env, "")
+		must(t, os.Unsetenv(s.Env))
+	}
+	for k, v := range settings {
+		t.Setenv(k, v)
+	}
+	t.Setenv("LISTEN_ADDRESS", "127.0.0.1:0")
+
+	e.f = New()
+	e.f.logOutput = e.logs
+	entered := make(chan struct{})
+	e.f.beforeStart = func() {
+		close(entered)
+		if o.gate != nil {
+			<-o.gate
+		}
+	}
+	svc := newService(e.f)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("service stopped with %v", err)
+		}
+		e.checkNoSecretLogged()
+	})
+	select {
+	case <-entered: // Start runs after the listener is set
+	case err := <-done:
+		t.Fatalf("service stopped: %v", err)
+	}
+	e.addr = svc.Addr().String()
+	e.client, err = cloudevents.NewClientHTTP()
+	must(t, err)
+	return e
+}
+
+// tick sends a PingSource-shaped event and returns the reply, its status
+// and its report.
+func (e *env) tick(data string) (*event.Event, int, *app.Run) {
+	e.t.Helper()
+	ev := event.New()
+	ev.SetID(uuid.NewString())
+	ev.SetSource("/apis/v1/namespaces/quay-mirror/pingsources/quaymirror-acme")
+	ev.SetType(PingEventType)
+	ev.SetTime(time.Now())
+	if data != "" {
+		must(e.t, ev.SetData(cloudevents.ApplicationJSON, []byte(data)))
+	}
+	ctx := cloudevents.ContextWithTarget(context.Background(), "http://"+e.addr)
+	reply, result := e.client.Request(ctx, ev)
+	var res *cehttp.Result
+	if !cloudevents.ResultAs(result, &res) {
+		e.t.Fatalf("no HTTP result: %v", result)
+	}
+	if reply == nil {
+		return nil, res.StatusCode, nil
+	}
+	for _, secret := range []string{srcToken, dstToken, password} {
+		if bytes.Contains(reply.Data(), []byte(secret)) {
+			e.t.Errorf("the reply shows a secret")
+		}
+	}
+	var run app.Run
+	if err := reply.DataAs(&run); err != nil {
+		e.t.Fatalf("reply data: %v", err)
+	}
+	return reply, res.StatusCode, &run
+}
+
+func (e *env) get(path string) (int, string) {
+	e.t.Helper()
+	resp, err := http.Get("http://" + e.addr + path)
+	must(e.t, err)
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func (e *env) checkNoSecretLogged() {
+	logs := e.logs.String()
+	for _, secret := range []string{srcToken, dstToken, password} {
+		if strings.Contains(logs, secret) {
+			e.t.Errorf("a secret was logged")
+		}
+	}
+}
+
+// converged checks the destination organisation mirrors its source.
+func (e *env) converged(org string) {
+	e.t.Helper()
+	for _, name := range sourceRepos[org] {
+		r, ok := e.dst.Repository(org, name)
+		if !ok || r.State != quaymirror.StateMirror {
+			e.t.Errorf("%s/%s: present %v, state %s; want a mirror", org, name, ok, r.State)
+			continue
+		}
+		m, ok := e.dst.Mirror(org, name)
+		if !ok || m.Config.ExternalReference != "quay-source.example.com/"+org+"/"+name || m.Config.Robot != org+"+mirror" {
+			e.t.Errorf("%s/%s mirror = %+v", org, name, m.Config)
+		}
+	}
+}
+
+func outcomeOf(t *testing.T, reply *event.Event) Outcome {
+	t.Helper()
+	if reply == nil {
+		t.Fatal("no reply event")
+	}
+	if reply.Type() != ReportEventType {
+		t.Errorf("reply type %s", reply.Type())
+	}
+	v, ok := reply.Extensions()["outcome"].(string)
+	if !ok {
+		t.Errorf("reply has no outcome: %v", reply.Extensions())
+	}
+	return Outcome(v)
+}
+
+func TestTickSyncsAndReplies(t *testing.T) {
+	gate := make(chan struct{})
+	e := newEnv(t, envOptions{gate: gate})
+
+	// Until Start is done: not ready, alive, and events wait.
+	if code, _ := e.get("/health/readiness"); code != http.StatusServiceUnavailable {
+		t.Errorf("readiness before Start = %d, want 503", code)
+	}
+	if code, body := e.get("/health/liveness"); code != http.StatusOK || body != "ALIVE" {
+		t.Errorf("liveness = %d %q", code, body)
+	}
+	close(gate)
+	<-e.f.started
+	if code, body := e.get("/health/readiness"); code != http.StatusOK || body != "READY" {
+		t.Errorf("readiness after Start = %d %q", code, body)
+	}
+	if code, _ := e.get("/"); code != http.StatusMethodNotAllowed {
+		t.Errorf("GET / = %d, want 405", code)
+	}
+
+	reply, code, run := e.tick(`{"organization":"acme"}`)
+	if code != http.StatusOK || outcomeOf(t, reply) != OutcomeOK {
+		t.Fatalf("status %d outcome %v, want 200 ok; report %+v", code, reply.Extensions(), run)
+	}
+	if reply.Subject() != "acme" || !strings.HasPrefix(reply.Source(), "/quaymirror") {
+		t.Errorf("reply subject %q source %q", reply.Subject(), reply.Source())
+	}
+	if len(run.Organizations) != 1 || run.Organizations[0].Organization != "acme" || run.Organizations[0].Created != 3 || run.Interrupted {
+		t.Fatalf("report = %+v", run)
+	}
+	e.converged("acme")
+	if _, ok := e.dst.Repository("beta", "tools"); ok {
+		t.Error("a tick for acme synced beta")
+	}
+
+	// The next tick finds nothing to do; a tick without data syncs all.
+	_, code, run = e.tick("")
+	if code != http.StatusOK || len(run.Organizations) != 2 {
+		t.Fatalf("status %d, report %+v", code, run)
+	}
+	if r := run.Organizations[0]; r.Organization != "acme" || r.Unchanged != 3 || r.Created != 0 {
+		t.Errorf("second acme run = %+v", r.Counts)
+	}
+	e.converged("beta")
+
+	// A dry run writes nothing.
+	must(t, e.src.AddRepository(quaymirror.Repository{Namespace: "acme", Name: "new"}))
+	writes := e.dst.Writes()
+	_, code, run = e.tick(`{"organization":"acme","dry_run":true}`)
+	if code != http.StatusOK || !run.DryRun || run.Organizations[0].Created != 1 || e.dst.Writes() != writes {
+		t.Errorf("dry run: status %d, report %+v, %d writes", code, run, e.dst.Writes()-writes)
+	}
+}
+
+func TestBadEventsAre400(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	for _, data := range []string{
+		`{"organization":"nope"}`,
+		`{"organizations":["acme","nope"]}`,
+		`{"organisation":"acme"}`,
+		`not json`,
+	} {
+		reply, code, _ := e.tick(data)
+		if code != http.StatusBadRequest || reply != nil {
+			t.Errorf("%s: status %d, reply %v; want 400 and no report", data, code, reply)
+		}
+	}
+	if n := e.dst.Writes() + e.src.Calls()[fake.OpCurrentUser]; n != 0 {
+		t.Errorf("refused events caused %d calls", n)
+	}
+}
+
+func TestConcurrentDeliveriesShareOneSync(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	<-e.f.started
+	// Hold the first sync at its first source call until a second
+	// delivery of the same tick has joined it.
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	e.src.SetHook(func(ctx context.Context, op fake.Op, _, _ string) error {
+		if op == fake.OpCurrentUser {
+			once.Do(func() { close(entered); <-release })
+		}
+		return nil
+	})
+	joined := make(chan string, 1)
+	e.f.onJoin = func(org string) { joined <- org }
+
+	type result struct {
+		reply *event.Event
+		code  int
+		run   *app.Run
+	}
+	results := make(chan result, 2)
+	send := func() {
+		reply, code, run := e.tick(`{"organization":"acme"}`)
+		results <- result{reply, code, run}
+	}
+	go send()
+	<-entered
+	go send()
+	if org := <-joined; org != "acme" {
+		t.Errorf("joined %s", org)
+	}
+	close(release)
+	a, b := <-results, <-results
+	for _, r := range []result{a, b} {
+		if r.code != http.StatusOK || r.run == nil || r.run.Organizations[0].Created != 3 {
+			t.Errorf("status %d report %+v", r.code, r.run)
+		}
+	}
+	if a.run.Organizations[0].Duration != b.run.Organizations[0].Duration {
+		t.Error("the two replies carry different runs")
+	}
+	if n := e.src.Calls()[fake.OpCurrentUser]; n != 1 {
+		t.Errorf("%d syncs started, want 1", n)
+	}
+	if n := e.dst.Calls()[fake.OpCreateRepository]; n != 3 {
+		t.Errorf("%d repositories created, want 3", n)
+	}
+	e.converged("acme")
+}
+
+func TestFailedRepositoryIs500WithTheReport(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	// A 400 from the destination: the client does not retry it.
+	e.dst.FailOn(fake.OpCreateMirror, "acme", "web", fmt.Errorf("%w: injected", quaymirror.ErrInvalid))
+	reply, code, run := e.tick(`{"organization":"acme"}`)
+	if code != http.StatusInternalServerError || outcomeOf(t, reply) != OutcomeFailed {
+		t.Fatalf("status %d outcome %v, want 500 failed", code, reply)
+	}
+	org := run.Organizations[0]
+	if org.Failed != 1 || org.Created+org.Configured != 2 {
+		t.Errorf("counts = %+v", org.Counts)
+	}
+	var failed string
+	for _, r := range org.Repositories {
+		if r.Outcome == quaymirror.OutcomeFailed {
+			failed = r.Name
+		}
+	}
+	if failed != "web" {
+		t.Errorf("failed repository %q, want web", failed)
+	}
+	// The next tick repairs it.
+	e.dst.ClearFailures()
+	if _, code, _ := e.tick(`{"organization":"acme"}`); code != http.StatusOK {
+		t.Errorf("next tick: %d", code)
+	}
+	e.converged("acme")
+}
+
+func TestPreflightFailureIs500AndWritesNothing(t *testing.T) {
+	e := newEnv(t, envOptions{settings: map[string]string{"ROBOT_NAME": "absent"}})
+	reply, code, run := e.tick(`{"organization":"acme"}`)
+	if code != http.StatusInternalServerError || outcomeOf(t, reply) != OutcomePreflightFailed {
+		t.Fatalf("status %d outcome %v, want 500 preflight_failed", code, reply)
+	}
+	failed := run.Organizations[0].Preflight.Failed()
+	if !run.PreflightFailed || run.Organizations[0].Error == "" || len(failed) != 1 || !strings.Contains(failed[0].Name, "robot") {
+		t.Errorf("report = %+v, failed checks %+v; want the robot check alone", run.Organizations[0], failed)
+	}
+	if n := e.dst.Writes(); n != 0 {
+		t.Errorf("%d writes after a failed preflight", n)
+	}
+}
+
+func TestTimeBudgetGivesAPartialRunTheNextTickCompletes(t *testing.T) {
+	const budget = 300 * time.Millisecond
+	e := newEnv(t, envOptions{settings: map[string]string{"TIMEOUT": budget.String()}})
+	<-e.f.started
+	// Hold the first write until the request's budget has surely run out
+	// (the request arrived before the hook ran), so only the repository in
+	// flight finishes.
+	var once sync.Once
+	e.dst.SetHook(func(ctx context.Context, op fake.Op, _, _ string) error {
+		if op == fake.OpCreateRepository {
+			once.Do(func() { time.Sleep(budget) })
+		}
+		return nil
+	})
+	reply, code, run := e.tick(`{"organization":"acme"}`)
+	if code != http.StatusOK || outcomeOf(t, reply) != OutcomePartial || !run.Interrupted {
+		t.Fatalf("status %d outcome %v interrupted %v, want 200 partial", code, reply.Extensions(), run.Interrupted)
+	}
+	org := run.Organizations[0]
+	if org.NotStarted == 0 || org.Failed != 0 {
+		t.Errorf("counts = %+v", org.Counts)
+	}
+	e.dst.SetHook(nil)
+	if reply, code, _ := e.tick(`{"organization":"acme"}`); code != http.StatusOK || outcomeOf(t, reply) != OutcomeOK {
+		t.Errorf("next tick: %d %v", code, reply.Extensions())
+	}
+	e.converged("acme")
+}
+
+func TestBadConfigurationStopsTheService(t *testing.T) {
+	for _, s := range config.Settings() {
+		t.Setenv(s.Env, "")
+		must(t, os.Unsetenv(s.Env))
+	}
+	t.Setenv("LISTEN_ADDRESS", "127.0.0.1:0")
+	t.Setenv("SOURCE_REGISTRY", "quay.example.com")
+	t.Setenv("DESTINATION_REGISTRY", "quay.example.com")
+	t.Setenv("ORGANIZATIONS", "acme")
+	t.Setenv("ROBOT_NAME", "mirror")
+	t.Setenv("SOURCE_TOKEN", srcToken)
+	t.Setenv("DESTINATION_TOKEN", dstToken)
+	t.Setenv("QUAY_USERNAME", "svc")
+	t.Setenv("QUAY_PASSWORD", password)
+	t.Setenv("SYNC_INTERVAL", "10")
+	f := New()
+	logs := &syncBuffer{}
+	f.logOutput = logs
+	err := newService(f).Start(context.Background())
+	var ce *config.Error
+	if !errors.As(err, &ce) || ce.Setting != "SYNC_INTERVAL" || strings.Contains(err.Error(), "\n") {
+		t.Errorf("error = %v, want one line naming SYNC_INTERVAL", err)
+	}
+	if ready, _ := f.Ready(context.Background()); ready {
+		t.Error("ready after a failed Start")
+	}
+	if strings.Contains(logs.String(), srcToken) || strings.Contains(logs.String(), password) {
+		t.Error("a secret was logged")
+	}
+}
+
+func TestStopInterruptsAndWaits(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	<-e.f.started
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	e.dst.SetHook(func(ctx context.Context, op fake.Op, _, _ string) error {
+		if op == fake.OpCreateRepository {
+			once.Do(func() { close(entered); <-release })
+		}
+		return nil
+	})
+	done := make(chan *app.Run, 1)
+	go func() { _, _, run := e.tick(`{"organization":"acme"}`); done <- run }()
+	<-entered
+	stopped := make(chan error, 1)
+	go func() { stopped <- e.f.Stop(context.Background()) }()
+	// Stop waits for the repository in flight...
+	select {
+	case err := <-stopped:
+		t.Fatalf("Stop returned (%v) while a repository was in flight", err)
+	case run := <-done:
+		t.Fatalf("the sync ended while a repository was in flight: %+v", run)
+	default:
+	}
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	// ...then the run ends interrupted, and new requests are refused.
+	run := <-done
+	if run == nil || !run.Interrupted || run.Organizations[0].NotStarted == 0 {
+		t.Errorf("report = %+v", run)
+	}
+	if ready, _ := e.f.Ready(context.Background()); ready {
+		t.Error("ready after Stop")
+	}
+	if _, code, _ := e.tick(`{"organization":"acme"}`); code != http.StatusServiceUnavailable {
+		t.Errorf("tick after Stop = %d, want 503", code)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
