@@ -42,7 +42,7 @@
 //	200  ok, or partial: the time budget ran out before every repository was
 //	     started (report "interrupted": true); the next tick goes on
 //	400  bad event: wrong type or content type, bad JSON, unknown
-//	     organisation (no report)
+//	     organisation, a body over 1 MiB (no report)
 //	500  some repository or organisation failed, or preflight failed (bad
 //	     token, missing robot, mirroring disabled: nothing was written);
 //	     the report says which. Retrying would fail alike; the next tick

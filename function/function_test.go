@@ -434,7 +434,7 @@ func TestTimeBudgetGivesAPartialRunTheNextTickCompletes(t *testing.T) {
 	e.converged("acme")
 }
 
-func TestBadConfigurationStopsTheService(t *testing.T) {
+func TestServeStopsOnABadConfiguration(t *testing.T) {
 	for _, s := range config.Settings() {
 		t.Setenv(s.Env, "")
 		must(t, os.Unsetenv(s.Env))
@@ -449,19 +449,47 @@ func TestBadConfigurationStopsTheService(t *testing.T) {
 	t.Setenv("QUAY_USERNAME", "svc")
 	t.Setenv("QUAY_PASSWORD", password)
 	t.Setenv("SYNC_INTERVAL", "10")
-	f := New()
-	logs := &syncBuffer{}
-	f.logOutput = logs
-	err := newService(f).Start(context.Background())
+	err := Serve(context.Background())
 	var ce *config.Error
-	if !errors.As(err, &ce) || ce.Setting != "SYNC_INTERVAL" || strings.Contains(err.Error(), "\n") {
+	if !errors.As(err, &ce) || ce.Setting != "SYNC_INTERVAL" || !errors.Is(err, config.ErrInvalid) || strings.Contains(err.Error(), "\n") {
 		t.Errorf("error = %v, want one line naming SYNC_INTERVAL", err)
 	}
-	if ready, _ := f.Ready(context.Background()); ready {
-		t.Error("ready after a failed Start")
+	for _, secret := range []string{srcToken, dstToken, password} {
+		if strings.Contains(err.Error(), secret) {
+			t.Error("the error shows a secret")
+		}
 	}
-	if strings.Contains(logs.String(), srcToken) || strings.Contains(logs.String(), password) {
-		t.Error("a secret was logged")
+}
+
+func TestServiceTimeoutsAreLifted(t *testing.T) {
+	t.Parallel()
+	svc := newService(New())
+	if svc.ReadTimeout != 0 || svc.WriteTimeout != 0 {
+		t.Errorf("read/write timeouts %v/%v: a sync past them would answer nothing (502, redelivered)", svc.ReadTimeout, svc.WriteTimeout)
+	}
+	if svc.ReadHeaderTimeout <= 0 {
+		t.Error("no limit on reading request headers")
+	}
+}
+
+func TestOversizeBodyIsRefused(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	<-e.f.started
+	body := `{"organization":"` + strings.Repeat("a", maxBody) + `"}`
+	req, err := http.NewRequest(http.MethodPost, "http://"+e.addr+"/", strings.NewReader(body))
+	must(t, err)
+	for k, v := range map[string]string{"Ce-Specversion": "1.0", "Ce-Type": PingEventType, "Ce-Source": "test", "Ce-Id": "1",
+		"Content-Type": "application/json"} {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("status %d, want 400 (413 would be retried by the PingSource adapter)", resp.StatusCode)
+	}
+	if n := e.src.Calls()[fake.OpCurrentUser]; n != 0 {
+		t.Errorf("an oversize event started %d syncs", n)
 	}
 }
 
