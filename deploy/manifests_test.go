@@ -31,8 +31,9 @@ const (
 	// maxRevisionTimeout is Knative's default max-revision-timeout-seconds.
 	maxRevisionTimeout = 600
 	// timeoutMargin: TIMEOUT leaves this long for the repositories in
-	// flight to finish and the report to be sent.
-	timeoutMargin = 60 * time.Second
+	// flight to finish (quaymirror.DefaultRepositoryTimeout, 2 minutes)
+	// and the report to be sent.
+	timeoutMargin = 150 * time.Second
 	// maxServiceName keeps Knative's derived names (<svc>-00001-private)
 	// within 63 characters.
 	maxServiceName = 63 - len("-00001-private")

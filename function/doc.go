@@ -61,5 +61,5 @@
 // other, each with its own preflight. When the budget is spent no new
 // repository is started, repositories in flight finish, and the report says
 // "interrupted". Keep TIMEOUT below the Knative Service's timeoutSeconds by
-// at least a few REQUEST_TIMEOUTs.
+// more than the two minutes a started repository may still take.
 package function

@@ -24,10 +24,11 @@ import (
 	"github.com/quaymirror/quaymirror/quaymirror"
 )
 
-// DefaultTimeout is the time budget of a request when TIMEOUT is 0. It is
-// below Knative's default revision timeout (300 s) with room left for the
-// repositories in flight to finish.
-const DefaultTimeout = 4 * time.Minute
+// DefaultTimeout is the time budget of a request when TIMEOUT is 0: with
+// the two minutes repositories already started may still take
+// (quaymirror.DefaultRepositoryTimeout), it stays below Knative's default
+// revision timeout, 300 s.
+const DefaultTimeout = 2 * time.Minute
 
 // Outcome summarises a reply; it is the reply's "outcome" extension.
 type Outcome string
