@@ -51,9 +51,10 @@ const (
 // New; func-go then calls Start, Handle (concurrently), Ready, Alive and
 // Stop. Its methods are safe for concurrent use.
 type Function struct {
-	logOutput io.Writer
-	started   chan struct{} // closed when Start returns
-	ready     atomic.Bool
+	logOutput   io.Writer
+	cfgOverride map[string]string // ServeWith's configuration, replacing func-go's
+	started     chan struct{}     // closed when Start returns
+	ready       atomic.Bool
 
 	// Set by Start before started is closed, read-only afterwards.
 	cfg    *config.Resolved
@@ -104,6 +105,9 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 		f.beforeStart()
 	}
 
+	if f.cfgOverride != nil {
+		cfg = f.cfgOverride
+	}
 	c, err := config.Parse(ctx, envconfig.MapLookuper(cfg))
 	if err != nil {
 		return err

@@ -27,15 +27,26 @@ const maxBody = 1 << 20
 // (a *config.Error for a bad setting, so errors.Is(err,
 // config.ErrInvalid)), or a serving or shutdown error; nil after a clean
 // stop.
-func Serve(ctx context.Context) error {
+func Serve(ctx context.Context) error { return ServeWith(ctx, nil) }
+
+// ServeWith is Serve with the configuration taken from cfg (setting name
+// to value) instead of func-go's map of the process environment; nil means
+// the environment. `quaymirror serve` passes its flags this way.
+func ServeWith(ctx context.Context, cfg map[string]string) error {
 	debug := config.Bool(false)
-	_ = debug.EnvDecode(os.Getenv("DEBUG")) // validated again by Start
+	value, ok := cfg["DEBUG"]
+	if !ok {
+		value = os.Getenv("DEBUG")
+	}
+	_ = debug.EnvDecode(value) // validated again by Start
 	if debug {
 		ce.SetLogLevel(ce.LogDebug)
 	} else {
 		ce.SetLogLevel(ce.LogWarn)
 	}
-	svc := newService(New())
+	f := New()
+	f.cfgOverride = cfg
+	svc := newService(f)
 	return svc.Start(ctx)
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/mattn/go-isatty"
+	"github.com/sethvargo/go-envconfig"
 
 	"github.com/quaymirror/quaymirror/internal/app"
 	"github.com/quaymirror/quaymirror/internal/config"
@@ -45,6 +46,7 @@ type command struct {
 type runEnv struct {
 	stdout, stderr io.Writer
 	environ        []string
+	lookup         envconfig.Lookuper // flags over the environment
 	cfg            *config.Resolved
 	logger         hclog.Logger
 	app            *app.App
@@ -54,7 +56,7 @@ type runEnv struct {
 }
 
 func commands() []*command {
-	return []*command{syncCommand(), planCommand(), statusCommand(), checkCommand(), demoCommand(), versionCommand()}
+	return []*command{syncCommand(), planCommand(), statusCommand(), checkCommand(), serveCommand(), demoCommand(), versionCommand()}
 }
 
 // Run runs quaymirror with args (without the program name) and environ
@@ -85,6 +87,7 @@ func Run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	fs := flag.NewFlagSet("quaymirror "+c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	lookuper := config.Flags(fs, config.MapLookuper(environ))
+	env.lookup = lookuper
 	if c.define != nil {
 		c.define(fs, env)
 	}

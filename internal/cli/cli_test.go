@@ -355,3 +355,30 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestServe(t *testing.T) {
+	// Not parallel: func-go reads LISTEN_ADDRESS from the process.
+	t.Setenv("LISTEN_ADDRESS", "127.0.0.1:0")
+	d := startDemo(t)
+	if r := run(t, d.Environ("SYNC_INTERVAL=1"), "serve"); r.code != ExitUsage || !strings.Contains(r.stderr, "SYNC_INTERVAL: ") {
+		t.Errorf("serve with a bad setting = %d %q, want exit 2 naming it", r.code, r.stderr)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var out, errOut bytes.Buffer
+	go func() { done <- Run(ctx, []string{"serve", "--org", "internal-docker-io"}, d.Environ(), &out, &errOut) }()
+	select {
+	case code := <-done:
+		t.Fatalf("serve ended early with %d: %s", code, errOut.String())
+	case <-time.After(300 * time.Millisecond):
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != ExitOK {
+			t.Errorf("serve after cancel = %d: %s", code, errOut.String())
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("serve did not stop after its context was cancelled")
+	}
+}
