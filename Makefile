@@ -11,8 +11,24 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: test
-test: lint ## Run every test with the race detector, after the lint checks.
+test: lint ## Run every test (race detector on), then the deployment manifests' tests.
 	$(GO) test -race -count=1 $(PKGS)
+	$(MAKE) deploy-test
+
+.PHONY: deploy-test
+deploy-test: ## Build every kustomize overlay offline and check it against the real Kubernetes/Knative types.
+	cd deploy && $(GO) vet ./... && $(GO) mod tidy -diff && $(GO) test -count=1 ./...
+
+FUZZTIME ?= 10s
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 10s), starting from the committed corpus.
+	@set -e; for file in $$(grep -rl --include='*_test.go' '^func Fuzz' --exclude-dir=deploy .); do \
+	  dir=$$(dirname $$file); \
+	  for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$file); do \
+	    echo "fuzz $$dir $$target"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) ./$$dir; \
+	  done; \
+	done
 
 .PHONY: lint
 lint: ## gofmt, go vet and go mod tidy must leave nothing to change.
@@ -24,6 +40,10 @@ lint: ## gofmt, go vet and go mod tidy must leave nothing to change.
 .PHONY: demo
 demo: ## Run check, plan, sync and status against two emulated Quays on loopback.
 	$(GO) run ./cmd/quaymirror demo
+
+.PHONY: image
+image: ## Build the OCI image into bin/image without a container engine (see docs/deploy.md).
+	rm -rf bin/image && cd deploy && $(GO) run ./cmd/build-image -version $(VERSION) -revision $$(git rev-parse HEAD) -oci ../bin/image
 
 .PHONY: build
 build: ## Build the quaymirror binary into bin/.
