@@ -70,4 +70,3 @@ func TestCancelledRunIsInterrupted(t *testing.T) {
 		t.Errorf("a cancelled run = %+v with %d writes", run, d.Destination.Emulator.Writes())
 	}
 }
-
