@@ -174,7 +174,16 @@ func (a *App) Sync(ctx context.Context, orgs []config.ResolvedOrg, dryRun bool) 
 		engines[i] = e
 		checks, err := e.Preflight(ctx)
 		if err != nil {
-			return nil, err
+			if ctx.Err() == nil {
+				return nil, err
+			}
+			// Stopped (signal, time budget) during the preflights, before
+			// any write: the organisations left are reported not started.
+			run.Interrupted = true
+			for _, rest := range orgs[i:] {
+				run.Organizations = append(run.Organizations, OrgRun{Report: emptyReport(rest, dryRun), Error: "not started: the run was stopped"})
+			}
+			return run, nil
 		}
 		or := OrgRun{Report: emptyReport(o, dryRun), Preflight: checks}
 		if err := checks.Err(); err != nil {
