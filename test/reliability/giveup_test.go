@@ -1,0 +1,180 @@
+package reliability
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quaymirror/quaymirror/internal/cli"
+	"github.com/quaymirror/quaymirror/internal/demo"
+	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/fake"
+	"github.com/quaymirror/quaymirror/registry/quay/quaytest"
+)
+
+// repositoryRoutes are every route that names one repository, and the
+// repository creation: what a destination that "goes down after the
+// listing" stops answering.
+var repositoryRoutes = []string{
+	"POST /api/v1/repository",
+	"/api/v1/repository/{repo}",
+	"/api/v1/repository/{repo}/mirror",
+	"/api/v1/repository/{repo}/changestate",
+	"/api/v1/repository/{repo}/mirror/sync-now",
+}
+
+// downOrg is an organisation of n source repositories of which the first
+// drifted ones are already mirrored at the destination with an old tag
+// glob (so that planning them reads their mirror), the others missing.
+func downOrg(name string, n, drifted int) demo.Org {
+	o := oneOrg(name, n)
+	o.Destination = func(dst *fake.Registry) error {
+		for _, r := range o.Repositories[:drifted] {
+			r.Namespace, r.State = name, quaymirror.StateMirror
+			if err := dst.AddRepository(r); err != nil {
+				return err
+			}
+			// The reference host is fixed up by the test once the
+			// source's address is known.
+			if err := dst.PutMirror(name, r.Name, quaymirror.Mirror{Config: quaymirror.MirrorConfig{
+				Enabled: true, ExternalReference: "placeholder/" + name + "/" + r.Name, Username: demo.PullUsername,
+				SyncInterval: 600 * time.Second, TagGlobs: []string{"old-*"}, Robot: name + "+mirror", VerifyTLS: true,
+			}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return o
+}
+
+// fixReferences points the seeded mirrors at the running source.
+func fixReferences(t *testing.T, d *demo.Env, org string) {
+	t.Helper()
+	host := strings.TrimPrefix(d.Source.URL, "http://")
+	for _, r := range d.Destination.Fake.Repositories(org) {
+		m, ok := d.Destination.Fake.Mirror(org, r.Name)
+		if !ok {
+			continue
+		}
+		m.Config.ExternalReference = host + "/" + org + "/" + r.Name
+		must(t, d.Destination.Fake.PutMirror(org, r.Name, m))
+	}
+}
+
+// When the destination stops answering after the listing, or turns
+// read-only, the run gives up within its deadline: every repository is
+// reported failed, the exit code is 1, nothing is half-written; once the
+// server is back, the next run converges.
+func TestGiveUpIsClean(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		down func(em *quaytest.Emulator) error
+	}{
+		{"repository routes answer 503", func(em *quaytest.Emulator) error {
+			return em.SetFaults(quaytest.Faults{Seed: 1, ErrorRate: 1, Routes: repositoryRoutes})
+		}},
+		{"read-only mode", func(em *quaytest.Emulator) error { em.SetReadOnly(true); return nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			const org, n, drifted = "down", 10, 4
+			d := startDemo(t, demo.Options{Orgs: []demo.Org{downOrg(org, n, drifted)}})
+			fixReferences(t, d, org)
+			before := snapshot(t, d.Destination.Fake, org)
+			must(t, tc.down(d.Destination.Emulator))
+
+			const deadline = 90 * time.Second
+			env := d.Environ("OUTPUT=json", "TIMEOUT="+deadline.String())
+			r := runCLI(context.Background(), env, "sync")
+			run := decodeRun(t, r)
+			c := totals(run)
+			if r.code != cli.ExitFailed || run.OK() || c.Failed != n || len(run.Organizations[0].Repositories) != n {
+				t.Fatalf("want exit 1 and %d failed repositories: %+v\n%s", n, c, r)
+			}
+			if r.elapsed > deadline {
+				t.Errorf("the run took %s, past its %s deadline", r.elapsed, deadline)
+			}
+			for _, res := range run.Organizations[0].Repositories {
+				if res.Outcome != quaymirror.OutcomeFailed || res.Error == "" {
+					t.Errorf("%s: outcome %s, error %q", res.Name, res.Outcome, res.Error)
+				}
+			}
+			after := snapshot(t, d.Destination.Fake, org)
+			if diff := diffStates(before, after); len(diff) > 0 {
+				t.Errorf("the destination changed although every write failed:\n%s", strings.Join(diff, "\n"))
+			}
+			t.Logf("gave up in %s", r.elapsed.Round(time.Millisecond))
+
+			// The server is back: the next run converges.
+			d.Destination.Emulator.ClearFaults()
+			d.Destination.Emulator.SetReadOnly(false)
+			r = runCLI(context.Background(), env, "sync")
+			if c := totals(decodeRun(t, r)); r.code != cli.ExitOK || c.Created != n-drifted || c.Updated != drifted {
+				t.Errorf("after the outage: %+v\n%s", c, r)
+			}
+			checkNoMirrorWithoutConfig(t, org, snapshot(t, d.Destination.Fake, org))
+		})
+	}
+}
+
+// When the destination stays down past the time budget (TIMEOUT), no
+// repository starts after it, the ones in flight end, the report lists
+// every repository as failed or not started and says the run was
+// interrupted, and the exit code is 1.
+func TestGiveUpAtTheDeadline(t *testing.T) {
+	t.Parallel()
+	const org, n = "late", 40
+	d := startDemo(t, demo.Options{Orgs: []demo.Org{oneOrg(org, n)}})
+	must(t, d.Destination.Emulator.SetFaults(quaytest.Faults{Seed: 1, ErrorRate: 1, Routes: repositoryRoutes}))
+	const budget = 3 * time.Second
+	r := runCLI(context.Background(), d.Environ("OUTPUT=json", "TIMEOUT="+budget.String()), "sync")
+	run := decodeRun(t, r)
+	c := totals(run)
+	if r.code != cli.ExitFailed || !run.Interrupted || c.Failed == 0 || c.NotStarted == 0 || c.Failed+c.NotStarted != n {
+		t.Fatalf("want exit 1, interrupted, every repository failed or not started: %+v\n%s", c, r)
+	}
+	// Started repositories finish under their own timeout after the
+	// budget: that is the bound.
+	if limit := budget + quaymirror.DefaultRepositoryTimeout; r.elapsed > limit {
+		t.Errorf("the run took %s, past budget + repository timeout (%s)", r.elapsed, limit)
+	}
+	if got := len(d.Destination.Fake.Repositories(org)); got != 0 {
+		t.Errorf("%d repositories were created although every create failed", got)
+	}
+	text := runCLI(context.Background(), d.Environ("TIMEOUT=1s"), "sync")
+	if text.code != cli.ExitFailed || !strings.Contains(text.stdout, "interrupted") {
+		t.Errorf("the text report does not say the run was interrupted:\n%s", text)
+	}
+	t.Logf("budget %s: ended after %s with %d failed and %d not started", budget, r.elapsed.Round(time.Millisecond), c.Failed, c.NotStarted)
+}
+
+// A destination that refuses connections from the start fails the
+// preflight: exit 3, nothing sent to it but the preflight reads, within a
+// bounded time.
+func TestGiveUpWhenTheDestinationIsUnreachable(t *testing.T) {
+	t.Parallel()
+	d := startDemo(t, demo.Options{Orgs: []demo.Org{oneOrg("gone", 5)}})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	addr := l.Addr().String()
+	must(t, l.Close()) // nothing listens there any more
+	r := runCLI(context.Background(), d.Environ("DESTINATION_REGISTRY=http://"+addr, "OUTPUT=json"), "sync")
+	run := decodeRun(t, r)
+	if r.code != cli.ExitPreflight || !run.PreflightFailed {
+		t.Fatalf("want exit 3 and a failed preflight:\n%s", r)
+	}
+	if !strings.Contains(r.stdout, "connection refused") {
+		t.Errorf("the report does not say why:\n%s", r)
+	}
+	if w := d.Source.Emulator.Writes(); w != 0 {
+		t.Errorf("%d writes to the source", w)
+	}
+	if r.elapsed > 2*time.Minute {
+		t.Errorf("giving up took %s", r.elapsed)
+	}
+	t.Logf("gave up in %s", r.elapsed.Round(time.Millisecond))
+}
