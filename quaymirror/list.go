@@ -31,6 +31,9 @@ func Repositories(ctx context.Context, l RepositoryLister, namespace string) ite
 // listings.
 func listPages(ctx context.Context, namespace string, fetch func(token string) (RepositoryPage, error), fn func(Repository) bool) error {
 	seen := make(map[string]struct{})
+	// tokens are the page tokens handed out so far: one handed out again
+	// means a loop, even over pages without a repository.
+	tokens := map[string]struct{}{"": {}}
 	token := ""
 	for page := 1; ; page++ {
 		if err := ctx.Err(); err != nil {
@@ -59,6 +62,10 @@ func listPages(ctx context.Context, namespace string, fetch func(token string) (
 		if p.Next == token {
 			return fmt.Errorf("listing %s: page %d hands out its own token again: %w", namespace, page, ErrBadResponse)
 		}
+		if _, again := tokens[p.Next]; again {
+			return fmt.Errorf("listing %s: page %d hands out the token of an earlier page: the listing loops: %w", namespace, page, ErrBadResponse)
+		}
+		tokens[p.Next] = struct{}{}
 		token = p.Next
 	}
 }
