@@ -86,7 +86,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	o.logger = logger
 	rt = &userAgentTransport{next: rt, ua: ua}
 	rt = &bearerTransport{next: rt, origin: base, token: o.token}
-	rt = &logTransport{next: rt, logger: logger, now: time.Now}
+	rt = &logTransport{next: rt, logger: logger, now: time.Now, token: o.token}
 	retry := newRetryTransport(rt, o)
 
 	c := &Client{
@@ -170,7 +170,8 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		}
 		body = bytes.NewReader(b)
 	}
-	rec := &attemptRecord{}
+	secrets := append([]string{c.token.Reveal()}, r.secrets...)
+	rec := &attemptRecord{secrets: secrets}
 	req, err := http.NewRequestWithContext(withRecord(ctx, rec), r.method, u.String(), body)
 	if err != nil {
 		e.Message, e.kind = "cannot build the request", quaymirror.ErrInvalid
@@ -181,7 +182,6 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		req.Header.Set("Content-Type", "application/json")
 	}
 
-	secrets := append([]string{c.token.Reveal()}, r.secrets...)
 	resp, err := c.hc.Do(req)
 	e.Attempts, e.ambiguous = rec.attempts, rec.ambiguous
 	if err != nil {

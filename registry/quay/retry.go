@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/quaymirror/quaymirror/quaymirror"
 )
 
 // retryTransport retries an exchange that failed in a way worth retrying:
@@ -35,6 +37,7 @@ import (
 // may have been our own earlier attempt.
 type retryTransport struct {
 	next       http.RoundTripper
+	token      quaymirror.Secret // redacted from the reasons logged
 	maxRetries int
 	base, max  time.Duration
 	timeout    time.Duration
@@ -49,6 +52,7 @@ type retryTransport struct {
 func newRetryTransport(next http.RoundTripper, o options) *retryTransport {
 	return &retryTransport{
 		next:       next,
+		token:      o.token,
 		maxRetries: o.maxRetries,
 		base:       o.retryBase,
 		max:        o.retryMax,
@@ -99,7 +103,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if !retry || last {
 				return nil, err
 			}
-			reason, ambiguous = err.Error(), amb
+			reason, ambiguous = redact(parent, t.token, err.Error()), amb
 		} else {
 			if !retryableStatus(resp.StatusCode) || last {
 				resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
@@ -110,7 +114,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			drain(resp.Body)
 			cancel()
-			reason = resp.Status
+			reason = redact(parent, t.token, resp.Status) // the reason phrase is the server's text
 			ambiguous = resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusGatewayTimeout
 		}
 		if rec != nil && ambiguous {
@@ -261,10 +265,24 @@ func (b *cancelBody) Close() error {
 }
 
 // attemptRecord is where the retry transport notes what happened to one
-// request.
+// request. It also carries the request's secrets (the token, a password
+// in the body), which the transports redact from what they log: a
+// transport error or a status line may quote what the server sent, and a
+// server may echo the request.
 type attemptRecord struct {
 	attempts  int
 	ambiguous bool
+	secrets   []string
+}
+
+// redact removes token and the secrets of ctx's request from msg, a
+// message that may quote the server.
+func redact(ctx context.Context, token quaymirror.Secret, msg string) string {
+	secrets := []string{token.Reveal()}
+	if rec := recordFrom(ctx); rec != nil {
+		secrets = append(secrets, rec.secrets...)
+	}
+	return scrub(msg, secrets...)
 }
 
 type recordKey struct{}

@@ -111,11 +111,14 @@ func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // logTransport logs every attempt at Debug: method, cleaned URL, status or
-// error, duration and attempt number. It never logs headers or bodies.
+// error, duration and attempt number. It never logs headers or bodies, and
+// redacts the token and the request's secrets from errors, which may quote
+// what the server sent.
 type logTransport struct {
 	next   http.RoundTripper
 	logger hclog.Logger
 	now    func() time.Time
+	token  quaymirror.Secret
 }
 
 func (t *logTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -126,7 +129,7 @@ func (t *logTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(req)
 	args := []any{"method", req.Method, "url", cleanURL(req.URL), "attempt", attemptFrom(req.Context()), "duration", t.now().Sub(start)}
 	if err != nil {
-		t.logger.Debug("quay request failed", append(args, "error", err.Error())...)
+		t.logger.Debug("quay request failed", append(args, "error", redact(req.Context(), t.token, err.Error()))...)
 		return resp, err
 	}
 	t.logger.Debug("quay request", append(args, "status", resp.StatusCode)...)
