@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -207,27 +208,48 @@ func (c *Config) registryURL(setting, v string) (*url.URL, error) {
 	raw := v
 	if !strings.Contains(v, "://") {
 		if !quaymirror.ValidRegistryHost(v) {
-			return nil, invalid(setting, "%q is not a host[:port] or an http(s):// URL", v)
+			return nil, invalid(setting, "%s is not a host[:port] or an http(s):// URL", shown(v))
 		}
 		raw = "https://" + v
 	}
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		return nil, invalid(setting, "%q is not a valid URL", v)
+		return nil, invalid(setting, "%s is not a valid URL", shown(v))
 	case u.Scheme != "https" && u.Scheme != "http":
 		return nil, invalid(setting, "scheme %q is not http or https", u.Scheme)
 	case u.User != nil:
 		return nil, invalid(setting, "the URL must not carry credentials; use the token settings")
 	case u.Host == "" || !quaymirror.ValidRegistryHost(u.Host):
-		return nil, invalid(setting, "%q has no valid host", v)
+		return nil, invalid(setting, "%s has no valid host", shown(v))
 	case u.Path != "" && u.Path != "/", u.RawQuery != "", u.Fragment != "":
-		return nil, invalid(setting, "%q must be the registry's root URL, without path or query", v)
+		return nil, invalid(setting, "%s must be the registry's root URL, without path or query", shown(v))
 	case u.Scheme == "http" && !isLoopback(u.Hostname()) && !bool(c.AllowInsecureHTTP):
 		return nil, invalid(setting, "http:// to %s would send the token in clear; use https, or set ALLOW_INSECURE_HTTP=true", u.Hostname())
 	}
 	u.Path = ""
 	return u, nil
+}
+
+// shown quotes a registry setting for an error message without what could
+// be a credential in it: user information, query and fragment are
+// replaced by "[redacted]".
+func shown(v string) string {
+	scheme, rest := "", v
+	if i := strings.Index(v, "://"); i >= 0 {
+		scheme, rest = v[:i+3], v[i+3:]
+	}
+	if i := strings.IndexAny(rest, "?#"); i >= 0 {
+		rest = rest[:i+1] + "[redacted]"
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	if i := strings.LastIndex(authority, "@"); i >= 0 {
+		rest = "[redacted]@" + rest[i+1:]
+	}
+	return strconv.Quote(scheme + rest)
 }
 
 func isLoopback(host string) bool {
