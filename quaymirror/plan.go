@@ -154,28 +154,65 @@ func (e *Engine) Plan(ctx context.Context) (*Plan, error) {
 		return pool.Go(func() { add(e.planExisting(ctx, c, src, d)) })
 	}
 
-	// Stream the source listing into the workers.
-	sourceCount := 0
-	var pending []Repository
-	srcErr := listPages(ctx, p.SourceNamespace, func(token string) (page RepositoryPage, err error) {
-		err = e.call(ctx, c, sourceRead, func() error {
-			page, err = e.src.ListRepositories(ctx, p.SourceNamespace, token)
-			return err
+	// The source listing runs on its own goroutine, a few pages ahead of
+	// the workers: were the workers to wait for each page, they would
+	// idle for a round trip after every page. A repository whose
+	// destination entry is known is planned at once; one that is not yet
+	// known waits for the end of the destination listing, unless that
+	// listing is already complete (then it is missing there).
+	srcRepos := make(chan Repository, sourceLookahead)
+	var srcErr error
+	go func() {
+		defer close(srcRepos)
+		srcErr = listPages(ctx, p.SourceNamespace, func(token string) (page RepositoryPage, err error) {
+			err = e.call(ctx, c, sourceRead, func() error {
+				page, err = e.src.ListRepositories(ctx, p.SourceNamespace, token)
+				return err
+			})
+			return page, err
+		}, func(src Repository) bool {
+			select {
+			case srcRepos <- src:
+				return true
+			case <-ctx.Done():
+				return false
+			}
 		})
-		return page, err
-	}, func(src Repository) bool {
+	}()
+	sourceCount := 0
+	dstComplete := false
+	var pending []Repository
+	for src := range srcRepos {
 		sourceCount++
 		if !e.selected(src.Name) {
 			dst.claim(src.Name)
 			add(Item{Name: src.Name, Action: ActionSkip, Reason: "excluded by the include/exclude globs"})
-			return true
+			continue
 		}
-		if d, known := dst.claim(src.Name); known {
-			return planExisting(src, d)
+		d, known := dst.claim(src.Name)
+		if known {
+			if !planExisting(src, d) {
+				break
+			}
+			continue
+		}
+		if !dstComplete {
+			select {
+			case <-dstDone:
+				dstComplete = dstErr == nil
+			default:
+			}
+		}
+		if dstComplete {
+			add(e.createItem(src))
+			continue
 		}
 		pending = append(pending, src)
-		return true
-	})
+	}
+	for range srcRepos {
+		// Only when the context ended: the lister stops at its next
+		// send.
+	}
 	<-dstDone
 	switch {
 	case dstErr != nil:
@@ -224,6 +261,12 @@ func (e *Engine) Plan(ctx context.Context) (*Plan, error) {
 	plan.Calls = c.calls()
 	return plan, nil
 }
+
+// sourceLookahead is how many source repositories the listing may read
+// ahead of the workers: a few of Quay's 100-repository pages, enough to
+// keep the workers busy while the next page is fetched, and a bound on
+// what the plan holds beyond its items.
+const sourceLookahead = 300
 
 // destinationIndex is the destination listing as it arrives. Source
 // repositories claim their names; entries never claimed are only at the
