@@ -111,7 +111,7 @@ func (r *Report) Errors() []error {
 
 // DryRun turns a plan into the report Apply would produce, writing nothing.
 func (p *Plan) DryRun() *Report {
-	rep := p.newReport()
+	rep := p.newReport(len(p.Items))
 	rep.DryRun = true
 	for i := range p.Items {
 		rep.add(p.Items[i].result(plannedOutcome(p.Items[i]), nil, ""))
@@ -119,11 +119,11 @@ func (p *Plan) DryRun() *Report {
 	return rep
 }
 
-func (p *Plan) newReport() *Report {
+func (p *Plan) newReport(capacity int) *Report {
 	return &Report{
 		Organization:            p.SourceNamespace,
 		DestinationOrganization: p.DestinationNamespace,
-		Repositories:            make([]Result, 0, len(p.Items)),
+		Repositories:            make([]Result, 0, capacity),
 		Calls:                   p.Calls,
 	}
 }
@@ -228,18 +228,20 @@ func (e *Engine) Apply(ctx context.Context, plan *Plan) (*Report, error) {
 	}
 	pool.Wait()
 
-	rep := plan.newReport()
+	// The results become the report's, in place: a second copy of them
+	// would be the largest allocation of a run over many repositories.
+	rep := plan.newReport(0)
 	for i, it := range plan.Items {
-		if !started[i] {
+		switch r := results[i]; {
+		case !started[i]:
 			rep.Interrupted = true
-			rep.add(it.result(OutcomeNotStarted, nil, ""))
-			continue
-		}
-		rep.add(results[i])
-		if r := results[i]; r.err != nil && writes(it) {
+			results[i] = it.result(OutcomeNotStarted, nil, "")
+		case r.err != nil && writes(it):
 			e.logger.Warn("repository failed", "repository", plan.DestinationNamespace+"/"+it.Name, "action", it.Action, "error", r.Error)
 		}
+		rep.Counts.add(results[i].Outcome)
 	}
+	rep.Repositories = results
 	rep.Calls = rep.Calls.Add(c.calls())
 	rep.Duration = time.Since(start)
 	return rep, nil
@@ -334,7 +336,7 @@ func (e *Engine) write(ctx context.Context, c *counter, it Item) (Outcome, strin
 	case ActionUpdate, ActionOrphan:
 		if len(it.fields) > 0 {
 			if err := e.call(ctx, c, destinationWrite, func() error {
-				return e.dst.UpdateMirror(ctx, ns, name, e.withPassword(it.desired), it.fields)
+				return e.dst.UpdateMirror(ctx, ns, name, e.withPassword(e.target(it)), it.fields)
 			}); err != nil {
 				return "", "", wrap("update mirror", err)
 			}
@@ -360,7 +362,7 @@ func (e *Engine) write(ctx context.Context, c *counter, it Item) (Outcome, strin
 // asks for a first synchronisation.
 func (e *Engine) createMirror(ctx context.Context, c *counter, it Item) (string, error) {
 	ns, name := e.policy.DestinationNamespace, it.Name
-	cfg := e.withPassword(it.desired)
+	cfg := e.withPassword(e.target(it))
 	cfg.SyncStartDate = StaggeredStart(ns+"/"+name, cfg.SyncInterval, e.now())
 	if err := e.call(ctx, c, destinationWrite, func() error { return e.dst.CreateMirror(ctx, ns, name, cfg) }); err != nil {
 		return "", &RepositoryError{Op: "create mirror", Repository: ns + "/" + name, Err: err}

@@ -60,10 +60,14 @@ type Item struct {
 	// failed.
 	Err error `json:"-"`
 
-	source  Repository   // the source repository (create, configure, update)
-	desired MirrorConfig // the configuration the policy wants
-	fields  []Field      // the fields an update sends
-	toState State        // a state to set after the update, if any
+	source Repository // the source repository (create, configure, update)
+	// desired is the configuration to write when it is not the one the
+	// policy wants for the name (orphans); nil otherwise, so that a plan
+	// of many repositories does not hold a configuration per repository
+	// (see Engine.target).
+	desired *MirrorConfig
+	fields  []Field // the fields an update sends
+	toState State   // a state to set after the update, if any
 }
 
 // Plan is what Apply would do, per repository, sorted by name.
@@ -353,20 +357,28 @@ func (e *Engine) sourcePrefix() string {
 	return e.policy.SourceRegistry + "/" + e.policy.SourceNamespace + "/"
 }
 
+// target is the configuration an item's writes send (before the
+// password is added).
+func (e *Engine) target(it Item) MirrorConfig {
+	if it.desired != nil {
+		return *it.desired
+	}
+	return e.desired(it.Name)
+}
+
 func (e *Engine) createItem(src Repository) Item {
 	return Item{
-		Name:    src.Name,
-		Action:  ActionCreate,
-		Reason:  "missing at the destination",
-		source:  src,
-		desired: e.desired(src.Name),
+		Name:   src.Name,
+		Action: ActionCreate,
+		Reason: "missing at the destination",
+		source: src,
 	}
 }
 
 // planExisting decides for a source repository that exists at the
 // destination, reading what the decision needs.
 func (e *Engine) planExisting(ctx context.Context, c *counter, src Repository, dst Repository) Item {
-	it := Item{Name: src.Name, source: src, desired: e.desired(src.Name)}
+	it := Item{Name: src.Name, source: src}
 	ns := e.policy.DestinationNamespace
 	var repo *Repository
 	readRepo := func() error {
@@ -442,7 +454,7 @@ func holdsTags(n int) string {
 // compare decides between update, unchanged and a deferred update for an
 // existing mirror configuration.
 func (e *Engine) compare(it Item, cur *Mirror) Item {
-	it.Changes = diff(cur.Config, it.desired, e.policy.SkopeoTimeout != 0)
+	it.Changes = diff(cur.Config, e.target(it), e.policy.SkopeoTimeout != 0)
 	for _, ch := range it.Changes {
 		it.fields = append(it.fields, ch.Field)
 	}
@@ -533,8 +545,9 @@ func (e *Engine) planOrphan(ctx context.Context, c *counter, d Repository, sourc
 		it.Reason = "gone from the source organization; mirror is SYNCING, disabling deferred to the next run"
 	default:
 		it.Reason = "gone from the source organization; its mirror will be disabled"
-		it.desired = cur.Config
-		it.desired.Enabled = false
+		disabled := cur.Config
+		disabled.Enabled = false
+		it.desired = &disabled
 		it.fields = []Field{FieldEnabled}
 		it.Changes = []Change{{Field: FieldEnabled, From: "true", To: "false"}}
 	}
