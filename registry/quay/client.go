@@ -146,6 +146,9 @@ type response struct {
 	body   []byte
 	url    string
 	method string
+	// secrets are scrubbed from the messages of decoding errors, which
+	// may quote the answer.
+	secrets []string
 }
 
 // errorBodyLimit bounds what is read of an error answer.
@@ -227,7 +230,7 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		e.kind = quaymirror.ErrBadResponse
 		return nil, e
 	}
-	return &response{status: resp.StatusCode, body: raw, url: e.URL, method: r.method}, nil
+	return &response{status: resp.StatusCode, body: raw, url: e.URL, method: r.method, secrets: secrets}, nil
 }
 
 // decode unmarshals a JSON answer into v. An empty body, invalid or
@@ -235,7 +238,7 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 // ErrBadResponse.
 func (r *response) decode(v any) error {
 	bad := func(msg string, err error) error {
-		return &Error{Method: r.method, URL: r.url, Status: r.status, Message: msg, Err: err, kind: quaymirror.ErrBadResponse}
+		return &Error{Method: r.method, URL: r.url, Status: r.status, Message: scrub(msg, r.secrets...), Err: err, kind: quaymirror.ErrBadResponse}
 	}
 	if len(bytes.TrimSpace(r.body)) == 0 {
 		return bad("empty answer where JSON was expected", nil)
@@ -246,9 +249,10 @@ func (r *response) decode(v any) error {
 	return nil
 }
 
-// badResponse reports an answer that decodes but makes no sense.
+// badResponse reports an answer that decodes but makes no sense. The
+// message may quote the answer: it is scrubbed and bounded.
 func (r *response) badResponse(format string, args ...any) error {
-	return &Error{Method: r.method, URL: r.url, Status: r.status, Message: fmt.Sprintf(format, args...), kind: quaymirror.ErrBadResponse}
+	return &Error{Method: r.method, URL: r.url, Status: r.status, Message: scrub(fmt.Sprintf(format, args...), r.secrets...), kind: quaymirror.ErrBadResponse}
 }
 
 func unescapedPath(p string) string {
