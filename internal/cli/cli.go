@@ -56,7 +56,7 @@ type runEnv struct {
 }
 
 func commands() []*command {
-	return []*command{syncCommand(), planCommand(), statusCommand(), checkCommand(), serveCommand(), demoCommand(), versionCommand()}
+	return []*command{syncCommand(), planCommand(), statusCommand(), checkCommand(), serveCommand(), demoCommand(), benchCommand(), versionCommand()}
 }
 
 // Run runs quaymirror with args (without the program name) and environ
