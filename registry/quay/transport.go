@@ -26,13 +26,23 @@ type TransportOptions struct {
 	InsecureSkipVerify bool
 }
 
+// maxIdleConns is how many idle connections NewTransport keeps to one
+// registry: as many as quaymirror may have requests in flight to it
+// (CONCURRENCY, at most 256, plus its listings). With fewer, answers that
+// arrive together close connections that the next requests dial again, a
+// TCP and TLS handshake each: with 16 at concurrency 32, quaymirror bench
+// saw 271 connections for the 20,400 requests of a steady-state run
+// instead of 33.
+const maxIdleConns = 256
+
 // NewTransport returns the base transport New uses when WithTransport is
 // not given: TLS 1.2 or later with verification on (trusting the system
 // roots plus opts.CABundle), the proxy from the environment
 // (http.ProxyFromEnvironment; loopback is never proxied), HTTP/2 when the
-// server offers it, and the dial, handshake and idle timeouts of
-// net/http's default transport. Build one and hand it to several Clients
-// with WithTransport to share its connections.
+// server offers it, the dial, handshake and idle timeouts of net/http's
+// default transport, and room for 256 idle connections to each registry.
+// Build one and hand it to several Clients with WithTransport to share its
+// connections.
 func NewTransport(opts TransportOptions) (*http.Transport, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	switch {
@@ -53,8 +63,8 @@ func NewTransport(opts TransportOptions) (*http.Transport, error) {
 		DialContext:           dialer.DialContext,
 		TLSClientConfig:       tc,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   16,
+		MaxIdleConns:          maxIdleConns,
+		MaxIdleConnsPerHost:   maxIdleConns,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: 1 * time.Second,
