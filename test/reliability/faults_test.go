@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -34,18 +35,27 @@ func flakyNetwork(seed int64) quaytest.Faults {
 // A sync of 500 repositories (100 under make test) through a flaky source
 // and destination ends with every repository converged and no failure,
 // with the default retry settings; the next run then writes nothing.
+// Under make soak, three runs with different fault seeds.
 //
 // "No failure" is asserted only with QUAYMIRROR_KNOWN_BUGS=1 until the
 // default retry count is raised (see below); otherwise a failure must be
 // cured by the next run.
 func TestSyncConvergesThroughFaults(t *testing.T) {
 	t.Parallel()
-	n := size(100, 500)
+	for seed := range int64(size(1, 3)) {
+		t.Run(fmt.Sprintf("seed=%d", seed+1), func(t *testing.T) {
+			t.Parallel()
+			syncThroughFaults(t, size(100, 500), 2*seed+1)
+		})
+	}
+}
+
+func syncThroughFaults(t *testing.T, n int, seed int64) {
 	const org = "flaky"
 	d := startDemo(t, demo.Options{
 		Orgs:              []demo.Org{oneOrg(org, n)},
-		SourceFaults:      flakyNetwork(1),
-		DestinationFaults: flakyNetwork(2),
+		SourceFaults:      flakyNetwork(seed),
+		DestinationFaults: flakyNetwork(seed + 1),
 	})
 	// Every 40th write, a burst of three 429s that carry Retry-After: 1.
 	var writes atomic.Int64

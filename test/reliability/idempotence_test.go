@@ -307,10 +307,10 @@ func checkNoDataLoss(t *testing.T, s *scenario, before, after map[string]repoSta
 // loses content. Random valid configurations over random destinations
 // (every repository state the engine distinguishes, orphans, repositories
 // of other registries), on every emulated Quay version with a trap: 16
-// scenarios under make test, 200 under make soak.
+// scenarios under make test, 1000 under make soak.
 func TestIdempotenceAndNoDataLoss(t *testing.T) {
 	t.Parallel()
-	for seed := range uint64(size(16, 200)) {
+	for seed := range uint64(size(16, 1000)) {
 		s := newScenario(seed + 1)
 		t.Run(fmt.Sprintf("seed=%d", s.seed), func(t *testing.T) {
 			t.Parallel()
