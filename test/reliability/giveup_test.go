@@ -87,7 +87,9 @@ func TestGiveUpIsClean(t *testing.T) {
 			before := snapshot(t, d.Destination.Fake, org)
 			must(t, tc.down(d.Destination.Emulator))
 
-			const deadline = 90 * time.Second
+			// Far more than the retries of two rounds of repositories
+			// take (about 8 s each at most with the default retries).
+			const deadline = 5 * time.Minute
 			env := d.Environ("OUTPUT=json", "TIMEOUT="+deadline.String())
 			r := runCLI(context.Background(), env, "sync")
 			run := decodeRun(t, r)
