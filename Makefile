@@ -19,6 +19,10 @@ test: lint ## Run every test (race detector on), then the deployment manifests' 
 deploy-test: ## Build every kustomize overlay offline and check it against the real Kubernetes/Knative types.
 	cd deploy && $(GO) vet ./... && $(GO) mod tidy -diff && $(GO) test -count=1 ./...
 
+.PHONY: soak
+soak: ## Long reliability tests: 500 repositories through faults (3 seeds), 60 SIGKILLs, 1000 scenarios.
+	QUAYMIRROR_SOAK=1 $(GO) test -race -count=1 -timeout 20m ./test/reliability/
+
 FUZZTIME ?= 10s
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 10s), starting from the committed corpus.
