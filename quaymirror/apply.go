@@ -293,6 +293,10 @@ func (e *Engine) applyItem(ctx context.Context, c *counter, it Item) Result {
 		e.logger.Debug("write failed", "repository", ns+"/"+it.Name, "error", err)
 		return it.result(OutcomeFailed, err, "")
 	}
+	if out == OutcomeSkipped {
+		// The repository changed since the plan; warning is the reason.
+		it.Action, it.Reason, it.fields, warning = ActionSkip, warning, nil, ""
+	}
 	e.logger.Info(string(out), "repository", ns+"/"+it.Name)
 	return it.result(out, nil, warning)
 }
@@ -331,9 +335,17 @@ func (e *Engine) write(ctx context.Context, c *counter, it Item) (Outcome, strin
 		warning, err := e.createMirror(ctx, c, it)
 		return OutcomeCreated, warning, err
 	case ActionConfigure:
+		if reason, err := e.stillEmpty(ctx, c, it); err != nil || reason != "" {
+			return OutcomeSkipped, reason, err
+		}
 		warning, err := e.createMirror(ctx, c, it)
 		return OutcomeConfigured, warning, err
 	case ActionUpdate, ActionOrphan:
+		if it.toState != "" {
+			if reason, err := e.stillEmpty(ctx, c, it); err != nil || reason != "" {
+				return OutcomeSkipped, reason, err
+			}
+		}
 		if len(it.fields) > 0 {
 			if err := e.call(ctx, c, destinationWrite, func() error {
 				return e.dst.UpdateMirror(ctx, ns, name, e.withPassword(e.target(it)), it.fields)
@@ -356,6 +368,28 @@ func (e *Engine) write(ctx context.Context, c *counter, it Item) (Outcome, strin
 		return OutcomeUpdated, "", nil
 	}
 	return "", "", fmt.Errorf("quaymirror: nothing to write for action %q", it.Action)
+}
+
+// stillEmpty reads again a repository that was an empty NORMAL one at
+// plan time, right before the write that would make it a mirror: a tag
+// pushed since (a large plan takes minutes) must not be deleted by the
+// mirror. It returns the reason to skip, or "".
+func (e *Engine) stillEmpty(ctx context.Context, c *counter, it Item) (string, error) {
+	if !it.recheck {
+		return "", nil
+	}
+	ns := e.policy.DestinationNamespace
+	var repo *Repository
+	if err := e.call(ctx, c, destinationRead, func() (err error) {
+		repo, err = e.dst.GetRepository(ctx, ns, it.Name)
+		return err
+	}); err != nil {
+		return "", &RepositoryError{Op: "re-read repository", Repository: ns + "/" + it.Name, Err: err}
+	}
+	if n := len(repo.Tags); n > 0 {
+		return holdsTags(n) + " (pushed since the plan)", nil
+	}
+	return "", nil
 }
 
 // createMirror creates the configuration with a staggered start date, then

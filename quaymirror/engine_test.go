@@ -1043,3 +1043,81 @@ func TestPlanIsCorrectWhateverTheListingOrder(t *testing.T) {
 		})
 	}
 }
+
+// A tag pushed into an empty NORMAL repository between Plan and Apply
+// keeps it from becoming a mirror, whichever write would have done it.
+func TestTagsPushedBetweenPlanAndApplyAreKept(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.source(t, "no-config", "with-config")
+	must(t, w.dst.AddRepository(quaymirror.Repository{Namespace: org, Name: "no-config"}))
+	must(t, w.dst.AddRepository(quaymirror.Repository{Namespace: org, Name: "with-config"}))
+	must(t, w.dst.PutMirror(org, "with-config", mirrorOf(desired("with-config"), quaymirror.SyncSuccess)))
+	e := w.engine(t, basePolicy())
+	plan, err := e.Plan(context.Background())
+	must(t, err)
+	if plan.Count(quaymirror.ActionConfigure) != 1 || plan.Count(quaymirror.ActionUpdate) != 1 {
+		t.Fatalf("plan = %+v", plan.Items)
+	}
+	for _, n := range []string{"no-config", "with-config"} {
+		must(t, w.dst.SetTags(org, n, []string{"pushed-late"}))
+	}
+	rep, err := e.Apply(context.Background(), plan)
+	must(t, err)
+	for _, n := range []string{"no-config", "with-config"} {
+		res := result(t, rep, n)
+		repo, _ := w.dst.Repository(org, n)
+		if res.Outcome != quaymirror.OutcomeSkipped || !strings.Contains(res.Reason, "pushed since the plan") || repo.State != quaymirror.StateNormal {
+			t.Errorf("%s: %+v, state %s; want skipped and NORMAL", n, res, repo.State)
+		}
+	}
+	if _, ok := w.dst.Mirror(org, "no-config"); ok || w.dst.Writes() != 0 {
+		t.Errorf("writes = %v", w.dst.Calls())
+	}
+}
+
+// A destination that keeps failing (each call after the backend's own
+// retries) is not called for every remaining repository: after a wave of
+// give-ups the rest fail at once, reported failed.
+func TestBreakerStopsCallingARegistryThatKeepsFailing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	for i := range 30 {
+		w.source(t, fmt.Sprintf("r%02d", i))
+	}
+	w.dst.FailOn(fake.OpCreateRepository, "", "", fmt.Errorf("503 after retries: %w", quaymirror.ErrUnavailable))
+	rep, err := w.engine(t, basePolicy(), quaymirror.WithConcurrency(2)).Sync(context.Background())
+	must(t, err)
+	if rep.Failed != 30 || rep.OK() {
+		t.Fatalf("counts = %+v, want all 30 failed", rep.Counts)
+	}
+	// Threshold max(3, concurrency) = 3, plus at most one call already
+	// in flight on the other worker.
+	if n := w.dst.Calls()[fake.OpCreateRepository]; n < 3 || n > 4 {
+		t.Errorf("%d create calls, want the breaker to stop after 3 (4 with one in flight)", n)
+	}
+	if got := result(t, rep, "r29"); !strings.Contains(got.Error, "not attempted") || !errors.Is(got.Err(), quaymirror.ErrUnavailable) {
+		t.Errorf("last repository = %+v, want a not-attempted ErrUnavailable", got)
+	}
+
+	// Failures that do not come in a row leave the breaker closed.
+	w2 := newWorld(t)
+	for i := range 30 {
+		w2.source(t, fmt.Sprintf("r%02d", i))
+	}
+	var n atomic.Int32
+	w2.dst.SetHook(func(_ context.Context, op fake.Op, _, _ string) error {
+		if op == fake.OpCreateRepository && n.Add(1)%2 == 0 {
+			return fmt.Errorf("flaky: %w", quaymirror.ErrUnavailable)
+		}
+		return nil
+	})
+	rep, err = w2.engine(t, basePolicy(), quaymirror.WithConcurrency(1)).Sync(context.Background())
+	must(t, err)
+	if rep.Failed != 15 || rep.Created != 15 || w2.dst.Calls()[fake.OpCreateRepository] != 30 {
+		t.Errorf("alternating failures: %+v, %d calls", rep.Counts, w2.dst.Calls()[fake.OpCreateRepository])
+	}
+	if _, err := quaymirror.NewEngine(w.src, w.dst, basePolicy(), quaymirror.WithBreaker(-1)); !errors.Is(err, quaymirror.ErrInvalidPolicy) {
+		t.Errorf("negative breaker accepted: %v", err)
+	}
+}

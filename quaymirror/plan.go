@@ -68,6 +68,10 @@ type Item struct {
 	desired *MirrorConfig
 	fields  []Field // the fields an update sends
 	toState State   // a state to set after the update, if any
+	// recheck: the destination was an empty NORMAL repository at plan
+	// time; Apply reads it again right before the write that makes it a
+	// mirror, in case tags were pushed since.
+	recheck bool
 }
 
 // Plan is what Apply would do, per repository, sorted by name.
@@ -408,6 +412,7 @@ func (e *Engine) planExisting(ctx context.Context, c *counter, src Repository, d
 			}
 		}
 		tags = len(repo.Tags)
+		it.recheck = !e.policy.AdoptExisting
 		if dst.State == StateNormal {
 			if tags > 0 && !e.policy.AdoptExisting {
 				return skip(it, holdsTags(tags))

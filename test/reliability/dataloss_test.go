@@ -2,7 +2,6 @@ package reliability
 
 import (
 	"context"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -12,15 +11,6 @@ import (
 	"github.com/quaymirror/quaymirror/registry/fake"
 )
 
-// knownBug skips a test that shows a reported, not yet fixed bug, unless
-// QUAYMIRROR_KNOWN_BUGS=1.
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("QUAYMIRROR_KNOWN_BUGS") != "1" {
-		t.Skipf("known bug, reported to the lead: %s (QUAYMIRROR_KNOWN_BUGS=1 runs it)", what)
-	}
-}
-
 // Someone pushes a tag into an empty destination repository after the plan
 // read it and before the apply reaches it. Without ADOPT_EXISTING the
 // repository must not become a mirror: the mirror would delete the tags
@@ -29,7 +19,6 @@ func knownBug(t *testing.T, what string) {
 // mirror configuration (an empty repository without one) and changing the
 // state (an empty NORMAL repository that has one).
 func TestTagsPushedAfterThePlanAreNotMirroredOver(t *testing.T) {
-	knownBug(t, "the engine does not read an empty NORMAL repository again before turning it into a mirror")
 	t.Parallel()
 	const org = "late"
 	o := demo.Org{Name: org, Repositories: []quaymirror.Repository{
