@@ -14,14 +14,20 @@ import (
 // Engine defaults. See docs/performance.md for the evidence behind them.
 const (
 	// DefaultConcurrency is the number of repositories worked on at once.
-	// quay.io resets connections past about 20 parallel requests; 8 keeps
-	// well below while hiding round-trip latency.
+	// Requests in flight, not CPU, set the pace: n of them at round trip
+	// L give n/L requests per second, so 8 keeps DefaultQPS saturated up
+	// to a 320 ms round trip, while staying well below the 20 parallel
+	// requests past which quay.io resets connections.
 	DefaultConcurrency = 8
 	// DefaultQPS and DefaultBurst pace requests to each registry. Quay's
-	// bundled nginx, when its rate limits are on, allows 5 requests/s per
-	// client on /api/ with a burst of 25; quay.io allows "a few per second
-	// per IP and endpoint, with bursting". Backends retry 429s, so a
-	// higher rate than the strictest server still converges.
+	// bundled nginx, when its rate limits are on (FEATURE_RATE_LIMITS,
+	// off by default), allows an HTTP/2 connection, which is what this
+	// client negotiates over TLS, 50 requests/s with a burst of 100 on
+	// /api/: 25 leaves half of it. An HTTP/1 client behind the PROXY
+	// protocol gets 5 requests/s with a burst of 25, which no useful
+	// default fits: there QPS must be set below 5 (4.5 converges; at 25 a
+	// quarter of the repositories fail after the client's retries, which
+	// do not slow the engine down).
 	DefaultQPS   = 25
 	DefaultBurst = 25
 	// DefaultRepositoryTimeout bounds the writes of one repository once
@@ -43,6 +49,9 @@ type Engine struct {
 	repoTimeout time.Duration
 	logger      hclog.Logger
 	now         func() time.Time
+
+	breakerThreshold int
+	breakerSet       bool
 
 	progressMu sync.Mutex
 	progress   func(Progress)
@@ -191,6 +200,9 @@ func NewEngine(src Source, dst Destination, policy Policy, opts ...Option) (*Eng
 			return nil, err
 		}
 	}
+	if !e.breakerSet {
+		e.breakerThreshold = max(3, e.concurrency)
+	}
 	return e, nil
 }
 
@@ -222,7 +234,10 @@ func (c Calls) Add(o Calls) Calls {
 }
 
 // counter counts calls made for one Plan or Apply.
-type counter struct{ srcReads, dstReads, dstWrites atomic.Int64 }
+type counter struct {
+	srcReads, dstReads, dstWrites atomic.Int64
+	srcBreaker, dstBreaker        breaker
+}
 
 func (c *counter) calls() Calls {
 	return Calls{c.srcReads.Load(), c.dstReads.Load(), c.dstWrites.Load()}
@@ -250,6 +265,13 @@ func (e *Engine) call(ctx context.Context, c *counter, s side, fn func() error) 
 		// The wait would outlast the context's deadline.
 		return context.DeadlineExceeded
 	}
+	b, which := &c.dstBreaker, "destination"
+	if s == sourceRead {
+		b, which = &c.srcBreaker, "source"
+	}
+	if b.open.Load() {
+		return b.errOpen(which, e.breakerThreshold)
+	}
 	switch s {
 	case sourceRead:
 		c.srcReads.Add(1)
@@ -258,7 +280,9 @@ func (e *Engine) call(ctx context.Context, c *counter, s side, fn func() error) 
 	default:
 		c.dstWrites.Add(1)
 	}
-	return fn()
+	err := fn()
+	b.record(err, e.breakerThreshold)
+	return err
 }
 
 func (e *Engine) report(p Progress) {

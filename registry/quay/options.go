@@ -16,8 +16,12 @@ import (
 // Defaults of the options.
 const (
 	// DefaultMaxRetries is how many times a request is retried after its
-	// first attempt.
-	DefaultMaxRetries = 5
+	// first attempt. Against 10% 503s, 5% resets and 429 bursts, 5 retries
+	// let one request in about 2,000 fail for good (a 500-repository run
+	// failed one repository in 3 of 12 runs); 8 did not fail in 12. A
+	// server that is really down costs about 25 s per request then, which
+	// the engine's breaker pays only for one wave of workers.
+	DefaultMaxRetries = 8
 	// DefaultRetryBase is the backoff before the first retry (before
 	// jitter); it doubles with each retry.
 	DefaultRetryBase = 250 * time.Millisecond
