@@ -12,10 +12,11 @@
 // accepted, and the peak heap of this process, and it computes the lower
 // bound of the run's wall time (see Run.Bound).
 //
-// The emulators run in a child process by default (Subprocess), so that
-// the heap measured is quaymirror's alone: two fake registries holding
-// 20,000 repositories each would otherwise dominate it. InProcess keeps
-// them in this process for quick checks and tests.
+// `quaymirror bench` runs the emulators in a child process (Subprocess),
+// so that the heap measured is quaymirror's alone: two fake registries
+// holding 20,000 repositories each would otherwise dominate it. InProcess,
+// the default of Options, keeps them in this process for quick checks and
+// tests.
 //
 // `quaymirror bench` prints the results with WriteText; docs/performance.md
 // explains the method and the figures.

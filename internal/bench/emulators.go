@@ -56,7 +56,7 @@ type Counts struct {
 	Rejected int `json:"rejected,omitempty"`
 }
 
-// counts is what the control endpoint answers.
+// childCounts is what the control endpoint answers.
 type childCounts struct {
 	Source, Destination Counts
 	// CPU is the CPU time the emulators' process used.
@@ -141,8 +141,9 @@ func Subprocess(argv, environ []string, stderr io.Writer) Launcher {
 		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("bench: starting the emulators: %w", err)
 		}
+		// Wait only once stdout is drained (exec's rule for pipes), which
+		// also keeps the child's last words, such as its error line.
 		waited := make(chan error, 1)
-		go func() { waited <- cmd.Wait() }()
 		stop := func() error {
 			_ = stdin.Close()
 			select {
@@ -166,6 +167,7 @@ func Subprocess(argv, environ []string, stderr io.Writer) Launcher {
 			}
 			lines <- h
 			_, _ = io.Copy(io.Discard, stdout)
+			waited <- cmd.Wait()
 		}()
 		var h hello
 		select {
