@@ -25,9 +25,9 @@ const (
 	// client negotiates over TLS, 50 requests/s with a burst of 100 on
 	// /api/: 25 leaves half of it. An HTTP/1 client behind the PROXY
 	// protocol gets 5 requests/s with a burst of 25, which no useful
-	// default fits: there QPS must be set below 5 (4.5 converges; at 25 a
-	// quarter of the repositories fail after the client's retries, which
-	// do not slow the engine down).
+	// default fits: there QPS must be set below 5 (4.5 converges; at 25
+	// the requests meet two refusals each and a few repositories fail
+	// after the client's retries, which do not slow the engine down).
 	DefaultQPS   = 25
 	DefaultBurst = 25
 	// DefaultRepositoryTimeout bounds the writes of one repository once
