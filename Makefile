@@ -45,6 +45,11 @@ lint: ## gofmt, go vet and go mod tidy must leave nothing to change.
 demo: ## Run check, plan, sync and status against two emulated Quays on loopback.
 	$(GO) run ./cmd/quaymirror demo
 
+BENCH_SCENARIOS ?= 5000x1,5000x8,5000x32,5000x1@25,5000x8@25,5000x32@100,20000x32
+.PHONY: bench
+bench: ## Measure sync against two emulated Quays: calls, time against the bound, memory (about 45 min; BENCH_SCENARIOS=500x1,500x8,500x32 for a one-minute run).
+	$(GO) run ./cmd/quaymirror bench --scenarios $(BENCH_SCENARIOS)
+
 .PHONY: image
 image: ## Build the OCI image into bin/image without a container engine (see docs/deploy.md).
 	rm -rf bin/image && cd deploy && $(GO) run ./cmd/build-image -version $(VERSION) -revision $$(git rev-parse HEAD) -oci ../bin/image

@@ -55,7 +55,7 @@ type Config struct {
 	DisableOrphans Bool       `env:"DISABLE_ORPHANS, default=false" group:"Policy" help:"Disable (never delete) the mirrors of repositories gone from the source."`
 
 	// Performance.
-	QPS         Float `env:"QPS, default=25" group:"Performance" help:"Requests per second to each registry (0: no limit). Quay's nginx allows 5/s per client when its rate limits are on; 429s are retried."`
+	QPS         Float `env:"QPS, default=25" group:"Performance" help:"Requests per second to each registry (0: no limit). The default fits Quay's nginx limit for HTTP/2 clients (50/s); behind an HTTP/1 limit of 5/s per client set 4.5: retries do not make up for a rate above the server's (docs/performance.md)."`
 	Burst       Int   `env:"BURST, default=25" group:"Performance" help:"Requests allowed at once above QPS."`
 	Concurrency Int   `env:"CONCURRENCY, default=8" group:"Performance" help:"Repositories worked on at once (quay.io resets connections past about 20 parallel requests)."`
 
