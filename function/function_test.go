@@ -45,6 +45,7 @@ var sourceRepos = map[string][]string{
 type env struct {
 	t        *testing.T
 	src, dst *fake.Registry
+	dstEm    *quaytest.Emulator
 	f        *Function
 	addr     string
 	client   cloudevents.Client
@@ -72,6 +73,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	must(t, srcEm.AddAdmin("src-reader", srcToken, quaytest.ScopeRepoRead, quaytest.ScopeUserRead))
 	dstEm, err := quaytest.New(e.dst)
 	must(t, err)
+	e.dstEm = dstEm
 	// The destination token: an organisation admin's, with the scopes
 	// quaymirror needs.
 	must(t, dstEm.AddAdmin("dst-admin", dstToken, quaytest.ScopeRepoAdmin, quaytest.ScopeRepoCreate, quaytest.ScopeOrgAdmin, quaytest.ScopeUserRead))
@@ -556,4 +558,21 @@ func must(t testing.TB, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// With DEBUG on and a flaky destination (retries logged at debug level),
+// neither the logs nor the reply show a token or the password.
+func TestDebugLogsOverFaultsShowNoSecret(t *testing.T) {
+	e := newEnv(t, envOptions{settings: map[string]string{"DEBUG": "true"}})
+	must(t, e.dstEm.SetFaults(quaytest.Faults{Seed: 3, ErrorRate: 0.1, ResetRate: 0.05, RateLimitRate: 0.05}))
+	reply, status, _ := e.tick(`{"organization": "acme"}`)
+	if status != 200 || outcomeOf(t, reply) != OutcomeOK {
+		t.Fatalf("status %d, outcome %s", status, outcomeOf(t, reply))
+	}
+	e.converged("acme")
+	logs := e.logs.String()
+	if !strings.Contains(logs, `"@level":"debug"`) || !strings.Contains(logs, "retried") {
+		t.Fatalf("no debug log of a retry was written: the test would prove nothing\n%s", logs)
+	}
+	e.checkNoSecretLogged()
 }

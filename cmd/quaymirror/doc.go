@@ -1,0 +1,3 @@
+// Command quaymirror mirrors whole Quay organizations. See
+// `quaymirror --help` and docs/.
+package main
