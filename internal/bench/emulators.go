@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"net/http"
 	"os/exec"
@@ -402,9 +401,4 @@ func (c Counts) total() int {
 		n += v
 	}
 	return n
-}
-
-func (c Counts) clone() Counts {
-	c.Requests = maps.Clone(c.Requests)
-	return c
 }

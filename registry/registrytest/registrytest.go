@@ -146,9 +146,6 @@ func wantOK(t testing.TB, what string, err error) bool {
 	return true
 }
 
-// mirrorable adds a repository in state NORMAL with no mirror.
-func (e *env) mirrorable(name string) string { return e.repo(name) }
-
 // baseConfig is a complete mirror configuration using every field the
 // backend's capabilities allow.
 func (e *env) baseConfig(name string) quaymirror.MirrorConfig {

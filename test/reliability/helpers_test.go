@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -64,7 +63,8 @@ func binary(t *testing.T) string {
 	build.once.Do(func() {
 		goCmd, err := exec.LookPath("go")
 		if err != nil {
-			goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
+			build.err = fmt.Errorf("the go command is not on PATH: %w", err)
+			return
 		}
 		out := filepath.Join(binDir, "quaymirror")
 		cmd := exec.Command(goCmd, "build", "-o", out, "github.com/quaymirror/quaymirror/cmd/quaymirror")

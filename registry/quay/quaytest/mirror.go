@@ -231,7 +231,7 @@ func integerField(data map[string]any, key string) int64 {
 
 // POST /api/v1/repository/{repo}/mirror
 func (c *call) createMirror() {
-	exists, ok := c.requireMirrorRepo()
+	_, ok := c.requireMirrorRepo()
 	if !ok {
 		return
 	}
@@ -242,7 +242,7 @@ func (c *call) createMirror() {
 	c.e.wmu.Lock()
 	defer c.e.wmu.Unlock()
 	v := c.e.version
-	if _, exists = c.e.reg.Repository(c.ns, c.name); !exists {
+	if _, exists := c.e.reg.Repository(c.ns, c.name); !exists {
 		c.notFound()
 		return
 	}
@@ -413,7 +413,7 @@ type step struct {
 
 // PUT /api/v1/repository/{repo}/mirror
 func (c *call) updateMirror() {
-	exists, ok := c.requireMirrorRepo()
+	_, ok := c.requireMirrorRepo()
 	if !ok {
 		return
 	}
@@ -423,7 +423,7 @@ func (c *call) updateMirror() {
 	}
 	c.e.wmu.Lock()
 	defer c.e.wmu.Unlock()
-	if _, exists = c.e.reg.Repository(c.ns, c.name); !exists {
+	if _, exists := c.e.reg.Repository(c.ns, c.name); !exists {
 		c.notFound()
 		return
 	}
@@ -674,13 +674,13 @@ func (c *call) syncCancel() {
 }
 
 func (c *call) syncControl(update func(*quaymirror.MirrorStatus) bool, logged string) {
-	exists, ok := c.requireMirrorRepo()
+	_, ok := c.requireMirrorRepo()
 	if !ok {
 		return
 	}
 	c.e.wmu.Lock()
 	defer c.e.wmu.Unlock()
-	if _, exists = c.e.reg.Repository(c.ns, c.name); !exists {
+	if _, exists := c.e.reg.Repository(c.ns, c.name); !exists {
 		c.notFound()
 		return
 	}

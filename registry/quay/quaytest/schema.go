@@ -61,20 +61,6 @@ type prop struct {
 	s    *schema
 }
 
-// without returns a copy of s without the named properties.
-func (s *schema) without(names ...string) *schema {
-	c := *s
-	c.Properties = make(map[string]*schema, len(s.Properties))
-	c.order = nil
-	for _, n := range s.order {
-		if !slices.Contains(names, n) {
-			c.Properties[n] = s.Properties[n]
-			c.order = append(c.order, n)
-		}
-	}
-	return &c
-}
-
 // validationError is one python-jsonschema error.
 type validationError struct {
 	message   string
