@@ -171,6 +171,15 @@ func TestScrub(t *testing.T) {
 		{`pw "q\"uote"`, []string{`q"uote`}, `pw "[redacted]"`},
 		{"nothing\n\tto  hide", []string{"", "zzz"}, "nothing to hide"},
 		{strings.Repeat("é", 600), nil, strings.Repeat("é", 500) + "…"},
+		// A short secret is redacted where it stands alone, not inside
+		// the words it happens to be part of.
+		{"The provided registry location is not allowed", []string{"p"}, "The provided registry location is not allowed"},
+		{`{"password": "p", "user": "p@q"}`, []string{"p"}, `{"password": "[redacted]", "user": "[redacted]@q"}`},
+		{"p", []string{"p"}, "[redacted]"},
+		{"pw=ab12 ab123 xab12", []string{"ab12"}, "pw=[redacted] ab123 xab12"},
+		{"hello! !x", []string{"!"}, "hello[redacted] [redacted]x"},
+		// A long one is redacted wherever it appears.
+		{"xxSECRET-VALUEyy", []string{"SECRET-VALUE"}, "xx[redacted]yy"},
 	} {
 		if got := scrub(tc.in, tc.secrets...); got != tc.want {
 			t.Errorf("scrub(%q) = %q, want %q", tc.in, got, tc.want)
