@@ -189,6 +189,32 @@ func quirks() []quirk {
 					t.Errorf("robot %+v (exists %v)", rb, ok)
 				}
 			}},
+		{name: "11 robot: PUT accepts every short name validate_username does (mirror-bot, ci.bot, 1bot)",
+			setup: func(e *env) {
+				for _, n := range []string{"ci.bot", "1bot"} {
+					status(201)(e.t, e.do(req{method: http.MethodPut, path: "/api/v1/organization/acme/robots/" + n, token: tokAdmin}))
+				}
+			},
+			req: put("/api/v1/organization/acme/robots/mirror-bot", nil), want: all(status(201), field("name", `"acme+mirror-bot"`)),
+			after: func(t *testing.T, e *env) {
+				for _, n := range []string{"mirror-bot", "ci.bot", "1bot"} {
+					if _, ok := e.reg.Robot("acme", n); !ok {
+						t.Errorf("robot %s was not stored", n)
+					}
+				}
+			}},
+		{name: "11 robot: a mirror POST and a robot GET take such a robot",
+			setup: func(e *env) { must(e.t, e.reg.AddRobot("acme", "ci.bot")) },
+			req:   createMirror(map[string]any{"robot_username": "acme+ci.bot"}), want: emptyString(201),
+			after: func(t *testing.T, e *env) {
+				status(200)(t, e.do(req{method: http.MethodGet, path: "/api/v1/organization/acme/robots/ci.bot", token: tokAdmin}))
+			}},
+		{name: "11 robot: PUT of a name validate_username refuses → 400",
+			req:  put("/api/v1/organization/acme/robots/bot-", nil),
+			want: apiError(400, "invalid_request", "The name for the robot 'bot-' is invalid")},
+		{name: "11 robot: PUT of a one-character name → 400",
+			req:  put("/api/v1/organization/acme/robots/b", nil),
+			want: apiError(400, "invalid_request", "Namespace must be between 2 and 255 characters in length")},
 		{name: "3.3 robot: PUT without a body is fine",
 			req: func(*env) req {
 				return req{method: http.MethodPut, path: "/api/v1/organization/acme/robots/builder", token: tokAdmin}
