@@ -59,14 +59,14 @@ func TestListRepositories(t *testing.T) {
 	env := newGock(t)
 	// A token with characters that must be escaped in a query.
 	const token = "gAAAA+b/c=d&e"
-	on("GET", "/api/v1/repository", "namespace=acme").Reply(200).JSON(map[string]any{
+	on("GET", "/api/v1/repository", "namespace=acme&public=true").Reply(200).JSON(map[string]any{
 		"repositories": []any{
 			map[string]any{"namespace": "acme", "name": "app", "description": "the app", "is_public": true, "kind": "image", "state": "NORMAL"},
 			map[string]any{"namespace": "acme", "name": "team/tool", "description": nil, "is_public": false, "kind": "image", "state": "MIRROR"},
 		},
 		"next_page": token,
 	})
-	on("GET", "/api/v1/repository", "namespace=acme&next_page=gAAAA%2Bb%2Fc%3Dd%26e").Reply(200).JSON(map[string]any{
+	on("GET", "/api/v1/repository", "namespace=acme&next_page=gAAAA%2Bb%2Fc%3Dd%26e&public=true").Reply(200).JSON(map[string]any{
 		"repositories": []any{
 			// An old server: no state.
 			map[string]any{"namespace": "acme", "name": "legacy", "is_public": false},
@@ -95,8 +95,8 @@ func TestListRepositories(t *testing.T) {
 	if len(reqs) != 2 {
 		t.Fatalf("requests: %s", describe(reqs))
 	}
-	check(t, reqs[0], "GET", "/api/v1/repository", "namespace=acme", "")
-	check(t, reqs[1], "GET", "/api/v1/repository", "namespace=acme&next_page=gAAAA%2Bb%2Fc%3Dd%26e", "")
+	check(t, reqs[0], "GET", "/api/v1/repository", "namespace=acme&public=true", "")
+	check(t, reqs[1], "GET", "/api/v1/repository", "namespace=acme&next_page=gAAAA%2Bb%2Fc%3Dd%26e&public=true", "")
 }
 
 func sameRepo(a, b quaymirror.Repository) bool {
@@ -106,7 +106,7 @@ func sameRepo(a, b quaymirror.Repository) bool {
 
 func TestListRepositoriesEmptyPage(t *testing.T) {
 	env := newGock(t)
-	on("GET", "/api/v1/repository", "namespace=acme").Reply(200).JSON(map[string]any{"repositories": []any{}})
+	on("GET", "/api/v1/repository", "namespace=acme&public=true").Reply(200).JSON(map[string]any{"repositories": []any{}})
 	p, err := env.c.ListRepositories(context.Background(), "acme", "")
 	if err != nil || len(p.Repositories) != 0 || p.Next != "" {
 		t.Errorf("page = %+v, %v", p, err)

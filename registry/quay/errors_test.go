@@ -103,7 +103,7 @@ func TestErrorShapes(t *testing.T) {
 			if qe.Message != tc.message || qe.Status != tc.status || qe.Method != "GET" {
 				t.Errorf("error = %+v, want message %q", qe, tc.message)
 			}
-			if want := "https://quay.test/api/v1/repository?namespace=xxxxx&next_page=xxxxx"; qe.URL != want {
+			if want := "https://quay.test/api/v1/repository?namespace=xxxxx&next_page=xxxxx&public=xxxxx"; qe.URL != want {
 				t.Errorf("URL = %q, want %q", qe.URL, want)
 			}
 			for _, leak := range []string{testToken, "PAGE-TOKEN-VALUE"} {

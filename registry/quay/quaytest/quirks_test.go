@@ -716,6 +716,18 @@ func quirks() []quirk {
 				return req{method: http.MethodGet, path: "/api/v1/repository?namespace=acme&public=true"}
 			},
 			want: all(status(200), listed(`[{"name":"site","state":"NORMAL","public":true}]`))},
+		{name: "11 listing: without public=true a public repository the user reaches by no permission is left out",
+			setup: func(e *env) { e.publicRepos() },
+			req: func(*env) req {
+				return req{method: http.MethodGet, path: "/api/v1/repository?namespace=acme", token: tokMember}
+			},
+			want: all(status(200), listed(`[{"name":"granted","state":"NORMAL","public":true}]`))},
+		{name: "11 listing: public=true adds them once, still filtered by namespace",
+			setup: func(e *env) { e.publicRepos() },
+			req: func(*env) req {
+				return req{method: http.MethodGet, path: "/api/v1/repository?namespace=acme&public=true", token: tokMember}
+			},
+			want: all(status(200), listed(`[{"name":"site","state":"NORMAL","public":true},{"name":"granted","state":"NORMAL","public":true}]`))},
 		{name: "2.1 namespace, starred or public is required",
 			req: get("/api/v1/repository"), want: apiError(400, "invalid_request", "namespace, starred or public are required for this API call")},
 		{name: "2.1 an unknown repo_kind → 400 {message}",
