@@ -144,8 +144,11 @@ func (c *Client) readDiscovery(ctx context.Context) (*discovery, error) {
 }
 
 // mirrorShape returns the discovery that shapes mirror bodies. When the
-// server's discovery cannot be read it falls back to the shape of Quay 3.6,
-// which every supported version accepts.
+// server's discovery cannot be read there is no safe shape to fall back
+// to: Quay 3.15+ requires skopeo_timeout_interval on create, 3.6 to 3.14.6
+// fail with a 500 when it is sent, and 3.14.7 refuses it with a 400. So no
+// mirror is written: the error names the discovery document, quotes what
+// reading it returned, and wraps ErrUnavailable.
 func (c *Client) mirrorShape(ctx context.Context) (*discovery, error) {
 	d, err := c.discovery(ctx)
 	switch {
@@ -157,38 +160,8 @@ func (c *Client) mirrorShape(ctx context.Context) (*discovery, error) {
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
 	}
-	c.logger.Debug("discovery unavailable; shaping mirror bodies as for Quay 3.6", "error", err)
-	return fallbackShape(), nil
-}
-
-// fallbackShape is the mirror request schema of Quay 3.6: no skopeo timeout,
-// no architecture filter, no unsigned_images.
-func fallbackShape() *discovery {
-	leaf := func() *schemaNode { return &schemaNode{} }
-	props := func() map[string]*schemaNode {
-		return map[string]*schemaNode{
-			"is_enabled":                 leaf(),
-			"external_reference":         leaf(),
-			"external_registry_username": leaf(),
-			"external_registry_password": leaf(),
-			"sync_start_date":            leaf(),
-			"sync_interval":              leaf(),
-			"robot_username":             leaf(),
-			"root_rule": {Properties: map[string]*schemaNode{
-				"rule_kind": leaf(), "rule_value": leaf(),
-			}, Required: []string{"rule_kind", "rule_value"}},
-			"external_registry_config": {Properties: map[string]*schemaNode{
-				"verify_tls": leaf(),
-				"proxy": {Properties: map[string]*schemaNode{
-					"http_proxy": leaf(), "https_proxy": leaf(), "no_proxy": leaf(),
-				}},
-			}},
-		}
-	}
-	return &discovery{
-		caps: quaymirror.Capabilities{RepositoryMirroring: true},
-		create: &schemaNode{Properties: props(),
-			Required: []string{"external_reference", "sync_interval", "sync_start_date", "root_rule"}},
-		update: &schemaNode{Properties: props()},
-	}
+	// The cause is kept as text: its sentinel (a 404 of the document, say)
+	// would read as one about the repository.
+	return nil, fmt.Errorf("quay: no mirror is written without the server's discovery document (/api/v1/discovery), "+
+		"which says whether this Quay version requires or refuses skopeo_timeout_interval (%v): %w", err, quaymirror.ErrUnavailable)
 }

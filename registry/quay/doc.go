@@ -65,7 +65,9 @@
 //     architecture_filter (3.17+) and
 //     external_registry_config.unsigned_images are sent only when the
 //     server declares them, and a non-zero value the server cannot take is
-//     refused with ErrUnsupported before any write.
+//     refused with ErrUnsupported before any write. When the document
+//     cannot be read no mirror is written (ErrUnavailable): no body shape
+//     is accepted by every version.
 //   - Dates are sent as YYYY-MM-DDTHH:MM:SSZ and read back with or without
 //     microseconds, or null.
 //   - Quay drops the first proxy key of a mirror PUT when the stored

@@ -1,10 +1,14 @@
 package quaytest_test
 
 import (
+	"errors"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/fake"
 	"github.com/quaymirror/quaymirror/registry/quay/quaytest"
 )
 
@@ -34,5 +38,30 @@ func TestListingIncludesPublicRepositories(t *testing.T) {
 				t.Errorf("member's listing of acme = %v, want [site granted] (public ones included, once, acme only)", got)
 			}
 		})
+	}
+}
+
+// When the discovery document cannot be read, the client used to shape
+// mirror bodies as for Quay 3.6, which every 3.15+ server refuses
+// ("'skopeo_timeout_interval' is a required property") and which then cost
+// a write per repository. It now fails clearly, before any write.
+func TestNoMirrorWriteWithoutDiscovery(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, quaytest.V3_17, quaytest.DefaultFeatures())
+	e.reg.FailOn(fake.OpCapabilities, "", "", errors.New("discovery is broken"))
+	c := e.client(tokAdmin)
+	err := c.CreateMirror(t.Context(), "acme", "app", quaymirror.MirrorConfig{
+		Enabled: true, ExternalReference: "quay.example.com/src/app", SyncInterval: time.Hour,
+		TagGlobs: []string{"*"}, Robot: "acme+mirror", VerifyTLS: true,
+	})
+	if err == nil || !strings.Contains(err.Error(), "discovery") {
+		t.Errorf("CreateMirror without discovery: %v, want an error that names the discovery document", err)
+	}
+	err = c.UpdateMirror(t.Context(), "acme", "app", quaymirror.MirrorConfig{SyncInterval: time.Hour}, []quaymirror.Field{quaymirror.FieldSyncInterval})
+	if err == nil || !strings.Contains(err.Error(), "discovery") {
+		t.Errorf("UpdateMirror without discovery: %v, want an error that names the discovery document", err)
+	}
+	if w := e.em.Writes(); w != 0 {
+		t.Errorf("%d writes reached the server: %v", w, e.em.Requests())
 	}
 }
