@@ -392,7 +392,8 @@ func (e *Engine) planExisting(ctx context.Context, c *counter, src Repository, d
 		})
 	}
 	if dst.State == "" {
-		// Old servers list no state; the repository itself may say.
+		// Quay lists the state (since 3.6); a backend that does not may
+		// still report it for the repository itself.
 		if err := readRepo(); err != nil {
 			return failed(it, "read repository", ns, err)
 		}

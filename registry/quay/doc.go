@@ -2,11 +2,13 @@
 // implements quaymirror.Destination (hence Source) and every optional
 // capability of the core package over Quay's v1 REST API (/api/v1).
 //
-// One Client talks to one registry with one OAuth bearer token. Quay tokens
-// belong to an organisation's application, so a run over several
-// organisations builds one Client per organisation; they may share a base
-// transport (and so a connection pool) through [WithTransport] and
-// [NewTransport]:
+// One Client talks to one registry with one OAuth bearer token. A Quay
+// OAuth token acts for the user who generated it, in every organisation
+// that user can reach, whatever organisation's application it was
+// generated in; its scopes cap what it may do there. A run over several
+// organisations may use one token for all of them or one per organisation
+// (one Client per token); Clients may share a base transport (and so a
+// connection pool) through [WithTransport] and [NewTransport]:
 //
 //	base, err := quay.NewTransport(quay.TransportOptions{CABundle: pem})
 //	...
