@@ -3,6 +3,8 @@ package quaymirror_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
@@ -63,5 +65,79 @@ func TestRobotShortNamesQuayAccepts(t *testing.T) {
 	}
 	if m, _ := w.dst.Mirror(org, "app"); m.Config.Robot != org+"+ci.bot" {
 		t.Errorf("mirror robot = %q", m.Config.Robot)
+	}
+}
+
+// advising is a fake registry that gives its own advice, as a backend
+// that knows its server (registry/quay) does.
+type advising struct{ *fake.Registry }
+
+func (advising) Advice(topic quaymirror.Topic, subject string) string {
+	return "backend advice on " + string(topic) + " " + subject
+}
+
+// What to do about a failed check is the backend's to say (a Quay
+// config.yaml key, an OAuth scope); a backend that says nothing gets a
+// generic advice that names no server's settings.
+func TestPreflightAdviceComesFromTheBackend(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		caps   quaymirror.Capabilities
+		policy func(*quaymirror.Policy)
+		failed string
+		topic  quaymirror.Topic
+	}{
+		{"mirroring disabled", quaymirror.Capabilities{}, nil, "repository mirroring", quaymirror.TopicRepositoryMirroring},
+		{"no architecture filter", quaymirror.Capabilities{RepositoryMirroring: true},
+			func(p *quaymirror.Policy) { p.ArchitectureFilter = []string{"amd64"} }, "architecture filter", quaymirror.TopicArchitectureFilter},
+		{"sparse index off", quaymirror.Capabilities{RepositoryMirroring: true, ArchitectureFilter: true},
+			func(p *quaymirror.Policy) { p.ArchitectureFilter = []string{"amd64"} }, "architecture filter", quaymirror.TopicSparseIndex},
+		{"read-only", quaymirror.Capabilities{RepositoryMirroring: true, ReadOnly: true}, nil, "writable", quaymirror.TopicReadOnly},
+	}
+	for _, tc := range cases {
+		for _, withAdvice := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/advice=%v", tc.name, withAdvice), func(t *testing.T) {
+				t.Parallel()
+				src := fake.New()
+				must(t, src.AddOrganization(org))
+				reg := fake.New(fake.WithCapabilities(tc.caps))
+				must(t, reg.AddRobot(org, "mirror"))
+				var dst quaymirror.Destination = reg
+				if withAdvice {
+					dst = advising{reg}
+				}
+				p := basePolicy()
+				if tc.policy != nil {
+					tc.policy(&p)
+				}
+				e, err := quaymirror.NewEngine(src, dst, p)
+				must(t, err)
+				list, err := e.Preflight(context.Background())
+				must(t, err)
+				failed := list.Failed()
+				if len(failed) != 1 || failed[0].Name != tc.failed {
+					t.Fatalf("failed = %+v, want %q alone", failed, tc.failed)
+				}
+				fix := failed[0].Fix
+				switch {
+				case withAdvice && fix != "backend advice on "+string(tc.topic)+" ":
+					t.Errorf("fix = %q, want the backend's advice on %s", fix, tc.topic)
+				case !withAdvice && (fix == "" || strings.Contains(fix, "FEATURE_") || strings.Contains(fix, "config.yaml")):
+					t.Errorf("generic fix = %q: empty or naming a server's settings", fix)
+				}
+			})
+		}
+	}
+
+	// Credentials: the advice is asked of the side that refused them.
+	w := newWorld(t)
+	w.src.FailOn(fake.OpCurrentUser, "", "", quaymirror.ErrUnauthorized)
+	e, err := quaymirror.NewEngine(advising{w.src}, advising{w.dst}, basePolicy())
+	must(t, err)
+	list, err := e.Preflight(context.Background())
+	must(t, err)
+	if f := list.Failed(); len(f) != 1 || f[0].Fix != "backend advice on source-credentials "+org {
+		t.Errorf("failed = %+v, want the source backend's advice on its credentials", f)
 	}
 }

@@ -84,8 +84,8 @@ func (e *Engine) Preflight(ctx context.Context) (Checklist, error) {
 	var list Checklist
 	add := func(ch Check) { list = append(list, ch) }
 
-	srcOK := e.checkCredentials(ctx, c, sourceRead, e.src, "source", p.SourceNamespace, "repo:read and user:read", add)
-	dstOK := e.checkCredentials(ctx, c, destinationRead, e.dst, "destination", p.DestinationNamespace, "repo:admin, repo:create, org:admin and user:read", add)
+	srcOK := e.checkCredentials(ctx, c, sourceRead, e.src, "source", p.SourceNamespace, TopicSourceCredentials, add)
+	dstOK := e.checkCredentials(ctx, c, destinationRead, e.dst, "destination", p.DestinationNamespace, TopicDestinationCredentials, add)
 
 	if srcOK {
 		e.checkOrganization(ctx, c, sourceRead, e.src, "source", p.SourceNamespace, false, add)
@@ -126,7 +126,7 @@ func (e *Engine) Preflight(ctx context.Context) (Checklist, error) {
 	return list, nil
 }
 
-func (e *Engine) checkCredentials(ctx context.Context, c *counter, s side, backend any, which, org, scopes string, add func(Check)) bool {
+func (e *Engine) checkCredentials(ctx context.Context, c *counter, s side, backend any, which, org string, topic Topic, add func(Check)) bool {
 	name := which + " credentials"
 	auth, ok := backend.(Authenticator)
 	if !ok {
@@ -140,8 +140,8 @@ func (e *Engine) checkCredentials(ctx context.Context, c *counter, s side, backe
 	})
 	switch {
 	case errors.Is(err, ErrUnauthorized):
-		add(Check{Name: name, Status: CheckFail, Detail: "the " + which + " registry rejected the token (unknown, expired, or without the user:read scope)",
-			Fix: fmt.Sprintf("generate a new OAuth token (scopes %s) in an application of %s on the %s registry and store it under the organization's name", scopes, org, which)})
+		add(Check{Name: name, Status: CheckFail, Detail: "the " + which + " registry rejected the credentials (unknown, expired, or not allowed to say whose they are)",
+			Fix: adviceFor(backend, topic, org)})
 		return false
 	case err != nil:
 		add(Check{Name: name, Status: CheckFail, Detail: "the " + which + " registry did not answer: " + err.Error(),
@@ -171,8 +171,8 @@ func (e *Engine) checkOrganization(ctx context.Context, c *counter, s side, back
 	case err != nil:
 		add(Check{Name: name, Status: CheckFail, Detail: err.Error(), Fix: "check the token's permissions on " + org})
 	case needAdmin && !o.IsAdmin:
-		add(Check{Name: name, Status: CheckFail, Detail: fmt.Sprintf("the token may not administer %s", org),
-			Fix: "use a token of an administrator of " + org + " with scopes repo:admin, repo:create and org:admin"})
+		add(Check{Name: name, Status: CheckFail, Detail: fmt.Sprintf("the credentials may not administer %s", org),
+			Fix: adviceFor(backend, TopicOrganizationAdmin, org)})
 	default:
 		add(Check{Name: name, Status: CheckOK, Detail: fmt.Sprintf("%s exists", org)})
 	}
@@ -195,17 +195,31 @@ func (e *Engine) checkCapabilities(ctx context.Context, c *counter, add func(Che
 		return
 	case !caps.RepositoryMirroring:
 		add(Check{Name: "repository mirroring", Status: CheckFail, Detail: "the destination registry has repository mirroring disabled",
-			Fix: "set FEATURE_REPO_MIRROR: true in the destination Quay's config.yaml and run its mirror workers"})
+			Fix: adviceFor(e.dst, TopicRepositoryMirroring, "")})
 		return
 	}
-	add(Check{Name: "repository mirroring", Status: CheckOK, Detail: "enabled"})
+	enabled := "enabled"
+	if caps.Version != "" {
+		enabled += " (version " + caps.Version + ")"
+	}
+	add(Check{Name: "repository mirroring", Status: CheckOK, Detail: enabled})
+	if caps.ReadOnly {
+		add(Check{Name: "writable", Status: CheckFail, Detail: "the destination registry is in read-only mode: it refuses every write",
+			Fix: adviceFor(e.dst, TopicReadOnly, "")})
+	}
 	if e.policy.SkopeoTimeout != 0 && !caps.SkopeoTimeout {
 		add(Check{Name: "skopeo timeout", Status: CheckFail, Detail: "the destination registry does not accept a skopeo timeout (Quay 3.15+)",
 			Fix: "remove the skopeo timeout from the configuration or upgrade the destination"})
 	}
-	if len(e.policy.ArchitectureFilter) > 0 && !caps.ArchitectureFilter {
-		add(Check{Name: "architecture filter", Status: CheckFail, Detail: "the destination registry does not accept an architecture filter (Quay 3.17+)",
-			Fix: "remove the architecture filter from the configuration or upgrade the destination"})
+	switch {
+	case len(e.policy.ArchitectureFilter) == 0:
+	case !caps.ArchitectureFilter:
+		add(Check{Name: "architecture filter", Status: CheckFail, Detail: "the destination registry's version has no architecture filter",
+			Fix: adviceFor(e.dst, TopicArchitectureFilter, "")})
+	case !caps.SparseIndex:
+		add(Check{Name: "architecture filter", Status: CheckFail,
+			Detail: "the destination registry refuses a non-empty architecture filter: its sparse index feature is off",
+			Fix:    adviceFor(e.dst, TopicSparseIndex, "")})
 	}
 }
 
@@ -249,7 +263,7 @@ func (e *Engine) checkRobot(ctx context.Context, c *counter, add func(Check)) {
 		add(Check{Name: "robot", Status: CheckFail, Detail: "robot " + e.policy.Robot + " does not exist",
 			Fix: fmt.Sprintf("create robot account %s in %s (Quay gives it write on each mirrored repository itself)", short, org)})
 	case err != nil:
-		add(Check{Name: "robot", Status: CheckFail, Detail: err.Error(), Fix: "reading robots needs org:admin on " + org})
+		add(Check{Name: "robot", Status: CheckFail, Detail: err.Error(), Fix: adviceFor(e.dst, TopicOrganizationAdmin, org)})
 	default:
 		add(Check{Name: "robot", Status: CheckOK, Detail: e.policy.Robot + " exists"})
 	}

@@ -44,7 +44,8 @@ type Client struct {
 	maxBody int64
 	now     func() time.Time
 
-	disc discoveryCache
+	disc lazy[discovery]
+	cfg  lazy[serverConfig]
 }
 
 // New returns a client for the Quay registry at baseURL, e.g.
@@ -99,6 +100,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		now:     time.Now,
 	}
 	c.disc.init()
+	c.cfg.init()
 	return c, nil
 }
 
@@ -131,8 +133,10 @@ func (c *Client) BaseURL() string { return c.base.String() }
 // request describes one API call.
 type request struct {
 	method string
-	// path is the escaped path below /api/v1, e.g. "/repository/acme/app".
+	// path is the escaped path below /api/v1, e.g. "/repository/acme/app",
+	// or below the base URL itself when root is set (e.g. "/config").
 	path  string
+	root  bool
 	query url.Values
 	// body is encoded as JSON when not nil.
 	body any
@@ -157,8 +161,12 @@ const errorBodyLimit = 64 << 10
 // do sends r and returns its 2xx answer, or an *Error.
 func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	u := *c.base
-	u.Path = c.base.Path + "/api/v1" + unescapedPath(r.path)
-	u.RawPath = c.base.EscapedPath() + "/api/v1" + r.path
+	prefix := "/api/v1"
+	if r.root {
+		prefix = ""
+	}
+	u.Path = c.base.Path + prefix + unescapedPath(r.path)
+	u.RawPath = c.base.EscapedPath() + prefix + r.path
 	if len(r.query) > 0 {
 		u.RawQuery = r.query.Encode()
 	}

@@ -70,6 +70,12 @@
 //     refused with ErrUnsupported before any write. When the document
 //     cannot be read no mirror is written (ErrUnavailable): no body shape
 //     is accepted by every version.
+//   - Discovery cannot show feature flags; the anonymous GET /config at the
+//     server root (Quay 3.8+) can: [Client.Capabilities] reads
+//     FEATURE_SPARSE_INDEX (a non-empty architecture filter is refused
+//     without it), read-only mode and, from 3.16, the version there, and
+//     a mirror write carrying an architecture filter is refused with
+//     ErrUnsupported before it reaches a server whose sparse index is off.
 //   - Dates are sent as YYYY-MM-DDTHH:MM:SSZ and read back with or without
 //     microseconds, or null.
 //   - Quay drops the first proxy key of a mirror PUT when the stored

@@ -181,6 +181,9 @@ func (c *Client) CreateMirror(ctx context.Context, namespace, name string, cfg q
 	if err := fit(body, shape.create, ""); err != nil {
 		return fmt.Errorf("quay: create mirror %s/%s: %w", namespace, name, err)
 	}
+	if err := c.checkArchitectureFilter(ctx, body); err != nil {
+		return fmt.Errorf("quay: create mirror %s/%s: %w", namespace, name, err)
+	}
 	_, err = c.do(ctx, request{method: http.MethodPost, path: "/repository/" + p + "/mirror", body: body, secrets: []string{cfg.Password.Reveal()}})
 	if retriedConflict(err) {
 		if m, gerr := c.GetMirror(ctx, namespace, name); gerr == nil &&
@@ -284,6 +287,9 @@ func (c *Client) UpdateMirror(ctx context.Context, namespace, name string, cfg q
 	if err := fit(body, shape.update, ""); err != nil {
 		return fmt.Errorf("quay: update mirror %s/%s: %w", namespace, name, err)
 	}
+	if err := c.checkArchitectureFilter(ctx, body); err != nil {
+		return fmt.Errorf("quay: update mirror %s/%s: %w", namespace, name, err)
+	}
 	if len(body) == 0 {
 		c.logger.Debug("nothing this server accepts is left to update", "repository", namespace+"/"+name)
 		return nil
@@ -322,6 +328,18 @@ func (c *Client) mirrorAction(ctx context.Context, namespace, name, action strin
 	}
 	_, err = c.do(ctx, request{method: http.MethodPost, path: "/repository/" + p + "/mirror/" + action})
 	return err
+}
+
+// checkArchitectureFilter refuses a body carrying a non-empty
+// architecture_filter when the server's FEATURE_SPARSE_INDEX is off: Quay
+// 3.17.4 then answers 400, and 3.17.0 to 3.17.3 and 3.18.0 first create
+// the mirror without the filter (the repository turned MIRROR) and then
+// answer 400.
+func (c *Client) checkArchitectureFilter(ctx context.Context, body map[string]any) error {
+	if filter, _ := body[keyArchitectureFilter].([]string); len(filter) == 0 || !c.sparseIndexOff(ctx) {
+		return nil
+	}
+	return fmt.Errorf("architecture_filter: the server refuses an architecture filter while its FEATURE_SPARSE_INDEX is off: %w", quaymirror.ErrUnsupported)
 }
 
 // fit removes from body the keys that schema s does not declare, walking

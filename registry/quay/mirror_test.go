@@ -88,6 +88,9 @@ func TestCreateMirrorShapes(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(&cfg)
 			}
+			if len(cfg.ArchitectureFilter) > 0 {
+				serveConfig(config317) // read only for an architecture filter
+			}
 			if err := env.c.CreateMirror(context.Background(), "acme", "team/app", cfg); err != nil {
 				t.Fatal(err)
 			}
@@ -347,6 +350,9 @@ func TestUpdateMirrorPartial(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(&cfg)
 			}
+			if tc.mode == "3.17" && len(cfg.ArchitectureFilter) > 0 && slices.Contains(tc.fields, quaymirror.FieldArchitectureFilter) {
+				serveConfig(config317) // read only for an architecture filter
+			}
 			if err := env.c.UpdateMirror(context.Background(), "acme", "team/app", cfg, tc.fields); err != nil {
 				t.Fatal(err)
 			}
@@ -526,5 +532,34 @@ func TestParseQuayTime(t *testing.T) {
 		if _, err := parseQuayTime(&bad); err == nil {
 			t.Errorf("parseQuayTime(%q) accepted", bad)
 		}
+	}
+}
+
+// A non-empty architecture filter is refused before any write while the
+// server's FEATURE_SPARSE_INDEX is off: Quay 3.17.4 would answer 400, and
+// 3.17.0 to 3.17.3 and 3.18.0 would first create the mirror without the
+// filter.
+func TestArchitectureFilterNeedsSparseIndex(t *testing.T) {
+	env := newGock(t)
+	serveDiscovery("3.17")
+	serveConfig(config317NoSparse)
+	cfg := baseConfig()
+	cfg.ArchitectureFilter = []string{"amd64"}
+	err := env.c.CreateMirror(context.Background(), "acme", "team/app", cfg)
+	if !errors.Is(err, quaymirror.ErrUnsupported) || !strings.Contains(err.Error(), "FEATURE_SPARSE_INDEX") {
+		t.Errorf("CreateMirror = %v, want ErrUnsupported naming FEATURE_SPARSE_INDEX", err)
+	}
+	err = env.c.UpdateMirror(context.Background(), "acme", "team/app", cfg, []quaymirror.Field{quaymirror.FieldArchitectureFilter})
+	if !errors.Is(err, quaymirror.ErrUnsupported) {
+		t.Errorf("UpdateMirror = %v, want ErrUnsupported", err)
+	}
+	// Clearing the filter needs no sparse index.
+	on("PUT", mirrorPath, "").Reply(201).Type("json").BodyString(`""`)
+	cfg.ArchitectureFilter = nil
+	if err := env.c.UpdateMirror(context.Background(), "acme", "team/app", cfg, []quaymirror.Field{quaymirror.FieldArchitectureFilter}); err != nil {
+		t.Errorf("clearing the filter: %v", err)
+	}
+	if w := env.writes(); len(w) != 1 {
+		t.Errorf("writes: %s, want the clearing PUT alone", describe(w))
 	}
 }

@@ -150,7 +150,7 @@ func testMirror(t *testing.T, h Harness) {
 			{quaymirror.FieldSkopeoTimeout, e.caps.SkopeoTimeout,
 				func(c *quaymirror.MirrorConfig) { c.SkopeoTimeout = 1200 * time.Second },
 				func(c quaymirror.MirrorConfig) bool { return c.SkopeoTimeout == 1200*time.Second }},
-			{quaymirror.FieldArchitectureFilter, e.caps.ArchitectureFilter,
+			{quaymirror.FieldArchitectureFilter, e.archFilterUsable(),
 				func(c *quaymirror.MirrorConfig) { c.ArchitectureFilter = []string{"s390x"} },
 				func(c quaymirror.MirrorConfig) bool { return len(c.ArchitectureFilter) > 0 }},
 		} {

@@ -74,7 +74,7 @@ func (e *env) mayBeUnsupported(f quaymirror.Field) bool {
 	case quaymirror.FieldSkopeoTimeout:
 		return !e.caps.SkopeoTimeout
 	case quaymirror.FieldArchitectureFilter:
-		return !e.caps.ArchitectureFilter
+		return !e.archFilterUsable()
 	}
 	return false
 }

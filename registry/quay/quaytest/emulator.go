@@ -220,18 +220,30 @@ func (e *Emulator) Features() Features {
 	return f
 }
 
-// Capabilities returns what a client reading /api/v1/discovery learns:
-// repository mirroring with FEATURE_REPO_MIRROR, organisation mirroring in
-// 3.17+ with FEATURE_ORG_MIRROR, skopeo timeout in 3.15+, architecture
-// filter in 3.17+ (the last two only where the mirror endpoints exist).
+// Capabilities returns what a client reading /api/v1/discovery and
+// /config learns: repository mirroring with FEATURE_REPO_MIRROR,
+// organisation mirroring in 3.17+ with FEATURE_ORG_MIRROR, skopeo timeout
+// in 3.15+, architecture filter in 3.17+ (the last two only where the
+// mirror endpoints exist) and sparse index where the architecture filter
+// exists and FEATURE_SPARSE_INDEX is on, read-only mode, and the version
+// from 3.16.
 func (e *Emulator) Capabilities() quaymirror.Capabilities {
 	m := e.features.RepoMirror
-	return quaymirror.Capabilities{
+	e.mu.Lock()
+	readOnly := e.readOnly
+	e.mu.Unlock()
+	c := quaymirror.Capabilities{
 		RepositoryMirroring:   m,
 		OrganizationMirroring: e.orgMirrorOn(),
 		SkopeoTimeout:         m && e.version.skopeoTimeout(),
 		ArchitectureFilter:    m && e.version.architectureFilter(),
+		SparseIndex:           m && e.version.architectureFilter() && e.features.SparseIndex,
+		ReadOnly:              readOnly,
 	}
+	if e.version.versionNumber() {
+		c.Version = e.version.String()
+	}
+	return c
 }
 
 func (e *Emulator) orgMirrorOn() bool { return e.features.OrgMirror && e.version.orgMirroring() }
@@ -428,6 +440,10 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, m match) {
 	case m.route == nil:
 		w.Header().Set("Allow", strings.Join(append(m.allowed, "OPTIONS"), ", "))
 		c.html(http.StatusMethodNotAllowed)
+		return
+	}
+	if m.route.web {
+		m.route.handle(c)
 		return
 	}
 	e.mu.Lock()

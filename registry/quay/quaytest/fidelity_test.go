@@ -65,3 +65,104 @@ func TestNoMirrorWriteWithoutDiscovery(t *testing.T) {
 		t.Errorf("%d writes reached the server: %v", w, e.em.Requests())
 	}
 }
+
+// pair is a source and a destination emulator, each with organisation acme
+// (repository app, robots mirror and other at the destination), and
+// engines over the real client between them.
+type pair struct {
+	src, dst *env
+}
+
+func newPair(t *testing.T, v quaytest.Version, f quaytest.Features, opts ...quaytest.Option) *pair {
+	t.Helper()
+	return &pair{src: newEnv(t, quaytest.V3_17, quaytest.DefaultFeatures()), dst: newEnv(t, v, f, opts...)}
+}
+
+// sourceHost is the source registry the mirrors pull from: a name under
+// .example.com, whose addresses the tests' resolver decides.
+const sourceHost = "quay-src.example.com"
+
+func (p *pair) policy() quaymirror.Policy {
+	return quaymirror.Policy{
+		SourceRegistry: sourceHost, SourceNamespace: "acme", Robot: "acme+mirror",
+		Username: "puller", Password: "pull-pw", TagGlobs: []string{"*"},
+	}
+}
+
+func (p *pair) engine(t *testing.T, policy quaymirror.Policy, opts ...quaymirror.Option) *quaymirror.Engine {
+	t.Helper()
+	opts = append([]quaymirror.Option{quaymirror.WithSourceRate(0, 0), quaymirror.WithDestinationRate(0, 0)}, opts...)
+	e, err := quaymirror.NewEngine(p.src.client(tokAdmin), p.dst.client(tokAdmin), policy, opts...)
+	must(t, err)
+	return e
+}
+
+// failedCheck returns the failed check named name, failing the test when
+// it is not the only failure.
+func failedCheck(t *testing.T, list quaymirror.Checklist, name string) quaymirror.Check {
+	t.Helper()
+	failed := list.Failed()
+	if len(failed) != 1 || failed[0].Name != name {
+		t.Fatalf("failed checks = %+v, want %q alone", failed, name)
+	}
+	return failed[0]
+}
+
+// Quay 3.17+ refuses a non-empty architecture filter unless
+// FEATURE_SPARSE_INDEX is on (Quay's default is off); 3.17.0 to 3.17.3
+// and 3.18.0 even create the mirror without the filter first. Discovery
+// cannot show the flag, the anonymous GET /config can: preflight now
+// fails, with the fix, before any write.
+func TestPreflightNeedsSparseIndexForAnArchitectureFilter(t *testing.T) {
+	t.Parallel()
+	for _, v := range []quaytest.Version{quaytest.V3_17, {Major: 3, Minor: 17, Patch: 3}, quaytest.V3_18} {
+		t.Run(v.String(), func(t *testing.T) {
+			t.Parallel()
+			f := quaytest.DefaultFeatures()
+			f.SparseIndex = false
+			p := newPair(t, v, f)
+			pol := p.policy()
+			pol.ArchitectureFilter = []string{"amd64"}
+			list, err := p.engine(t, pol).Preflight(t.Context())
+			must(t, err)
+			c := failedCheck(t, list, "architecture filter")
+			if !strings.Contains(c.Fix, "FEATURE_SPARSE_INDEX: true") {
+				t.Errorf("fix = %q, want it to name FEATURE_SPARSE_INDEX", c.Fix)
+			}
+			// The same policy without a filter passes.
+			list, err = p.engine(t, p.policy()).Preflight(t.Context())
+			must(t, err)
+			if !list.OK() {
+				t.Errorf("without a filter: %+v", list.Failed())
+			}
+			// And a write that skipped preflight is refused before it
+			// reaches the server.
+			err = p.dst.client(tokAdmin).CreateMirror(t.Context(), "acme", "app", quaymirror.MirrorConfig{Enabled: true,
+				ExternalReference: sourceHost + "/acme/app", SyncInterval: time.Hour, TagGlobs: []string{"*"}, Robot: "acme+mirror",
+				ArchitectureFilter: []string{"amd64"}})
+			if !errors.Is(err, quaymirror.ErrUnsupported) {
+				t.Errorf("CreateMirror with a filter: %v, want ErrUnsupported", err)
+			}
+			if w := p.dst.em.Writes(); w != 0 {
+				t.Errorf("%d writes reached the destination: %v", w, p.dst.em.Requests())
+			}
+			if p.dst.state() != quaymirror.StateNormal {
+				t.Errorf("acme/app is %s, want NORMAL", p.dst.state())
+			}
+		})
+	}
+}
+
+// A destination in read-only mode refuses every write; /config says so
+// (registry_state), and preflight fails on it before any write.
+func TestPreflightFailsOnAReadOnlyDestination(t *testing.T) {
+	t.Parallel()
+	p := newPair(t, quaytest.V3_17, quaytest.DefaultFeatures())
+	p.dst.em.SetReadOnly(true)
+	list, err := p.engine(t, p.policy()).Preflight(t.Context())
+	must(t, err)
+	c := failedCheck(t, list, "writable")
+	if !strings.Contains(c.Fix, "read-only mode") {
+		t.Errorf("fix = %q", c.Fix)
+	}
+}

@@ -796,6 +796,30 @@ func quirks() []quirk {
 		{name: "1.3 an unrouted path → Werkzeug's HTML 404",
 			req: get("/api/v1/nothing/here"), want: html(404)},
 
+		// §11 GET /config: the web UI's configuration
+		{name: "11 /config: anonymous, features without FEATURE_, SPARSE_INDEX as set (3.17+), version_number", versions: since317,
+			features: func(f *quaytest.Features) { f.SparseIndex = false; f.AnonymousAccess = false },
+			req:      func(*env) req { return req{method: http.MethodGet, path: "/config"} },
+			want: all(keys(200, []string{"config", "features", "oauth", "external_login", "registry_state", "account_recovery_mode", "version_number"}),
+				feature("SPARSE_INDEX", "false"), feature("REPO_MIRROR", "true"), field("registry_state", `"normal"`),
+				func(t testing.TB, r resp) {
+					if v := r.object(t)["version_number"]; v != "Quay 3.17.4" && v != "Quay 3.18.0" {
+						t.Errorf("version_number = %v", v)
+					}
+				})},
+		{name: "11 /config: SPARSE_INDEX on", versions: since317,
+			req: func(*env) req { return req{method: http.MethodGet, path: "/config"} }, want: feature("SPARSE_INDEX", "true")},
+		{name: "11 /config: no SPARSE_INDEX key nor version_number before 3.16/3.17", versions: []quaytest.Version{quaytest.V3_15},
+			req:  func(*env) req { return req{method: http.MethodGet, path: "/config"} },
+			want: all(keys(200, []string{"features", "registry_state"}, "version_number"), feature("SPARSE_INDEX", "null"))},
+		{name: "11 /config: version_number from 3.16", versions: []quaytest.Version{{Major: 3, Minor: 16, Patch: 5}},
+			req: func(*env) req { return req{method: http.MethodGet, path: "/config"} }, want: field("version_number", `"Quay 3.16.5"`)},
+		{name: "11 /config: no such page before 3.8", versions: only36,
+			req: func(*env) req { return req{method: http.MethodGet, path: "/config"} }, want: html(404)},
+		{name: "11 /config: registry_state is readonly in read-only mode", versions: since315,
+			setup: func(e *env) { e.em.SetReadOnly(true) },
+			req:   func(*env) req { return req{method: http.MethodGet, path: "/config"} }, want: field("registry_state", `"readonly"`)},
+
 		// §6 organisation-level mirroring
 		{name: "6 org mirror: 404 when the organisation has none", versions: since317, features: orgMirrorOn,
 			req: get("/api/v1/organization/acme/mirror"), want: apiError(404, "not_found", "Not Found")},
@@ -807,6 +831,18 @@ func quirks() []quirk {
 			req: get("/api/v1/organization/acme/mirror"), want: html(404)},
 		{name: "6 org mirror: no such route before 3.17", versions: before317, features: orgMirrorOn,
 			req: get("/api/v1/organization/acme/mirror"), want: html(404)},
+	}
+}
+
+// feature: the value of features[name] of a /config answer, as JSON
+// ("null" when absent).
+func feature(name, want string) check {
+	return func(t testing.TB, r resp) {
+		t.Helper()
+		f, _ := r.object(t)["features"].(map[string]any)
+		if got, _ := json.Marshal(f[name]); string(got) != want {
+			t.Errorf("features.%s = %s, want %s", name, got, want)
+		}
 	}
 }
 

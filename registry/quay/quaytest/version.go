@@ -124,6 +124,12 @@ func (v Version) hardened() bool {
 // FEATURE_ORG_MIRROR).
 func (v Version) orgMirroring() bool { return v.atLeast(3, 17, 0) }
 
+// webConfig: GET /config (the web UI's configuration) exists.
+func (v Version) webConfig() bool { return v.atLeast(3, 8, 0) }
+
+// versionNumber: GET /config tells the version (without billing).
+func (v Version) versionNumber() bool { return v.atLeast(3, 16, 0) }
+
 // mirrorHealth: GET /api/v1/repository/mirror/health exists.
 func (v Version) mirrorHealth() bool { return v.atLeast(3, 18, 0) }
 
