@@ -38,6 +38,18 @@ var (
 	// ErrInvalidPolicy: a Policy or engine option is invalid. Returned
 	// wrapped in *PolicyError.
 	ErrInvalidPolicy = errors.New("invalid policy")
+
+	// ErrReadOnly: the registry is in read-only mode and refuses every
+	// write for now; retrying does not help. It is also ErrUnavailable.
+	ErrReadOnly = fmt.Errorf("registry is in read-only mode: %w", ErrUnavailable)
+	// ErrSourceNotAllowed: the destination refuses mirrors that pull from
+	// the source location (Quay's protection against server-side request
+	// forgery refuses loopback, private and link-local hosts it was not
+	// told to allow) or cannot resolve its name. It is also ErrInvalid.
+	ErrSourceNotAllowed = fmt.Errorf("the destination refuses the source location: %w", ErrInvalid)
+	// ErrRobotNotFound: the robot a mirror configuration names does not
+	// exist. It is also ErrInvalid.
+	ErrRobotNotFound = fmt.Errorf("robot not found: %w", ErrInvalid)
 )
 
 // PolicyError reports an invalid Policy field or engine option.

@@ -58,8 +58,10 @@ type MirrorWriter interface {
 	// CreateMirror stores cfg as the repository's mirror configuration and
 	// sets the repository state to MIRROR in the same step. Status starts
 	// at NEVER_RUN with 3 retries. A repository that already has a
-	// configuration yields ErrAlreadyExists; a missing one ErrNotFound; a
-	// robot that is unknown or of another namespace ErrInvalid.
+	// configuration yields ErrAlreadyExists; a missing one ErrNotFound; an
+	// unknown robot ErrRobotNotFound, one of another namespace ErrInvalid;
+	// a source location the server refuses to pull from
+	// ErrSourceNotAllowed; a server in read-only mode ErrReadOnly.
 	CreateMirror(ctx context.Context, namespace, name string, cfg MirrorConfig) error
 	// UpdateMirror copies the listed fields of cfg into the repository's
 	// mirror configuration and leaves the others alone. Sending

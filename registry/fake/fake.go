@@ -527,16 +527,17 @@ func (r *Registry) validateLocked(o *org, cfg quaymirror.MirrorConfig, fields []
 // validRobotLocked checks a mirror robot as Quay does: it must be an
 // existing robot of the repository's own organisation.
 func (r *Registry) validRobotLocked(o *org, robot string) error {
+	notFound := fmt.Errorf("Could not find robot with specified username: %w", quaymirror.ErrRobotNotFound)
 	robotOrg, short, ok := strings.Cut(robot, "+")
 	if !ok {
-		return invalid("Could not find robot with specified username")
+		return notFound
 	}
 	owner := r.orgs[robotOrg]
 	if owner == nil {
-		return invalid("Could not find robot with specified username")
+		return notFound
 	}
 	if _, exists := owner.robots[short]; !exists {
-		return invalid("Could not find robot with specified username")
+		return notFound
 	}
 	if owner != o {
 		return invalid("Invalid robot")

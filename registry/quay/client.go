@@ -216,6 +216,9 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyLimit))
 		e.Message = scrub(errorMessage(resp.StatusCode, resp.Header.Get("Content-Type"), raw), secrets...)
 		e.kind = kindFor(resp.StatusCode, e.Message)
+		if resp.StatusCode == http.StatusServiceUnavailable && isReadOnlyBody(raw) {
+			e.kind = quaymirror.ErrReadOnly
+		}
 		return nil, e
 	}
 

@@ -96,6 +96,12 @@ func kindFor(status int, msg string) error {
 			return quaymirror.ErrOrgMirrored
 		case strings.Contains(lower, "already exist"), strings.Contains(lower, "existing robot"):
 			return quaymirror.ErrAlreadyExists
+		case sourceRefused(lower):
+			return quaymirror.ErrSourceNotAllowed
+		case strings.Contains(lower, "could not find robot"):
+			return quaymirror.ErrRobotNotFound
+		case strings.Contains(lower, "requires feature_sparse_index"):
+			return quaymirror.ErrUnsupported
 		}
 		return quaymirror.ErrInvalid
 	case status == http.StatusUnauthorized:
@@ -121,6 +127,22 @@ func kindFor(status int, msg string) error {
 		return quaymirror.ErrInvalid
 	}
 	return quaymirror.ErrBadResponse
+}
+
+// sourceRefused reports whether a (lowercased) 400 message is Quay
+// refusing a mirror's external_reference host: the API's generic SSRF
+// answer (3.17.4, and the PUT of 3.9.25, 3.10.25, 3.12.21), the detailed
+// ones of enable_mirroring_for_repository (the POST of those lines), or a
+// name the destination cannot resolve.
+func sourceRefused(lower string) bool {
+	switch {
+	case strings.Contains(lower, "registry location is not allowed"),
+		strings.Contains(lower, "private or reserved ip address"),
+		strings.HasPrefix(lower, "hostname '") && strings.HasSuffix(lower, "' is not allowed"),
+		strings.HasPrefix(lower, "cannot resolve hostname '"):
+		return true
+	}
+	return false
 }
 
 // maxMessage bounds the server message kept in an Error.

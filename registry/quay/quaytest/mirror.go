@@ -148,9 +148,12 @@ func (c *call) getMirror() {
 }
 
 // orgMirrorLocked answers the 3.17+ organisation-mirror lock of mirror
-// writes (an InvalidRequest).
+// writes (an InvalidRequest). _reject_if_org_mirror_configured looks for
+// the organisation's mirror configuration without looking at
+// FEATURE_ORG_MIRROR: the lock holds after the feature is turned off
+// (repository creation and changestate do check the flag).
 func (c *call) orgMirrorLocked() bool {
-	if c.e.orgMirrorOn() && c.e.reg.IsOrganizationMirrored(c.ns) {
+	if c.e.version.orgMirroring() && c.e.reg.HasOrganizationMirror(c.ns) {
 		c.invalid("Repository mirror configuration cannot be managed when organization-level mirroring is configured")
 		return true
 	}
@@ -255,9 +258,9 @@ func (c *call) createMirror() {
 	}
 	ref := data["external_reference"].(string)
 	archValue, hasArch := data["architecture_filter"]
-	if v.hardened() {
+	if v.hardened() && !v.referenceCheckedInModel() {
 		// Everything is validated before anything is written.
-		if msg := c.e.referenceProblem(ref); msg != "" {
+		if msg := c.e.apiReferenceProblem(ref); msg != "" {
 			c.invalid(msg)
 			return
 		}
@@ -310,6 +313,15 @@ func (c *call) createMirror() {
 			}
 		default:
 			c.html(http.StatusInternalServerError)
+			return
+		}
+	}
+	if v.referenceCheckedInModel() {
+		// enable_mirroring_for_repository checks the reference itself,
+		// without DNS, after the rule and the robot grant: its
+		// DataModelException is a 400 {"message"} with the detail.
+		if msg, _ := c.e.referenceProblem(ref, false); msg != "" {
+			c.message(http.StatusBadRequest, msg)
 			return
 		}
 	}
@@ -512,7 +524,7 @@ func (c *call) updateSteps() []step {
 			check: func(u *mirrorUpdate) func() {
 				ref := u.data["external_reference"].(string)
 				if v.hardened() {
-					if msg := c.e.referenceProblem(ref); msg != "" {
+					if msg := c.e.apiReferenceProblem(ref); msg != "" {
 						return func() { c.invalid(msg) }
 					}
 				} else if ref == "" {

@@ -28,6 +28,9 @@ var (
 	notHardened = []quaytest.Version{quaytest.V3_6, quaytest.V3_15, quaytest.V3_18}
 	only318     = []quaytest.Version{quaytest.V3_18}
 	before318   = []quaytest.Version{quaytest.V3_6, quaytest.V3_15, quaytest.V3_17}
+	// modelChecked: the hardened lines that check a POST's reference
+	// inside enable_mirroring_for_repository.
+	modelChecked = []quaytest.Version{{Major: 3, Minor: 9, Patch: 25}, {Major: 3, Minor: 10, Patch: 25}, {Major: 3, Minor: 12, Patch: 21}}
 )
 
 func orgMirrorOn(f *quaytest.Features)   { f.OrgMirror = true }
@@ -409,6 +412,43 @@ func quirks() []quirk {
 			req: createMirror(map[string]any{"external_reference": "registry.invalid/x"}), want: apiError(400, "invalid_request", "Cannot resolve hostname 'registry.invalid'")},
 		{name: "3.6 no reference checks before the hardening", versions: notHardened,
 			req: createMirror(map[string]any{"external_reference": "localhost"}), want: emptyString(201)},
+
+		{name: "11 SSRF (3.9.25, 3.10.25, 3.12.21): the POST checks inside enable_mirroring, after the robot grant, → 400 {message} with the detail",
+			versions: modelChecked,
+			req:      createMirror(map[string]any{"external_reference": "10.1.2.3/x/y"}),
+			want:     message(400, "URL points to a private or reserved IP address"),
+			after: func(t *testing.T, e *env) {
+				noMirror(t, e)
+				if p := e.reg.Permission("acme", "app", "acme+mirror"); p != quaymirror.RoleWrite {
+					t.Errorf("robot permission = %q; the grant comes before the check", p)
+				}
+			}},
+		{name: "11 SSRF (3.9.25, 3.10.25, 3.12.21): a blocked name → 400 {message}", versions: modelChecked,
+			req: createMirror(map[string]any{"external_reference": "localhost:5000/x/y"}), want: message(400, "Hostname 'localhost' is not allowed")},
+		{name: "11 SSRF (3.9.25, 3.10.25, 3.12.21): the POST resolves no name", versions: modelChecked,
+			req: createMirror(map[string]any{"external_reference": "registry.invalid/x"}), want: emptyString(201)},
+		{name: "11 SSRF (3.9.25, 3.10.25, 3.12.21): an allow-listed address passes", versions: modelChecked,
+			features: func(f *quaytest.Features) { f.SSRFAllowedHosts = []string{"10.0.0.0/8"} },
+			req:      createMirror(map[string]any{"external_reference": "10.1.2.3/x/y"}), want: emptyString(201)},
+		{name: "11 SSRF (3.9.25, 3.10.25, 3.12.21): the PUT validates in the API → the generic 400", versions: modelChecked,
+			setup: func(e *env) { e.seedMirror(nil, nil) },
+			req:   put(mirrorPath, map[string]any{"external_reference": "10.1.2.3/x/y"}),
+			want:  apiError(400, "invalid_request", "The provided registry location is not allowed")},
+		{name: "11 SSRF: none on 3.16.5 (it has SSRF_ALLOWED_HOSTS, not the check) nor 3.17.3",
+			versions: []quaytest.Version{{Major: 3, Minor: 16, Patch: 5}, {Major: 3, Minor: 17, Patch: 3}},
+			req:      createMirror(map[string]any{"external_reference": "10.1.2.3/x/y"}), want: emptyString(201)},
+		{name: "11 org mirror: the mirror POST lock holds with FEATURE_ORG_MIRROR off again (3.17+)", versions: since317,
+			setup: func(e *env) { must(e.t, e.reg.SetOrganizationMirrored("acme", true)) },
+			req:   createMirror(nil),
+			want:  apiError(400, "invalid_request", "Repository mirror configuration cannot be managed when organization-level mirroring is configured"),
+			after: noMirror},
+		{name: "11 org mirror: so does the PUT lock", versions: since317,
+			setup: func(e *env) { e.seedMirror(nil, nil); must(e.t, e.reg.SetOrganizationMirrored("acme", true)) },
+			req:   put(mirrorPath, map[string]any{"is_enabled": false}),
+			want:  apiError(400, "invalid_request", "Repository mirror configuration cannot be managed when organization-level mirroring is configured")},
+		{name: "11 org mirror: repository creation checks the flag: allowed with it off", versions: since317,
+			setup: func(e *env) { must(e.t, e.reg.SetOrganizationMirrored("acme", true)) },
+			req:   post("/api/v1/repository", newRepo("x")), want: status(http.StatusCreated)},
 
 		// §3.4 PUT mirror
 		{name: "3.4 PUT: 201 \"\"; only the keys sent change",

@@ -120,6 +120,15 @@ func (v Version) hardened() bool {
 	return v.atLeast(3, 19, 0)
 }
 
+// referenceCheckedInModel: the hardened 3.9, 3.10 and 3.12 lines check a
+// mirror POST's external_reference only inside
+// enable_mirroring_for_repository (after the rule row is created and the
+// robot granted write, without DNS, answering 400 {"message"} with the
+// detail); their PUT validates in the API like 3.17.4.
+func (v Version) referenceCheckedInModel() bool {
+	return v.hardened() && (v.line(3, 9) || v.line(3, 10) || v.line(3, 12))
+}
+
 // orgMirroring: organisation-level mirroring exists (with
 // FEATURE_ORG_MIRROR).
 func (v Version) orgMirroring() bool { return v.atLeast(3, 17, 0) }
