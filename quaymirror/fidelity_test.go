@@ -141,3 +141,93 @@ func TestPreflightAdviceComesFromTheBackend(t *testing.T) {
 		t.Errorf("failed = %+v, want the source backend's advice on its credentials", f)
 	}
 }
+
+// An error about the organisation rather than the repository (the
+// destination refuses the source location, read-only mode, the
+// organisation-level mirror lock, a missing robot, rejected credentials,
+// a feature the destination lacks) used to fail every repository in turn:
+// an organisation's worth of empty repositories and the same error, again
+// at every run. The first new repository is now written alone, as a
+// canary; such an error stops the organisation's writes at once and is
+// reported once, with a fix, in the report.
+func TestOrganizationErrorStopsTheOrganization(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		err  error
+		op   fake.Op
+	}{
+		{"source not allowed", fmt.Errorf("The provided registry location is not allowed: %w", quaymirror.ErrSourceNotAllowed), fake.OpCreateMirror},
+		{"read-only", fmt.Errorf("System is currently read-only: %w", quaymirror.ErrReadOnly), fake.OpCreateRepository},
+		{"organization-level mirror lock", fmt.Errorf("locked: %w", quaymirror.ErrOrgMirrored), fake.OpCreateMirror},
+		{"robot missing", fmt.Errorf("Could not find robot with specified username: %w", quaymirror.ErrRobotNotFound), fake.OpCreateMirror},
+		{"credentials rejected", fmt.Errorf("CSRF token was invalid or missing: %w", quaymirror.ErrUnauthorized), fake.OpCreateRepository},
+		{"unsupported", fmt.Errorf("architecture_filter: %w", quaymirror.ErrUnsupported), fake.OpCreateMirror},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			names := make([]string, 20)
+			for i := range names {
+				names[i] = fmt.Sprintf("repo-%02d", i)
+			}
+			w.source(t, names...)
+			w.dst.FailOn(tc.op, org, "", tc.err)
+			rep, err := w.engine(t, basePolicy(), quaymirror.WithConcurrency(8)).Sync(context.Background())
+			must(t, err)
+			oe := rep.OrganizationError
+			if oe == nil {
+				t.Fatalf("no organization error; results %+v", rep.Repositories)
+			}
+			if !errors.Is(oe, errors.Unwrap(tc.err)) || oe.Organization != org || oe.Reason == "" || oe.Fix == "" || oe.Repository != names[0] {
+				t.Errorf("organization error = %+v", oe)
+			}
+			if rep.OK() {
+				t.Error("the report is OK although the organization was stopped")
+			}
+			calls := w.dst.Calls()
+			if n := calls[fake.OpCreateRepository]; n != 1 {
+				t.Errorf("%d repositories were created or attempted, want the canary alone", n)
+			}
+			for _, r := range rep.Repositories[1:] {
+				if r.Outcome != quaymirror.OutcomeFailed || !strings.HasPrefix(r.Error, "not attempted: ") || !errors.Is(r.Err(), errors.Unwrap(tc.err)) {
+					t.Errorf("%s: outcome %s, error %q; want failed, not attempted", r.Name, r.Outcome, r.Error)
+				}
+			}
+			if rep.Failed != len(names) {
+				t.Errorf("failed = %d, want %d", rep.Failed, len(names))
+			}
+		})
+	}
+
+	// An error about one repository stops nothing.
+	t.Run("repository error", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t)
+		w.source(t, "a", "b", "c", "d")
+		w.dst.FailOn(fake.OpCreateMirror, org, "a", fmt.Errorf("Invalid robot: %w", quaymirror.ErrInvalid))
+		rep, err := w.engine(t, basePolicy()).Sync(context.Background())
+		must(t, err)
+		if rep.OrganizationError != nil || rep.Failed != 1 || rep.Created != 3 {
+			t.Errorf("organization error %v, counts %+v", rep.OrganizationError, rep.Counts)
+		}
+	})
+
+	// The canary is a repository that needs only its mirror configuration
+	// when there is one: a refusal then creates no empty repository.
+	t.Run("canary without a new repository", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t)
+		w.source(t, "a", "b", "c", "z")
+		must(t, w.dst.AddRepository(quaymirror.Repository{Namespace: org, Name: "z"}))
+		w.dst.FailOn(fake.OpCreateMirror, org, "", fmt.Errorf("refused: %w", quaymirror.ErrSourceNotAllowed))
+		rep, err := w.engine(t, basePolicy()).Sync(context.Background())
+		must(t, err)
+		if rep.OrganizationError == nil || rep.OrganizationError.Repository != "z" {
+			t.Fatalf("organization error = %+v, want one met by z", rep.OrganizationError)
+		}
+		if n := w.dst.Calls()[fake.OpCreateRepository]; n != 0 {
+			t.Errorf("%d repositories created", n)
+		}
+	})
+}

@@ -74,10 +74,13 @@ var ErrPreflight = errors.New("preflight failed")
 // Preflight checks, without writing anything, that a sync can work: both
 // sets of credentials are valid, both organisations exist and the
 // destination one may be administered, the source listing answers, the
-// destination has repository mirroring and no organisation-level mirror
-// locking the organisation, the robot exists, and the policy asks for
-// nothing the destination cannot do. Checks the backends cannot answer are
-// reported CheckSkipped. The error is non-nil only when ctx ends.
+// destination has repository mirroring, accepts writes and has no
+// organisation-level mirror locking the organisation, the robot exists,
+// and the policy asks for nothing the destination cannot do. It warns when
+// the destination is likely to refuse the source location
+// (SourceChecker). Checks the backends cannot answer are reported
+// CheckSkipped. Failed checks and warnings carry a fix, the backend's own
+// when it is an Adviser. The error is non-nil only when ctx ends.
 func (e *Engine) Preflight(ctx context.Context) (Checklist, error) {
 	p := e.policy
 	c := &counter{}
@@ -115,6 +118,7 @@ func (e *Engine) Preflight(ctx context.Context) (Checklist, error) {
 	if dstOK {
 		e.checkOrganization(ctx, c, destinationRead, e.dst, "destination", p.DestinationNamespace, true, add)
 		e.checkCapabilities(ctx, c, add)
+		e.checkSourceLocation(ctx, c, add)
 		e.checkOrgMirror(ctx, c, add)
 		e.checkRobot(ctx, c, add)
 	} else {
@@ -220,6 +224,27 @@ func (e *Engine) checkCapabilities(ctx context.Context, c *counter, add func(Che
 		add(Check{Name: "architecture filter", Status: CheckFail,
 			Detail: "the destination registry refuses a non-empty architecture filter: its sparse index feature is off",
 			Fix:    adviceFor(e.dst, TopicSparseIndex, "")})
+	}
+}
+
+// checkSourceLocation warns when the destination is likely to refuse
+// mirrors that pull from the source registry (Quay's SSRF protection).
+func (e *Engine) checkSourceLocation(ctx context.Context, c *counter, add func(Check)) {
+	const name = "source location"
+	host := e.policy.SourceRegistry
+	sc, ok := e.dst.(SourceChecker)
+	if !ok {
+		add(Check{Name: name, Status: CheckSkipped, Detail: "the backend cannot tell"})
+		return
+	}
+	err := e.call(ctx, c, destinationRead, func() error { return sc.CheckSource(ctx, host) })
+	switch {
+	case errors.Is(err, ErrSourceNotAllowed):
+		add(Check{Name: name, Status: CheckWarn, Detail: err.Error(), Fix: adviceFor(e.dst, TopicSourceNotAllowed, host)})
+	case err != nil:
+		add(Check{Name: name, Status: CheckWarn, Detail: "cannot tell whether the destination accepts mirrors of " + host + ": " + err.Error()})
+	default:
+		add(Check{Name: name, Status: CheckOK, Detail: "nothing suggests the destination refuses mirrors that pull from " + host})
 	}
 }
 

@@ -150,6 +150,17 @@ type OrgMirrorReader interface {
 	OrganizationMirrored(ctx context.Context, org string) (bool, error)
 }
 
+// SourceChecker tells whether a server is likely to refuse mirrors that
+// pull from a host.
+type SourceChecker interface {
+	// CheckSource returns nil when nothing suggests that the server
+	// refuses mirror configurations whose source is host (host[:port]),
+	// and otherwise an error wrapping ErrSourceNotAllowed that says why.
+	// A server's allow-list is not readable, so a refusal is a
+	// likelihood: preflight reports it as a warning.
+	CheckSource(ctx context.Context, host string) error
+}
+
 // SyncLogReader reads a repository's mirror events.
 type SyncLogReader interface {
 	// SyncLogs returns the repository's recent mirror events, newest

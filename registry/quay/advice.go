@@ -34,7 +34,7 @@ func (c *Client) Advice(topic quaymirror.Topic, subject string) string {
 			host = h
 		}
 		return fmt.Sprintf("add %s (or a CIDR covering its addresses, e.g. 10.0.0.0/8) to SSRF_ALLOWED_HOSTS in the destination Quay's "+
-			"config.yaml and restart it: Quay refuses mirrors of loopback, private and link-local hosts that are not listed there", host)
+			"config.yaml and restart it", host)
 	case quaymirror.TopicReadOnly:
 		return "take the destination Quay out of read-only mode (REGISTRY_STATE in its config.yaml), then run again"
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -36,13 +37,14 @@ var (
 // Client talks to one Quay registry with one token. It is safe for
 // concurrent use.
 type Client struct {
-	base    *url.URL // scheme, host and optional path prefix, no trailing slash
-	token   quaymirror.Secret
-	hc      *http.Client
-	retry   *retryTransport
-	logger  hclog.Logger
-	maxBody int64
-	now     func() time.Time
+	base     *url.URL // scheme, host and optional path prefix, no trailing slash
+	token    quaymirror.Secret
+	hc       *http.Client
+	retry    *retryTransport
+	logger   hclog.Logger
+	maxBody  int64
+	now      func() time.Time
+	resolver Resolver
 
 	disc lazy[discovery]
 	cfg  lazy[serverConfig]
@@ -91,13 +93,17 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	retry := newRetryTransport(rt, o)
 
 	c := &Client{
-		base:    base,
-		token:   o.token,
-		hc:      &http.Client{Transport: retry, CheckRedirect: checkRedirect(o.allowInsecureHTTP)},
-		retry:   retry,
-		logger:  logger,
-		maxBody: o.maxBody,
-		now:     time.Now,
+		base:     base,
+		token:    o.token,
+		hc:       &http.Client{Transport: retry, CheckRedirect: checkRedirect(o.allowInsecureHTTP)},
+		retry:    retry,
+		logger:   logger,
+		maxBody:  o.maxBody,
+		now:      time.Now,
+		resolver: o.resolver,
+	}
+	if c.resolver == nil {
+		c.resolver = net.DefaultResolver
 	}
 	c.disc.init()
 	c.cfg.init()

@@ -215,6 +215,8 @@ func (e *Emulator) Version() Version { return e.version }
 
 // Features returns the feature flags.
 func (e *Emulator) Features() Features {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	f := e.features
 	f.SSRFAllowedHosts = append([]string(nil), f.SSRFAllowedHosts...)
 	return f
@@ -337,6 +339,14 @@ func knownScope(s string) bool {
 		}
 	}
 	return false
+}
+
+// SetSSRFAllowedHosts replaces SSRF_ALLOWED_HOSTS, as an administrator
+// editing config.yaml and restarting Quay would.
+func (e *Emulator) SetSSRFAllowedHosts(hosts []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.features.SSRFAllowedHosts = append([]string(nil), hosts...)
 }
 
 // SetReadOnly puts the registry in read-only mode: every write answers 503

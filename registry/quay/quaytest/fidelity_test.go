@@ -1,7 +1,11 @@
 package quaytest_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +13,7 @@ import (
 
 	"github.com/quaymirror/quaymirror/quaymirror"
 	"github.com/quaymirror/quaymirror/registry/fake"
+	"github.com/quaymirror/quaymirror/registry/quay"
 	"github.com/quaymirror/quaymirror/registry/quay/quaytest"
 )
 
@@ -71,11 +76,26 @@ func TestNoMirrorWriteWithoutDiscovery(t *testing.T) {
 // engines over the real client between them.
 type pair struct {
 	src, dst *env
+	// addrs is what the destination client's resolver answers.
+	addrs resolver
 }
 
 func newPair(t *testing.T, v quaytest.Version, f quaytest.Features, opts ...quaytest.Option) *pair {
 	t.Helper()
-	return &pair{src: newEnv(t, quaytest.V3_17, quaytest.DefaultFeatures()), dst: newEnv(t, v, f, opts...)}
+	return &pair{
+		src: newEnv(t, quaytest.V3_17, quaytest.DefaultFeatures()), dst: newEnv(t, v, f, opts...),
+		addrs: resolver{sourceHost: {netip.MustParseAddr("93.184.216.34")}},
+	}
+}
+
+// resolver is the tests' DNS: no lookup leaves the machine.
+type resolver map[string][]netip.Addr
+
+func (r resolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	if a, ok := r[host]; ok {
+		return a, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 }
 
 // sourceHost is the source registry the mirrors pull from: a name under
@@ -92,7 +112,7 @@ func (p *pair) policy() quaymirror.Policy {
 func (p *pair) engine(t *testing.T, policy quaymirror.Policy, opts ...quaymirror.Option) *quaymirror.Engine {
 	t.Helper()
 	opts = append([]quaymirror.Option{quaymirror.WithSourceRate(0, 0), quaymirror.WithDestinationRate(0, 0)}, opts...)
-	e, err := quaymirror.NewEngine(p.src.client(tokAdmin), p.dst.client(tokAdmin), policy, opts...)
+	e, err := quaymirror.NewEngine(p.src.client(tokAdmin), p.dst.client(tokAdmin, quay.WithResolver(p.addrs)), policy, opts...)
 	must(t, err)
 	return e
 }
@@ -164,5 +184,151 @@ func TestPreflightFailsOnAReadOnlyDestination(t *testing.T) {
 	c := failedCheck(t, list, "writable")
 	if !strings.Contains(c.Fix, "read-only mode") {
 		t.Errorf("fix = %q", c.Fix)
+	}
+}
+
+// orgStopped runs a sync of twelve source repositories (acme/app exists,
+// empty, at the destination; the others are missing) and checks that an
+// organisation-level error stopped it after the canary alone: one mirror
+// POST, no repository created, the error reported once with a fix.
+func orgStopped(t *testing.T, p *pair, pol quaymirror.Policy, sentinel error) *quaymirror.OrganizationError {
+	t.Helper()
+	for i := range 11 {
+		must(t, p.src.reg.AddRepository(quaymirror.Repository{Namespace: "acme", Name: fmt.Sprintf("repo-%02d", i)}))
+	}
+	p.dst.em.ResetCounters()
+	rep, err := p.engine(t, pol, quaymirror.WithConcurrency(8)).Sync(t.Context())
+	must(t, err)
+	oe := rep.OrganizationError
+	if oe == nil || !errors.Is(oe, sentinel) || oe.Repository != "app" || oe.Fix == "" {
+		t.Fatalf("organization error = %+v, want one wrapping %v met by app, with a fix", oe, sentinel)
+	}
+	req := p.dst.em.Requests()
+	if n := req["POST /api/v1/repository"]; n != 0 {
+		t.Errorf("%d repositories created; the canary needed none", n)
+	}
+	if n := req["POST /api/v1/repository/{repo}/mirror"] + req["PUT /api/v1/repository/{repo}/mirror"]; n != 1 {
+		t.Errorf("%d mirror writes, want the canary's alone: %v", n, req)
+	}
+	if rep.OK() || rep.Failed != 12 {
+		t.Errorf("report OK %v, counts %+v", rep.OK(), rep.Counts)
+	}
+	return oe
+}
+
+// Quay 3.17.4 (and the POST of 3.9.25, 3.10.25, 3.12.21) refuses a mirror
+// of a loopback, private or link-local host that is not in
+// SSRF_ALLOWED_HOSTS, the usual disaster-recovery setup of a primary Quay
+// on an internal network. Every new repository used to be created, its
+// mirror refused, and the next run retried them all.
+func TestSSRFRefusalStopsTheOrganization(t *testing.T) {
+	t.Parallel()
+	for _, v := range []quaytest.Version{quaytest.V3_17, {Major: 3, Minor: 9, Patch: 25}, {Major: 3, Minor: 12, Patch: 21}} {
+		t.Run(v.String(), func(t *testing.T) {
+			t.Parallel()
+			p := newPair(t, v, quaytest.DefaultFeatures())
+			pol := p.policy()
+			pol.SourceRegistry = "10.1.2.3:8443"
+			pol.Password = "p" // a one-character password must not garble the message
+			oe := orgStopped(t, p, pol, quaymirror.ErrSourceNotAllowed)
+			if !strings.Contains(oe.Fix, "SSRF_ALLOWED_HOSTS") || !strings.Contains(oe.Fix, "10.1.2.3") || !strings.Contains(oe.Reason, "10.1.2.3:8443") {
+				t.Errorf("organization error = %+v, want the source host and SSRF_ALLOWED_HOSTS", oe)
+			}
+			if v == quaytest.V3_17 && !strings.Contains(oe.Detail, "The provided registry location is not allowed") {
+				t.Errorf("detail = %q, want Quay's message intact", oe.Detail)
+			}
+
+			// Allow-listed, the next run converges.
+			p.dst.em.SetSSRFAllowedHosts([]string{"10.0.0.0/8"})
+			rep, err := p.engine(t, pol).Sync(t.Context())
+			must(t, err)
+			if !rep.OK() || rep.Created != 11 || rep.Configured != 1 {
+				t.Errorf("after allow-listing: %+v %v", rep.Counts, rep.OrganizationError)
+			}
+		})
+	}
+}
+
+// Read-only mode, the organisation-level mirror lock (which 3.17+ keeps
+// after FEATURE_ORG_MIRROR is turned off again) and a missing robot stop
+// the organisation the same way.
+func TestOrganizationErrorsStopTheOrganization(t *testing.T) {
+	t.Parallel()
+	t.Run("read-only", func(t *testing.T) {
+		t.Parallel()
+		p := newPair(t, quaytest.V3_17, quaytest.DefaultFeatures())
+		p.dst.em.SetReadOnly(true)
+		oe := orgStopped(t, p, p.policy(), quaymirror.ErrReadOnly)
+		if !strings.Contains(oe.Fix, "read-only mode") {
+			t.Errorf("fix = %q", oe.Fix)
+		}
+	})
+	t.Run("organization-level mirror lock with the feature off", func(t *testing.T) {
+		t.Parallel()
+		p := newPair(t, quaytest.V3_17, quaytest.DefaultFeatures())
+		must(t, p.dst.reg.SetOrganizationMirrored("acme", true))
+		orgStopped(t, p, p.policy(), quaymirror.ErrOrgMirrored)
+	})
+	t.Run("missing robot", func(t *testing.T) {
+		t.Parallel()
+		p := newPair(t, quaytest.V3_17, quaytest.DefaultFeatures())
+		pol := p.policy()
+		pol.Robot = "acme+ghost"
+		oe := orgStopped(t, p, pol, quaymirror.ErrRobotNotFound)
+		if !strings.Contains(oe.Fix, "ghost") {
+			t.Errorf("fix = %q", oe.Fix)
+		}
+	})
+}
+
+// check warns when the destination has Quay's SSRF check (or does not
+// tell its version) and the source host is, or resolves to, an address
+// that is not public: the first sync would otherwise meet the refusal.
+func TestCheckWarnsWhenTheSourceIsInternal(t *testing.T) {
+	t.Parallel()
+	private := []netip.Addr{netip.MustParseAddr("10.1.2.3")}
+	for _, tc := range []struct {
+		name    string
+		v       quaytest.Version
+		source  string
+		addrs   []netip.Addr
+		warn    bool
+		contain string
+	}{
+		{"3.17.4, a name resolving to a private address", quaytest.V3_17, sourceHost, private, true, "the destination, Quay 3.17.4, refuses"},
+		{"3.17.4, a private address", quaytest.V3_17, "10.9.8.7:8443", nil, true, "10.9.8.7, a private address"},
+		{"3.17.4, loopback", quaytest.V3_17, "127.0.0.1:5000", nil, true, "a loopback address"},
+		{"3.17.4, a name Quay blocks", quaytest.V3_17, "quay.corp.internal", nil, true, "a name Quay takes for an internal host"},
+		{"3.17.4, a public address", quaytest.V3_17, sourceHost, []netip.Addr{netip.MustParseAddr("93.184.216.34")}, false, ""},
+		{"3.17.4, a name that does not resolve from here", quaytest.V3_17, "quay.elsewhere.example.com", nil, false, ""},
+		{"3.12.21 does not tell its version", quaytest.Version{Major: 3, Minor: 12, Patch: 21}, sourceHost, private, true, "does not tell its version"},
+		{"3.18.0 has no check", quaytest.V3_18, sourceHost, private, false, ""},
+		{"3.16.5 has no check", quaytest.Version{Major: 3, Minor: 16, Patch: 5}, "10.9.8.7", nil, false, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := newPair(t, tc.v, quaytest.DefaultFeatures())
+			p.addrs = resolver{sourceHost: tc.addrs}
+			pol := p.policy()
+			pol.SourceRegistry = tc.source
+			list, err := p.engine(t, pol).Preflight(t.Context())
+			must(t, err)
+			if !list.OK() {
+				t.Fatalf("failed: %+v", list.Failed())
+			}
+			var got quaymirror.Check
+			for _, c := range list {
+				if c.Name == "source location" {
+					got = c
+				}
+			}
+			switch {
+			case tc.warn && (got.Status != quaymirror.CheckWarn || !strings.Contains(got.Detail, tc.contain) ||
+				!strings.Contains(got.Fix, "SSRF_ALLOWED_HOSTS")):
+				t.Errorf("check = %+v, want a warning saying %q with the SSRF_ALLOWED_HOSTS fix", got, tc.contain)
+			case !tc.warn && got.Status != quaymirror.CheckOK:
+				t.Errorf("check = %+v, want ok", got)
+			}
+		})
 	}
 }

@@ -134,7 +134,10 @@ func ipBlocked(ip netip.Addr) bool {
 // allowed applies SSRF_ALLOWED_HOSTS: hostnames (case-insensitive) and
 // CIDRs.
 func (e *Emulator) allowed(host string, ip netip.Addr) bool {
-	for _, entry := range e.features.SSRFAllowedHosts {
+	e.mu.Lock()
+	hosts := e.features.SSRFAllowedHosts
+	e.mu.Unlock()
+	for _, entry := range hosts {
 		if p, err := netip.ParsePrefix(entry); err == nil {
 			if ip.IsValid() && p.Contains(ip) {
 				return true
