@@ -47,6 +47,10 @@ var (
 	// forgery refuses loopback, private and link-local hosts it was not
 	// told to allow) or cannot resolve its name. It is also ErrInvalid.
 	ErrSourceNotAllowed = fmt.Errorf("the destination refuses the source location: %w", ErrInvalid)
+	// ErrNotApplied: the server accepted a write but reading it back
+	// shows it was not applied (Quay's tag rule update may land on an
+	// orphan rule row).
+	ErrNotApplied = errors.New("the server accepted the change but did not apply it")
 	// ErrRobotNotFound: the robot a mirror configuration names does not
 	// exist. It is also ErrInvalid.
 	ErrRobotNotFound = fmt.Errorf("robot not found: %w", ErrInvalid)

@@ -82,6 +82,11 @@
 //     configuration has no proxy object yet; [Client.UpdateMirror] follows
 //     a PUT carrying the proxy with a second, proxy-only PUT so that the
 //     result converges whatever was stored.
+//   - A mirror POST that fails after Quay stored its tag rule leaves an
+//     orphan rule row that a later root_rule PUT may update instead of the
+//     mirror's own (201, and GET unchanged): [Client.UpdateMirror] reads
+//     the tag globs back after such a PUT and reports a mismatch as
+//     quaymirror.ErrNotApplied.
 //   - A create retried after a failure in flight that then answers
 //     "already exists" is verified by reading the object back and reported
 //     as the success it was.

@@ -207,6 +207,11 @@ func (c *Client) CreateMirror(ctx context.Context, namespace, name string, cfg q
 // left to send, no write is made.
 // FieldState is not a mirror field (use ChangeState): ErrInvalid.
 //
+// A PUT carrying root_rule is followed by a GET of the mirror: when the
+// tag globs read back differ (the change landed on an orphan tag rule row
+// a failed create left), UpdateMirror returns an error wrapping
+// ErrNotApplied that says so.
+//
 // Proxy: Quay drops the first proxy key of a PUT when the stored
 // configuration has no proxy object yet (configurations created without
 // one, e.g. from the UI). A PUT carrying the proxy is therefore followed by
@@ -305,7 +310,29 @@ func (c *Client) UpdateMirror(ctx context.Context, namespace, name string, cfg q
 			return fmt.Errorf("quay: update mirror %s/%s: second proxy PUT: %w", namespace, name, err)
 		}
 	}
+	if _, ok := body["root_rule"]; ok {
+		return c.checkTagGlobs(ctx, namespace, name, cfg.TagGlobs)
+	}
 	return nil
+}
+
+// checkTagGlobs reads the mirror back after a PUT of root_rule. Quay's
+// change_rule updates the repository's first RepoMirrorRule row, which is
+// not the mirror's own when a mirror POST that failed after storing its
+// rule (an unknown robot, say) left an orphan row: the PUT answers 201 and
+// GET still shows the old globs. That is ErrNotApplied.
+func (c *Client) checkTagGlobs(ctx context.Context, namespace, name string, want []string) error {
+	m, err := c.GetMirror(ctx, namespace, name)
+	if err != nil {
+		return fmt.Errorf("quay: update mirror %s/%s: reading the tag globs back: %w", namespace, name, err)
+	}
+	if quaymirror.SameTagGlobs(m.Config.TagGlobs, want) {
+		return nil
+	}
+	return fmt.Errorf("quay: update mirror %s/%s: Quay answered the tag glob change with success but the mirror still has %q, not %q: "+
+		"the change went to another tag rule (RepoMirrorRule) row of the repository, an orphan that a failed mirror create left behind, "+
+		"which Quay's API cannot remove (delete the row in Quay's database, or delete and recreate the repository): %w",
+		namespace, name, strings.Join(m.Config.TagGlobs, ","), strings.Join(want, ","), quaymirror.ErrNotApplied)
 }
 
 // SyncNow sends POST .../mirror/sync-now (204). A repository without a

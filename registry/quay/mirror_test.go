@@ -353,6 +353,11 @@ func TestUpdateMirrorPartial(t *testing.T) {
 			if tc.mode == "3.17" && len(cfg.ArchitectureFilter) > 0 && slices.Contains(tc.fields, quaymirror.FieldArchitectureFilter) {
 				serveConfig(config317) // read only for an architecture filter
 			}
+			if slices.Contains(tc.fields, quaymirror.FieldTagGlobs) {
+				// The tag globs are read back.
+				on("GET", mirrorPath, "").Reply(200).JSON(map[string]any{"is_enabled": true, "external_reference": cfg.ExternalReference,
+					"root_rule": map[string]any{"rule_kind": "tag_glob_csv", "rule_value": cfg.TagGlobs}})
+			}
 			if err := env.c.UpdateMirror(context.Background(), "acme", "team/app", cfg, tc.fields); err != nil {
 				t.Fatal(err)
 			}
@@ -561,5 +566,28 @@ func TestArchitectureFilterNeedsSparseIndex(t *testing.T) {
 	}
 	if w := env.writes(); len(w) != 1 {
 		t.Errorf("writes: %s, want the clearing PUT alone", describe(w))
+	}
+}
+
+// A tag glob change is read back: Quay may answer it 201 and apply it to
+// an orphan tag rule row instead of the mirror's (see checkTagGlobs).
+func TestTagGlobChangeIsReadBack(t *testing.T) {
+	env := newGock(t)
+	serveDiscovery("3.15")
+	on("PUT", mirrorPath, "").Reply(201).Type("json").BodyString(`""`)
+	on("GET", mirrorPath, "").Reply(200).JSON(map[string]any{"is_enabled": true, "external_reference": "src.example.com/acme/team/app",
+		"root_rule": map[string]any{"rule_kind": "tag_glob_csv", "rule_value": []string{"*"}}})
+	cfg := baseConfig()
+	err := env.c.UpdateMirror(context.Background(), "acme", "team/app", cfg, []quaymirror.Field{quaymirror.FieldTagGlobs})
+	if !errors.Is(err, quaymirror.ErrNotApplied) || !strings.Contains(err.Error(), `still has "*", not "v*,latest"`) {
+		t.Errorf("err = %v, want ErrNotApplied naming both glob lists", err)
+	}
+	// Other fields are not read back.
+	on("PUT", mirrorPath, "").Reply(201).Type("json").BodyString(`""`)
+	if err := env.c.UpdateMirror(context.Background(), "acme", "team/app", cfg, []quaymirror.Field{quaymirror.FieldEnabled}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(env.requests()); n != 4 {
+		t.Errorf("sent %d requests, want discovery, PUT, GET, PUT", n)
 	}
 }

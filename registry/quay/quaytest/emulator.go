@@ -43,10 +43,14 @@ type Emulator struct {
 	readOnly bool
 	pageKey  []byte
 	extras   map[string]*mirrorExtras // "namespace/name" → what fake.Registry does not hold
-	events   map[string][]event       // "namespace/name" → configuration changes, oldest first
-	requests map[string]int           // "METHOD /route/template" → count
-	reads    int
-	writes   int
+	// orphanRules are the RepoMirrorRule rows that mirror POSTs failing
+	// after create_rule left behind ("namespace/name" → their values,
+	// oldest first).
+	orphanRules map[string][][]string
+	events      map[string][]event // "namespace/name" → configuration changes, oldest first
+	requests    map[string]int     // "METHOD /route/template" → count
+	reads       int
+	writes      int
 
 	faults *faultState
 }
@@ -179,17 +183,18 @@ func New(reg *fake.Registry, opts ...Option) (*Emulator, error) {
 		return nil, errors.New("quaytest: nil registry")
 	}
 	e := &Emulator{
-		reg:      reg,
-		version:  V3_17,
-		features: DefaultFeatures(),
-		now:      time.Now,
-		tokenTTL: DefaultPageTokenTTL,
-		users:    make(map[string]*user),
-		roles:    make(map[string]map[string]OrgRole),
-		tokens:   make(map[string]*Token),
-		extras:   make(map[string]*mirrorExtras),
-		requests: make(map[string]int),
-		faults:   newFaultState(),
+		reg:         reg,
+		version:     V3_17,
+		features:    DefaultFeatures(),
+		now:         time.Now,
+		tokenTTL:    DefaultPageTokenTTL,
+		users:       make(map[string]*user),
+		roles:       make(map[string]map[string]OrgRole),
+		tokens:      make(map[string]*Token),
+		extras:      make(map[string]*mirrorExtras),
+		orphanRules: make(map[string][][]string),
+		requests:    make(map[string]int),
+		faults:      newFaultState(),
 	}
 	for _, opt := range opts {
 		if err := opt(e); err != nil {

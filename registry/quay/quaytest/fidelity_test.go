@@ -332,3 +332,40 @@ func TestCheckWarnsWhenTheSourceIsInternal(t *testing.T) {
 		})
 	}
 }
+
+// A mirror POST that fails after Quay stored its tag rule (here an
+// unknown robot) leaves an orphan RepoMirrorRule row; a later PUT of
+// root_rule may update that row instead of the mirror's, answer 201, and
+// leave GET showing the old globs: every run sent the same PUT again and
+// reported the mirror "updated". The client now reads the mirror back
+// after such a PUT and reports the mismatch, with its cause.
+func TestTagGlobUpdateThatDoesNotStick(t *testing.T) {
+	t.Parallel()
+	p := newPair(t, quaytest.V3_17, quaytest.DefaultFeatures())
+	message(400, "Could not find robot with specified username")(t, p.dst.do(createMirror(map[string]any{"robot_username": "acme+ghost"})(p.dst)))
+	pol := p.policy()
+	rep, err := p.engine(t, pol).Sync(t.Context())
+	must(t, err)
+	if !rep.OK() || rep.Configured != 1 {
+		t.Fatalf("first sync: %+v", rep.Repositories)
+	}
+
+	pol.TagGlobs = []string{"v*"}
+	for run := range 2 {
+		rep, err = p.engine(t, pol).Sync(t.Context())
+		must(t, err)
+		r := rep.Repositories[0]
+		if r.Outcome != quaymirror.OutcomeFailed || !errors.Is(r.Err(), quaymirror.ErrNotApplied) || !strings.Contains(r.Error, "RepoMirrorRule") {
+			t.Errorf("run %d: %s %s %q; want failed, naming the orphan rule row", run+2, r.Name, r.Outcome, r.Error)
+		}
+	}
+	// Where there is no orphan row the same change sticks.
+	q := newPair(t, quaytest.V3_17, quaytest.DefaultFeatures())
+	_, err = q.engine(t, q.policy()).Sync(t.Context())
+	must(t, err)
+	rep, err = q.engine(t, pol).Sync(t.Context())
+	must(t, err)
+	if !rep.OK() || rep.Updated != 1 {
+		t.Errorf("without an orphan: %+v", rep.Repositories)
+	}
+}

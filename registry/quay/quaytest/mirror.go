@@ -285,6 +285,15 @@ func (c *call) createMirror() {
 		c.invalid(msgRuleValue)
 		return
 	}
+	// create_rule has stored the rule row: a failure from here on leaves
+	// it behind, an orphan that a later PUT of root_rule may change
+	// instead of the mirror's own row.
+	created := false
+	defer func() {
+		if !created {
+			c.e.addOrphanRule(c.ns, c.name, rule)
+		}
+	}()
 	robot, hasRobot := data["robot_username"].(string)
 	if !hasRobot {
 		c.html(http.StatusInternalServerError) // data["robot_username"]: KeyError
@@ -380,6 +389,7 @@ func (c *call) createMirror() {
 	}
 	_ = c.e.reg.PutMirror(c.ns, c.name, quaymirror.Mirror{Config: cfg, Status: status})
 	_ = c.e.reg.SetState(c.ns, c.name, quaymirror.StateMirror)
+	created = true
 	c.e.setExtras(c.ns, c.name, x)
 	c.e.logChange(c.who, c.ns, c.name, "external_reference", ref)
 	if archErr != "" {
@@ -387,6 +397,28 @@ func (c *call) createMirror() {
 		return
 	}
 	c.emptyString(http.StatusCreated)
+}
+
+// addOrphanRule records a rule row a failed POST left behind.
+func (e *Emulator) addOrphanRule(ns, name string, globs []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	k := repoKey(ns, name)
+	e.orphanRules[k] = append(e.orphanRules[k], slices.Clone(globs))
+}
+
+// changeOrphanRule gives the repository's first orphan rule row the value
+// globs, as change_rule does when that row comes first, and reports
+// whether there was one.
+func (e *Emulator) changeOrphanRule(ns, name string, globs []string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rows := e.orphanRules[repoKey(ns, name)]
+	if len(rows) == 0 {
+		return false
+	}
+	rows[0] = slices.Clone(globs)
+	return true
 }
 
 func setProxy(p *quaymirror.Proxy, i int, s string) {
@@ -651,8 +683,15 @@ func (c *call) updateSteps() []step {
 				return nil
 			},
 			apply: func(u *mirrorUpdate) {
-				u.m.Config.TagGlobs = strings_(u.data["root_rule"].(map[string]any)["rule_value"])
-				u.changed("mirror_rule", u.m.Config.TagGlobs)
+				globs := strings_(u.data["root_rule"].(map[string]any)["rule_value"])
+				// change_rule updates the repository's first rule row
+				// (RepoMirrorRule.get, no ORDER BY), which is an
+				// orphan when a failed POST left one: the mirror keeps
+				// its own rule, and GET shows it unchanged.
+				if !c.e.changeOrphanRule(c.ns, c.name, globs) {
+					u.m.Config.TagGlobs = globs
+				}
+				u.changed("mirror_rule", globs)
 			}},
 	)
 	return steps

@@ -450,6 +450,31 @@ func quirks() []quirk {
 			setup: func(e *env) { must(e.t, e.reg.SetOrganizationMirrored("acme", true)) },
 			req:   post("/api/v1/repository", newRepo("x")), want: status(http.StatusCreated)},
 
+		{name: "11 orphan rule: a POST that fails after create_rule (unknown robot) leaves its rule row; a later PUT of root_rule lands on it, GET shows the old globs",
+			setup: func(e *env) {
+				message(400, "Could not find robot with specified username")(e.t, e.do(createMirror(map[string]any{"robot_username": "acme+ghost"})(e)))
+				emptyString(201)(e.t, e.do(createMirror(nil)(e)))
+			},
+			req:  put(mirrorPath, map[string]any{"root_rule": map[string]any{"rule_kind": "tag_glob_csv", "rule_value": []string{"v*"}}}),
+			want: emptyString(201),
+			after: func(t *testing.T, e *env) {
+				if g := e.mirror().Config.TagGlobs; !slices.Equal(g, []string{"*"}) {
+					t.Errorf("tag globs = %v, want the mirror's own [*] unchanged", g)
+				}
+				field("root_rule", `{"rule_kind":"tag_glob_csv","rule_value":["*"]}`)(t, e.do(get(mirrorPath)(e)))
+			}},
+		{name: "11 orphan rule: a POST refused before create_rule (empty rule_value) leaves none",
+			setup: func(e *env) {
+				apiError(400, "invalid_request", msgRuleValueForTest)(e.t, e.do(createMirror(map[string]any{"root_rule": map[string]any{"rule_kind": "tag_glob_csv", "rule_value": []string{}}})(e)))
+				emptyString(201)(e.t, e.do(createMirror(nil)(e)))
+			},
+			req:  put(mirrorPath, map[string]any{"root_rule": map[string]any{"rule_kind": "tag_glob_csv", "rule_value": []string{"v*"}}}),
+			want: emptyString(201),
+			after: func(t *testing.T, e *env) {
+				if g := e.mirror().Config.TagGlobs; !slices.Equal(g, []string{"v*"}) {
+					t.Errorf("tag globs = %v, want [v*]", g)
+				}
+			}},
 		// §3.4 PUT mirror
 		{name: "3.4 PUT: 201 \"\"; only the keys sent change",
 			setup: func(e *env) { e.seedMirror(nil, nil) },
@@ -873,6 +898,8 @@ func quirks() []quirk {
 			req: get("/api/v1/organization/acme/mirror"), want: html(404)},
 	}
 }
+
+const msgRuleValueForTest = "validation failed: rule_value for TAG_GLOB_CSV must be a list with at least one rule"
 
 // feature: the value of features[name] of a /config answer, as JSON
 // ("null" when absent).
