@@ -51,6 +51,11 @@ var (
 	// shows it was not applied (Quay's tag rule update may land on an
 	// orphan rule row).
 	ErrNotApplied = errors.New("the server accepted the change but did not apply it")
+	// ErrUnreadable: the server holds the object but fails to return it
+	// (Quay answers 500 for a mirror whose stored credentials no longer
+	// decrypt). Re-sending the whole configuration (Policy.Recreate)
+	// repairs such a mirror.
+	ErrUnreadable = errors.New("stored but unreadable")
 	// ErrRobotNotFound: the robot a mirror configuration names does not
 	// exist. It is also ErrInvalid.
 	ErrRobotNotFound = fmt.Errorf("robot not found: %w", ErrInvalid)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -230,4 +231,32 @@ func TestOrganizationErrorStopsTheOrganization(t *testing.T) {
 			t.Errorf("%d repositories created", n)
 		}
 	})
+}
+
+// A mirror the destination holds but cannot return (ErrUnreadable) is
+// reported with its fix, and recreate re-sends it whole without reading it.
+func TestUnreadableMirrorPlans(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.source(t, "app")
+	must(t, w.dst.AddRepository(quaymirror.Repository{Namespace: org, Name: "app", State: quaymirror.StateMirror}))
+	must(t, w.dst.PutMirror(org, "app", mirrorOf(desired("app"), quaymirror.SyncSuccess)))
+	w.dst.FailOn(fake.OpGetMirror, org, "app", fmt.Errorf("credentials do not decrypt: %w", quaymirror.ErrUnreadable))
+
+	plan, err := w.engine(t, basePolicy()).Plan(context.Background())
+	must(t, err)
+	if it := plan.Items[0]; it.Action != quaymirror.ActionSkip || !errors.Is(it.Err, quaymirror.ErrUnreadable) || !strings.Contains(it.Reason, "recreate") {
+		t.Errorf("item = %+v, want a failure naming recreate", it)
+	}
+	p := basePolicy()
+	p.Recreate = true
+	rep, err := w.engine(t, p).Sync(context.Background())
+	must(t, err)
+	r := rep.Repositories[0]
+	if r.Outcome != quaymirror.OutcomeUpdated || !slices.Contains(r.Changes, quaymirror.FieldPassword) || !slices.Contains(r.Changes, quaymirror.FieldUsername) {
+		t.Errorf("recreate: %s %v %q", r.Outcome, r.Changes, r.Error)
+	}
+	if n := w.dst.Calls()[fake.OpUpdateMirror]; n != 1 {
+		t.Errorf("%d updates, want 1", n)
+	}
 }

@@ -155,6 +155,8 @@ func CheckHealth(ctx context.Context, dst Destination, namespace string, o Healt
 			switch {
 			case errors.Is(err, ErrNotFound):
 				mh.Problem, mh.LastError = ProblemUnreadable, "in MIRROR state without a mirror configuration"
+			case errors.Is(err, ErrUnreadable):
+				mh.Problem, mh.LastError = ProblemUnreadable, err.Error()+"; fix: "+unreadableFix
 			case err != nil:
 				mh.Problem, mh.LastError = ProblemUnreadable, err.Error()
 			default:

@@ -2,6 +2,7 @@ package quay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -57,7 +58,8 @@ type mirrorJSON struct {
 
 // GetMirror reads GET /api/v1/repository/{namespace}/{name}/mirror. A
 // repository without a mirror configuration, or a missing one, is
-// ErrNotFound. The password is never returned. Dates may come with
+// ErrNotFound. A 500 is quaymirror.ErrUnreadable: Quay's answer when the
+// stored credentials no longer decrypt, which re-sending them repairs. The password is never returned. Dates may come with
 // microseconds or be null; VerifyTLS is true when the stored configuration
 // does not say (Quay's default).
 func (c *Client) GetMirror(ctx context.Context, namespace, name string) (*quaymirror.Mirror, error) {
@@ -66,6 +68,16 @@ func (c *Client) GetMirror(ctx context.Context, namespace, name string) (*quaymi
 		return nil, err
 	}
 	resp, err := c.do(ctx, request{method: http.MethodGet, path: "/repository/" + p + "/mirror"})
+	var qe *Error
+	if errors.As(err, &qe) && qe.Status == http.StatusInternalServerError {
+		// Quay's GET decrypts the stored username; when that fails
+		// (DATABASE_SECRET_KEY changed) its error path names an undefined
+		// logger. PUT does not decrypt, so re-sending the configuration
+		// repairs it.
+		qe.kind = quaymirror.ErrUnreadable
+		return nil, fmt.Errorf("quay: the mirror configuration of %s/%s cannot be read: Quay answers 500 when its stored credentials "+
+			"no longer decrypt (its DATABASE_SECRET_KEY changed), and re-sending them repairs it: %w", namespace, name, err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -47,10 +47,13 @@ type Emulator struct {
 	// after create_rule left behind ("namespace/name" → their values,
 	// oldest first).
 	orphanRules map[string][][]string
-	events      map[string][]event // "namespace/name" → configuration changes, oldest first
-	requests    map[string]int     // "METHOD /route/template" → count
-	reads       int
-	writes      int
+	// undecryptable are the mirrors whose stored credentials no longer
+	// decrypt ("namespace/name").
+	undecryptable map[string]bool
+	events        map[string][]event // "namespace/name" → configuration changes, oldest first
+	requests      map[string]int     // "METHOD /route/template" → count
+	reads         int
+	writes        int
 
 	faults *faultState
 }
@@ -183,18 +186,19 @@ func New(reg *fake.Registry, opts ...Option) (*Emulator, error) {
 		return nil, errors.New("quaytest: nil registry")
 	}
 	e := &Emulator{
-		reg:         reg,
-		version:     V3_17,
-		features:    DefaultFeatures(),
-		now:         time.Now,
-		tokenTTL:    DefaultPageTokenTTL,
-		users:       make(map[string]*user),
-		roles:       make(map[string]map[string]OrgRole),
-		tokens:      make(map[string]*Token),
-		extras:      make(map[string]*mirrorExtras),
-		orphanRules: make(map[string][][]string),
-		requests:    make(map[string]int),
-		faults:      newFaultState(),
+		reg:           reg,
+		version:       V3_17,
+		features:      DefaultFeatures(),
+		now:           time.Now,
+		tokenTTL:      DefaultPageTokenTTL,
+		users:         make(map[string]*user),
+		roles:         make(map[string]map[string]OrgRole),
+		tokens:        make(map[string]*Token),
+		extras:        make(map[string]*mirrorExtras),
+		orphanRules:   make(map[string][][]string),
+		undecryptable: make(map[string]bool),
+		requests:      make(map[string]int),
+		faults:        newFaultState(),
 	}
 	for _, opt := range opts {
 		if err := opt(e); err != nil {
@@ -352,6 +356,22 @@ func (e *Emulator) SetSSRFAllowedHosts(hosts []string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.features.SSRFAllowedHosts = append([]string(nil), hosts...)
+}
+
+// BreakCredentials makes the stored credentials of a repository's mirror
+// undecryptable, as a change of Quay's DATABASE_SECRET_KEY does: GET of
+// the mirror then fails with a 500 (the handler's error path names an
+// undefined logger) in every version but 3.16.4 and 3.16.5, which show
+// the username as "(invalid. please re-enter)". A PUT that sets the
+// username (which does not decrypt the old one) repairs it.
+func (e *Emulator) BreakCredentials(ns, name string) error {
+	if m, ok := e.reg.Mirror(ns, name); !ok || m.Config.Username == "" {
+		return fmt.Errorf("quaytest: %s/%s has no mirror with stored credentials", ns, name)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.undecryptable[repoKey(ns, name)] = true
+	return nil
 }
 
 // SetReadOnly puts the registry in read-only mode: every write answers 503

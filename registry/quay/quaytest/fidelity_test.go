@@ -369,3 +369,69 @@ func TestTagGlobUpdateThatDoesNotStick(t *testing.T) {
 		t.Errorf("without an orphan: %+v", rep.Repositories)
 	}
 }
+
+// When the destination's stored credentials no longer decrypt (its
+// DATABASE_SECRET_KEY changed), GET of the mirror answers 500 in every
+// version but 3.16.4 and 3.16.5. The failure now says what to do, and a
+// run with recreate repairs it (Quay's PUT does not decrypt the old
+// values): before, recreate read the mirror first, failed on the 500, and
+// never sent the credentials.
+func TestUnreadableMirrorIsReportedAndRepairedByRecreate(t *testing.T) {
+	t.Parallel()
+	p := newPair(t, quaytest.V3_17, quaytest.DefaultFeatures())
+	pol := p.policy()
+	rep, err := p.engine(t, pol).Sync(t.Context())
+	must(t, err)
+	if !rep.OK() {
+		t.Fatalf("first sync: %+v", rep.Repositories)
+	}
+	must(t, p.dst.em.BreakCredentials("acme", "app"))
+
+	rep, err = p.engine(t, pol).Sync(t.Context())
+	must(t, err)
+	r := rep.Repositories[0]
+	if r.Outcome != quaymirror.OutcomeFailed || !errors.Is(r.Err(), quaymirror.ErrUnreadable) ||
+		!strings.Contains(r.Reason, "RECREATE_MIRROR_CONFIG") || !strings.Contains(r.Error, "no longer decrypt") {
+		t.Errorf("without recreate: %s %q %q; want failed, with the cause and the fix", r.Outcome, r.Reason, r.Error)
+	}
+	if rep.OrganizationError != nil {
+		t.Errorf("an unreadable mirror stopped the organization: %v", rep.OrganizationError)
+	}
+	h, err := quaymirror.CheckHealth(t.Context(), p.dst.client(tokAdmin), "acme", quaymirror.HealthOptions{})
+	must(t, err)
+	if h.Healthy() || len(h.Repositories) != 1 || h.Repositories[0].Problem != quaymirror.ProblemUnreadable ||
+		!strings.Contains(h.Repositories[0].LastError, "RECREATE_MIRROR_CONFIG") {
+		t.Errorf("status: %+v", h.Repositories)
+	}
+
+	pol.Recreate = true
+	rep, err = p.engine(t, pol).Sync(t.Context())
+	must(t, err)
+	if r := rep.Repositories[0]; !rep.OK() || r.Outcome != quaymirror.OutcomeUpdated {
+		t.Fatalf("recreate: %s %q %q", r.Outcome, r.Reason, r.Error)
+	}
+	pol.Recreate = false
+	rep, err = p.engine(t, pol).Sync(t.Context())
+	must(t, err)
+	if !rep.OK() || rep.Unchanged != 1 {
+		t.Errorf("after the repair: %+v", rep.Repositories)
+	}
+	if m := p.dst.mirror(); m.Config.Password != quaymirror.Secret(pol.Password) || m.Config.Username != pol.Username {
+		t.Errorf("credentials stored: %q", m.Config.Username)
+	}
+}
+
+// 3.16.4 and 3.16.5 show the username as "(invalid. please re-enter)":
+// the username drifts, and the next run re-sends the credentials.
+func TestUndecryptableUsernameShownIsRepaired(t *testing.T) {
+	t.Parallel()
+	p := newPair(t, quaytest.Version{Major: 3, Minor: 16, Patch: 5}, quaytest.DefaultFeatures())
+	_, err := p.engine(t, p.policy()).Sync(t.Context())
+	must(t, err)
+	must(t, p.dst.em.BreakCredentials("acme", "app"))
+	rep, err := p.engine(t, p.policy()).Sync(t.Context())
+	must(t, err)
+	if r := rep.Repositories[0]; !rep.OK() || r.Outcome != quaymirror.OutcomeUpdated || !slices.Contains(r.Changes, quaymirror.FieldPassword) {
+		t.Errorf("%s %v %q", r.Outcome, r.Changes, r.Error)
+	}
+}

@@ -144,6 +144,17 @@ func (c *call) getMirror() {
 		c.notFound()
 		return
 	}
+	c.e.mu.Lock()
+	broken := c.e.undecryptable[repoKey(c.ns, c.name)]
+	c.e.mu.Unlock()
+	if broken && m.Config.Username != "" {
+		if !c.e.version.decryptFailureShown() {
+			// logger.warning(...) in the except block: NameError.
+			c.html(http.StatusInternalServerError)
+			return
+		}
+		m.Config.Username = "(invalid. please re-enter)"
+	}
 	c.json(http.StatusOK, c.mirrorView(m))
 }
 
@@ -629,6 +640,10 @@ func (c *call) updateSteps() []step {
 			apply: func(u *mirrorUpdate) {
 				name, _ := u.data["external_registry_username"].(string)
 				u.m.Config.Username = name
+				// Encrypted with the current key: readable again.
+				c.e.mu.Lock()
+				delete(c.e.undecryptable, repoKey(c.ns, c.name))
+				c.e.mu.Unlock()
 				if pw, both := u.data["external_registry_password"]; both {
 					s, _ := pw.(string)
 					u.m.Config.Password = quaymirror.Secret(s)

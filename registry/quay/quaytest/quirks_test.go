@@ -268,6 +268,27 @@ func quirks() []quirk {
 			},
 			req: get(mirrorPath), want: all(status(200), field("sync_start_date", `"2026-01-01T01:00:00.250000Z"`), field("sync_status", `"SUCCESS"`))},
 
+		{name: "11 GET: credentials that no longer decrypt → 500 (the error path's undefined logger)",
+			versions: []quaytest.Version{quaytest.V3_6, quaytest.V3_15, {Major: 3, Minor: 16, Patch: 3}, quaytest.V3_17, quaytest.V3_18},
+			setup:    func(e *env) { e.seedMirror(nil, nil); must(e.t, e.em.BreakCredentials("acme", "app")) },
+			req:      get(mirrorPath), want: html(500)},
+		{name: "11 GET: 3.16.4 and 3.16.5 show such a username as (invalid. please re-enter)",
+			versions: []quaytest.Version{{Major: 3, Minor: 16, Patch: 4}, {Major: 3, Minor: 16, Patch: 5}},
+			setup:    func(e *env) { e.seedMirror(nil, nil); must(e.t, e.em.BreakCredentials("acme", "app")) },
+			req:      get(mirrorPath), want: all(status(200), field("external_registry_username", `"(invalid. please re-enter)"`))},
+		{name: "11 PUT does not decrypt: it answers 201 and re-sending the credentials repairs GET",
+			setup: func(e *env) {
+				e.seedMirror(nil, nil)
+				must(e.t, e.em.BreakCredentials("acme", "app"))
+				emptyString(201)(e.t, e.do(put(mirrorPath, map[string]any{"sync_interval": 7200})(e)))
+				html(500)(e.t, e.do(get(mirrorPath)(e)))
+			},
+			req:  put(mirrorPath, map[string]any{"external_registry_username": "puller", "external_registry_password": "new"}),
+			want: emptyString(201),
+			after: func(t *testing.T, e *env) {
+				all(status(200), field("external_registry_username", `"puller"`))(t, e.do(get(mirrorPath)(e)))
+			}},
+
 		// §3.4 POST mirror
 		{name: "3.4 POST: 201 \"\"; MIRROR, NEVER_RUN, 3 retries; a read robot is granted write",
 			setup: func(e *env) { must(e.t, e.reg.GrantPermission("acme", "app", "acme+mirror", quaymirror.RoleRead)) },

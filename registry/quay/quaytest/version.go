@@ -133,6 +133,11 @@ func (v Version) referenceCheckedInModel() bool {
 // FEATURE_ORG_MIRROR).
 func (v Version) orgMirroring() bool { return v.atLeast(3, 17, 0) }
 
+// decryptFailureShown: GET of a mirror whose username does not decrypt
+// shows "(invalid. please re-enter)" instead of failing with a 500: only
+// 3.16.4 and 3.16.5 define the logger its error path uses.
+func (v Version) decryptFailureShown() bool { return v.line(3, 16) && v.Patch >= 4 }
+
 // webConfig: GET /config (the web UI's configuration) exists.
 func (v Version) webConfig() bool { return v.atLeast(3, 8, 0) }
 
