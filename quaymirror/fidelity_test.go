@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
 	"github.com/quaymirror/quaymirror/registry/fake"
@@ -258,5 +259,51 @@ func TestUnreadableMirrorPlans(t *testing.T) {
 	}
 	if n := w.dst.Calls()[fake.OpUpdateMirror]; n != 1 {
 		t.Errorf("%d updates, want 1", n)
+	}
+}
+
+// status said "healthy" while every mirror create was being refused: it
+// looked only at repositories in MIRROR state. Given the source, it now
+// reports the source repositories missing at the destination and those
+// that exist there without being mirrored, as problems.
+func TestHealthReportsWhatIsNotMirrored(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.source(t, "ok", "missing", "plain", "frozen", "excluded", "org-mirrored")
+	must(t, w.dst.AddRepository(quaymirror.Repository{Namespace: org, Name: "ok", State: quaymirror.StateMirror}))
+	must(t, w.dst.PutMirror(org, "ok", mirrorOf(desired("ok"), quaymirror.SyncSuccess)))
+	must(t, w.dst.AddRepository(quaymirror.Repository{Namespace: org, Name: "plain"}))
+	must(t, w.dst.AddRepository(quaymirror.Repository{Namespace: org, Name: "frozen", State: quaymirror.StateReadOnly}))
+	must(t, w.dst.AddRepository(quaymirror.Repository{Namespace: org, Name: "org-mirrored", State: quaymirror.StateOrgMirror}))
+	// Only at the destination: not the source's business.
+	must(t, w.dst.AddRepository(quaymirror.Repository{Namespace: org, Name: "local-only"}))
+
+	opts := quaymirror.HealthOptions{Now: func() time.Time { return clock }}
+	h, err := quaymirror.CheckHealth(context.Background(), w.dst, org, opts)
+	must(t, err)
+	if !h.Healthy() || h.Missing != 0 || h.NotMirrored != 0 {
+		t.Errorf("without the source: %+v, want healthy (it cannot tell)", h)
+	}
+
+	opts.Source, opts.SourceNamespace, opts.Exclude = w.src, org, []string{"excluded"}
+	h, err = quaymirror.CheckHealth(context.Background(), w.dst, org, opts)
+	must(t, err)
+	if h.Healthy() || h.Missing != 1 || h.NotMirrored != 2 || h.Mirrors != 1 {
+		t.Errorf("health = %+v", h)
+	}
+	want := map[string]quaymirror.Problem{"missing": quaymirror.ProblemMissing, "plain": quaymirror.ProblemNotMirrored, "frozen": quaymirror.ProblemNotMirrored}
+	if len(h.Repositories) != len(want) {
+		t.Errorf("problems = %+v", h.Repositories)
+	}
+	for name, p := range want {
+		if m := problemOf(h, name); m.Problem != p || m.LastError == "" {
+			t.Errorf("%s: %+v, want %s with a detail", name, m, p)
+		}
+	}
+	if h.Calls.SourceReads != 1 {
+		t.Errorf("calls = %+v, want one source read", h.Calls)
+	}
+	if w.dst.Writes() != 0 {
+		t.Error("status wrote")
 	}
 }

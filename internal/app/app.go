@@ -269,10 +269,19 @@ func (a *App) Status(ctx context.Context, orgs []config.ResolvedOrg, heal bool) 
 		if err != nil {
 			return nil, err
 		}
-		h, err := quaymirror.CheckHealth(ctx, dst, o.Destination, quaymirror.HealthOptions{
+		opts := quaymirror.HealthOptions{
 			Concurrency: int(a.cfg.Concurrency), Limiter: a.dstLimiter, Heal: heal, Now: a.now,
 			Logger: a.logger.With("organization", o.Destination),
-		})
+		}
+		if a.cfg.Source != nil && o.SourceToken != "" {
+			// Compare with the source: missing and unmirrored repositories
+			// are problems too.
+			if opts.Source, err = a.Source(o); err != nil {
+				return nil, err
+			}
+			opts.SourceNamespace, opts.SourceLimiter, opts.Include, opts.Exclude = o.Source, a.srcLimiter, a.cfg.Include, a.cfg.Exclude
+		}
+		h, err := quaymirror.CheckHealth(ctx, dst, o.Destination, opts)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", o.Destination, err))
 			continue

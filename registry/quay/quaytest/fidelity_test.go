@@ -238,6 +238,13 @@ func TestSSRFRefusalStopsTheOrganization(t *testing.T) {
 				t.Errorf("detail = %q, want Quay's message intact", oe.Detail)
 			}
 
+			// status, given the source, is no longer "healthy".
+			h, err := quaymirror.CheckHealth(t.Context(), p.dst.client(tokAdmin), "acme", quaymirror.HealthOptions{Source: p.src.client(tokAdmin)})
+			must(t, err)
+			if h.Healthy() || h.Missing != 11 || h.NotMirrored != 1 {
+				t.Errorf("status after the refusal: healthy %v, %d missing, %d not mirrored", h.Healthy(), h.Missing, h.NotMirrored)
+			}
+
 			// Allow-listed, the next run converges.
 			p.dst.em.SetSSRFAllowedHosts([]string{"10.0.0.0/8"})
 			rep, err := p.engine(t, pol).Sync(t.Context())
