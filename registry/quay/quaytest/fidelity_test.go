@@ -442,3 +442,26 @@ func TestUndecryptableUsernameShownIsRepaired(t *testing.T) {
 		t.Errorf("%s %v %q", r.Outcome, r.Changes, r.Error)
 	}
 }
+
+// 3.14.7 refuses undeclared top-level keys of a mirror POST (its schema's
+// additionalProperties: false); 3.14.8 drops skopeo_timeout_interval
+// silently. The client sends only what the discovery declares, so both
+// converge.
+func TestSyncConvergesOn3147And3148(t *testing.T) {
+	t.Parallel()
+	for _, v := range []quaytest.Version{{Major: 3, Minor: 14, Patch: 7}, {Major: 3, Minor: 14, Patch: 8}} {
+		t.Run(v.String(), func(t *testing.T) {
+			t.Parallel()
+			p := newPair(t, v, quaytest.DefaultFeatures())
+			must(t, p.src.reg.AddRepository(quaymirror.Repository{Namespace: "acme", Name: "new"}))
+			for run, want := range []int{2, 0} {
+				p.dst.em.ResetCounters()
+				rep, err := p.engine(t, p.policy()).Sync(t.Context())
+				must(t, err)
+				if !rep.OK() || p.dst.em.Writes() == 0 != (want == 0) || rep.Created+rep.Configured != want {
+					t.Errorf("run %d: %+v, %d writes", run+1, rep.Counts, p.dst.em.Writes())
+				}
+			}
+		})
+	}
+}

@@ -355,13 +355,35 @@ func quirks() []quirk {
 					t.Errorf("robot permission = %q; Quay grants write before failing", p)
 				}
 			}},
-		{name: "5 POST skopeo_timeout_interval silently dropped in 3.14.7 and 3.14.8", versions: []quaytest.Version{{Major: 3, Minor: 14, Patch: 7}, {Major: 3, Minor: 14, Patch: 8}},
+		{name: "5 POST skopeo_timeout_interval silently dropped in 3.14.8", versions: []quaytest.Version{{Major: 3, Minor: 14, Patch: 8}},
 			req: createMirror(map[string]any{"skopeo_timeout_interval": 600}), want: emptyString(201),
 			after: func(t *testing.T, e *env) {
 				if e.mirror().Config.SkopeoTimeout != 0 {
 					t.Error("skopeo timeout stored")
 				}
 			}},
+		{name: "5 POST skopeo_timeout_interval → 400 in 3.14.7 (additionalProperties: false)", versions: []quaytest.Version{{Major: 3, Minor: 14, Patch: 7}},
+			req:  createMirror(map[string]any{"skopeo_timeout_interval": 600}),
+			want: apiError(400, "invalid_request", "Additional properties are not allowed ('skopeo_timeout_interval' was unexpected)"), after: noMirror},
+		{name: "5 POST any undeclared key → 400 in 3.14.7, and the discovery says so", versions: []quaytest.Version{{Major: 3, Minor: 14, Patch: 7}},
+			setup: func(e *env) {
+				r := e.do(get("/api/v1/discovery")(e))
+				var doc struct {
+					Definitions map[string]map[string]any `json:"definitions"`
+				}
+				must(e.t, json.Unmarshal(r.body, &doc))
+				if v, ok := doc.Definitions["CreateMirrorConfig"]["additionalProperties"]; !ok || v != false {
+					e.t.Errorf("CreateMirrorConfig.additionalProperties = %v, want false", v)
+				}
+				if _, ok := doc.Definitions["UpdateMirrorConfig"]["additionalProperties"]; ok {
+					e.t.Error("UpdateMirrorConfig has additionalProperties")
+				}
+			},
+			req:  createMirror(map[string]any{"mirror_type": "PULL", "architecture_filter": []string{}}),
+			want: apiError(400, "invalid_request", "Additional properties are not allowed ('architecture_filter', 'mirror_type' were unexpected)"), after: noMirror},
+		{name: "5 PUT unknown keys still pass in 3.14.7", versions: []quaytest.Version{{Major: 3, Minor: 14, Patch: 7}},
+			setup: func(e *env) { e.seedMirror(nil, nil) },
+			req:   put(mirrorPath, map[string]any{"skopeo_timeout_interval": 600}), want: emptyString(201)},
 		{name: "5 POST architecture_filter silently dropped in 3.16.4 and 3.16.5", versions: []quaytest.Version{{Major: 3, Minor: 16, Patch: 4}, {Major: 3, Minor: 16, Patch: 5}},
 			req: createMirror(map[string]any{"architecture_filter": []string{"amd64"}}), want: emptyString(201),
 			after: func(t *testing.T, e *env) {

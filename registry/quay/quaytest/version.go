@@ -90,8 +90,15 @@ func (v Version) line(major, minor int) bool { return v.Major == major && v.Mino
 // POST).
 func (v Version) skopeoTimeout() bool { return v.atLeast(3, 15, 0) }
 
-// skopeoDroppedOnPost: 3.14.7 and 3.14.8 pop the field before creating.
+// skopeoDroppedOnPost: 3.14.8 pops the field before creating (3.14.7
+// pops it too, but its schema refuses the key before: strictCreateMirror).
 func (v Version) skopeoDroppedOnPost() bool { return v.line(3, 14) && v.Patch >= 7 }
+
+// strictCreateMirror: 3.14.7's CreateMirrorConfig has
+// "additionalProperties": false, so any undeclared top-level key
+// (skopeo_timeout_interval included) is a 400 from the schema; 3.14.8
+// removed it again.
+func (v Version) strictCreateMirror() bool { return v.line(3, 14) && v.Patch == 7 }
 
 // architectureFilter: architecture_filter exists.
 func (v Version) architectureFilter() bool { return v.atLeast(3, 17, 0) }
