@@ -193,9 +193,7 @@ func (it Item) result(o Outcome, err error, warning string) Result {
 // ones not started are failed, "not attempted", and the report carries
 // the error once, with its fix. So that it is met by one repository and
 // not by a wave of them, the first repository that needs a new mirror
-// configuration (one that exists at the destination if there is one, so
-// that a refusal leaves no empty repository behind) is written alone
-// before the others start.
+// configuration is written alone before the others start.
 func (e *Engine) Apply(ctx context.Context, plan *Plan) (*Report, error) {
 	if plan == nil || plan.engine != e {
 		return nil, errors.New("quaymirror: Apply needs a plan made by this engine's Plan")

@@ -95,7 +95,6 @@ func TestPreflightAdviceComesFromTheBackend(t *testing.T) {
 			func(p *quaymirror.Policy) { p.ArchitectureFilter = []string{"amd64"} }, "architecture filter", quaymirror.TopicArchitectureFilter},
 		{"sparse index off", quaymirror.Capabilities{RepositoryMirroring: true, ArchitectureFilter: true},
 			func(p *quaymirror.Policy) { p.ArchitectureFilter = []string{"amd64"} }, "architecture filter", quaymirror.TopicSparseIndex},
-		{"read-only", quaymirror.Capabilities{RepositoryMirroring: true, ReadOnly: true}, nil, "writable", quaymirror.TopicReadOnly},
 	}
 	for _, tc := range cases {
 		for _, withAdvice := range []bool{false, true} {
@@ -132,12 +131,29 @@ func TestPreflightAdviceComesFromTheBackend(t *testing.T) {
 		}
 	}
 
+	// Read-only mode is a warning, with the backend's advice.
+	src := fake.New()
+	must(t, src.AddOrganization(org))
+	reg := fake.New(fake.WithCapabilities(quaymirror.Capabilities{RepositoryMirroring: true, ReadOnly: true}))
+	must(t, reg.AddRobot(org, "mirror"))
+	e, err := quaymirror.NewEngine(src, advising{reg}, basePolicy())
+	must(t, err)
+	list, err := e.Preflight(context.Background())
+	must(t, err)
+	var warned bool
+	for _, c := range list {
+		warned = warned || c.Name == "writable" && c.Status == quaymirror.CheckWarn && c.Fix == "backend advice on read-only "
+	}
+	if !list.OK() || !warned {
+		t.Errorf("read-only: %+v, want a warning with the backend's advice", list)
+	}
+
 	// Credentials: the advice is asked of the side that refused them.
 	w := newWorld(t)
 	w.src.FailOn(fake.OpCurrentUser, "", "", quaymirror.ErrUnauthorized)
-	e, err := quaymirror.NewEngine(advising{w.src}, advising{w.dst}, basePolicy())
+	e, err = quaymirror.NewEngine(advising{w.src}, advising{w.dst}, basePolicy())
 	must(t, err)
-	list, err := e.Preflight(context.Background())
+	list, err = e.Preflight(context.Background())
 	must(t, err)
 	if f := list.Failed(); len(f) != 1 || f[0].Fix != "backend advice on source-credentials "+org {
 		t.Errorf("failed = %+v, want the source backend's advice on its credentials", f)
@@ -215,21 +231,25 @@ func TestOrganizationErrorStopsTheOrganization(t *testing.T) {
 		}
 	})
 
-	// The canary is a repository that needs only its mirror configuration
-	// when there is one: a refusal then creates no empty repository.
-	t.Run("canary without a new repository", func(t *testing.T) {
+	// The canary is the first repository that needs a new mirror
+	// configuration, even after updates.
+	t.Run("canary", func(t *testing.T) {
 		t.Parallel()
 		w := newWorld(t)
 		w.source(t, "a", "b", "c", "z")
-		must(t, w.dst.AddRepository(quaymirror.Repository{Namespace: org, Name: "z"}))
+		drifted := desired("a")
+		drifted.SyncInterval = time.Hour
+		must(t, w.dst.AddRepository(quaymirror.Repository{Namespace: org, Name: "a", State: quaymirror.StateMirror}))
+		must(t, w.dst.PutMirror(org, "a", mirrorOf(drifted, quaymirror.SyncSuccess)))
+		must(t, w.dst.AddRepository(quaymirror.Repository{Namespace: org, Name: "c"}))
 		w.dst.FailOn(fake.OpCreateMirror, org, "", fmt.Errorf("refused: %w", quaymirror.ErrSourceNotAllowed))
 		rep, err := w.engine(t, basePolicy()).Sync(context.Background())
 		must(t, err)
-		if rep.OrganizationError == nil || rep.OrganizationError.Repository != "z" {
-			t.Fatalf("organization error = %+v, want one met by z", rep.OrganizationError)
+		if rep.OrganizationError == nil || rep.OrganizationError.Repository != "b" {
+			t.Fatalf("organization error = %+v, want one met by b", rep.OrganizationError)
 		}
-		if n := w.dst.Calls()[fake.OpCreateRepository]; n != 0 {
-			t.Errorf("%d repositories created", n)
+		if calls := w.dst.Calls(); calls[fake.OpCreateRepository] != 1 || calls[fake.OpUpdateMirror] != 0 || calls[fake.OpCreateMirror] != 1 {
+			t.Errorf("calls %v: want b alone written", calls)
 		}
 	})
 }

@@ -104,27 +104,21 @@ func notAttempted(it Item, oe *OrganizationError) Result {
 }
 
 // canary returns the index of the item Apply writes alone before the
-// others, or -1: the first item that creates a mirror configuration in a
-// repository that exists (a refusal then leaves nothing behind), else the
-// first that creates a repository, else the first that writes at all.
+// others, or -1: the first (in plan order) that creates a mirror
+// configuration, where a refusal about the organisation shows first, else
+// the first that writes at all.
 func canary(items []Item) int {
-	first := map[Action]int{}
-	firstWrite := -1
+	first := -1
 	for i, it := range items {
 		if !writes(it) {
 			continue
 		}
-		if firstWrite < 0 {
-			firstWrite = i
-		}
-		if _, ok := first[it.Action]; !ok {
-			first[it.Action] = i
-		}
-	}
-	for _, a := range []Action{ActionConfigure, ActionCreate} {
-		if i, ok := first[a]; ok {
+		if it.Action == ActionCreate || it.Action == ActionConfigure {
 			return i
 		}
+		if first < 0 {
+			first = i
+		}
 	}
-	return firstWrite
+	return first
 }

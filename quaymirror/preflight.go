@@ -74,11 +74,10 @@ var ErrPreflight = errors.New("preflight failed")
 // Preflight checks, without writing anything, that a sync can work: both
 // sets of credentials are valid, both organisations exist and the
 // destination one may be administered, the source listing answers, the
-// destination has repository mirroring, accepts writes and has no
-// organisation-level mirror locking the organisation, the robot exists,
-// and the policy asks for nothing the destination cannot do. It warns when
-// the destination is likely to refuse the source location
-// (SourceChecker). Checks the backends cannot answer are reported
+// destination has repository mirroring and no organisation-level mirror
+// locking the organisation, the robot exists, and the policy asks for
+// nothing the destination cannot do. It warns when the destination is in
+// read-only mode or likely to refuse the source location (SourceChecker). Checks the backends cannot answer are reported
 // CheckSkipped. Failed checks and warnings carry a fix, the backend's own
 // when it is an Adviser. The error is non-nil only when ctx ends.
 func (e *Engine) Preflight(ctx context.Context) (Checklist, error) {
@@ -208,8 +207,11 @@ func (e *Engine) checkCapabilities(ctx context.Context, c *counter, add func(Che
 	}
 	add(Check{Name: "repository mirroring", Status: CheckOK, Detail: enabled})
 	if caps.ReadOnly {
-		add(Check{Name: "writable", Status: CheckFail, Detail: "the destination registry is in read-only mode: it refuses every write",
-			Fix: adviceFor(e.dst, TopicReadOnly, "")})
+		// A warning: read-only mode is a passing state (a maintenance
+		// window); a sync meeting it stops at its first write.
+		add(Check{Name: "writable", Status: CheckWarn,
+			Detail: "the destination registry is in read-only mode: it refuses every write for now, and a sync would stop at its first one",
+			Fix:    adviceFor(e.dst, TopicReadOnly, "")})
 	}
 	if e.policy.SkopeoTimeout != 0 && !caps.SkopeoTimeout {
 		add(Check{Name: "skopeo timeout", Status: CheckFail, Detail: "the destination registry does not accept a skopeo timeout (Quay 3.15+)",
