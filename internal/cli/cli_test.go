@@ -229,7 +229,7 @@ func TestInvalidConfigurationExits2BeforeAnyRequest(t *testing.T) {
 		{"TAG_GLOB", nil, []string{`TAG_GLOB=["a,b"]`}},
 		{"SYNC_INTERVAL", nil, []string{"SYNC_INTERVAL=59"}},
 		{"SYNC_INTERVAL", nil, []string{"SYNC_INTERVAL=soon"}},
-		{"SYNC_INTERVAL", []string{"--sync-interval", "0"}, nil},
+		{"SYNC_INTERVAL", []string{"--sync-interval", "30"}, nil},
 		{"OUTPUT", []string{"-o", "yaml"}, nil},
 		{"ORGANIZATIONS", nil, []string{"ORGANIZATIONS="}},
 		{"ORGANIZATIONS", []string{"--org", "Not_Valid"}, nil},
