@@ -1,6 +1,6 @@
 // Package bench measures quaymirror against two emulated Quay registries:
 // the real engine and the real Quay client, wired as the CLI wires them
-// (internal/app), talk HTTP on loopback to a source and a destination
+// (internal/wiring), talk HTTP on loopback to a source and a destination
 // emulator (registry/quay/quaytest over registry/fake) that delay every
 // request by an injected latency.
 //
