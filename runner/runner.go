@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -332,4 +334,29 @@ func checkOrgs(orgs []Org) error {
 		seen[o.Source] = true
 	}
 	return nil
+}
+
+// Select returns the pairs of orgs whose sources are named, in the order
+// of names and without repeats; no names means every pair. A name that
+// is not a source of orgs is an error listing the known ones.
+func Select(orgs []Org, names ...string) ([]Org, error) {
+	if len(names) == 0 {
+		return orgs, nil
+	}
+	out := make([]Org, 0, len(names))
+	for _, n := range names {
+		i := slices.IndexFunc(orgs, func(o Org) bool { return o.Source == n })
+		if i < 0 {
+			known := make([]string, len(orgs))
+			for j, o := range orgs {
+				known[j] = o.Source
+			}
+			slices.Sort(known)
+			return nil, fmt.Errorf("unknown organization %.80q (configured: %s)", n, strings.Join(known, ", "))
+		}
+		if !slices.ContainsFunc(out, func(o Org) bool { return o.Source == n }) {
+			out = append(out, orgs[i])
+		}
+	}
+	return out, nil
 }

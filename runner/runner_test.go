@@ -13,6 +13,7 @@ import (
 	"github.com/quaymirror/quaymirror/quaymirror"
 	"github.com/quaymirror/quaymirror/registry/fake"
 	"github.com/quaymirror/quaymirror/runner"
+	"github.com/quaymirror/quaymirror/runner/runnertest"
 )
 
 // repos are the source repositories of each organisation of the tests.
@@ -260,67 +261,13 @@ func TestInvalidOrganizations(t *testing.T) {
 	}
 }
 
-// manualClock is a clock the test moves.
-type manualClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*timer
-}
-
-type timer struct {
-	at      time.Time
-	f       func()
-	stopped bool
-}
-
-func newClock() *manualClock {
-	return &manualClock{now: time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) AfterFunc(d time.Duration, f func()) func() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &timer{at: c.now.Add(d), f: f}
-	c.timers = append(c.timers, t)
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		was := !t.stopped
-		t.stopped = true
-		return was
-	}
-}
-
-// Advance moves the clock and runs the functions that fall due.
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	var due []func()
-	for _, t := range c.timers {
-		if !t.stopped && !t.at.After(c.now) {
-			t.stopped = true
-			due = append(due, t.f)
-		}
-	}
-	c.mu.Unlock()
-	for _, f := range due {
-		f()
-	}
-}
-
 // When the budget runs out while a repository is being written, that
 // repository finishes, no other starts, the next organisation is not
 // started, and the result is partial; the next run completes.
 func TestBudget(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	clock := newClock()
+	clock := runnertest.NewClock(time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC))
 	const budget = 10 * time.Minute
 	r := w.runner(t, runner.WithBudget(budget), runner.WithClock(clock))
 	var once sync.Once
@@ -508,5 +455,57 @@ func TestOrganizationsShareTheRateLimiters(t *testing.T) {
 	}
 	if b := res.Organizations[1]; b.Outcome != runner.OutcomePreflightFailed {
 		t.Errorf("beta = %s %+v: its requests should have found the limiter spent", b.Outcome, b.Preflight)
+	}
+}
+
+func TestSelect(t *testing.T) {
+	t.Parallel()
+	all := orgs("alpha", "beta", "gamma")
+	got, err := runner.Select(all, "gamma", "alpha", "gamma")
+	if err != nil || len(got) != 2 || got[0].Source != "gamma" || got[1].Source != "alpha" || got[1].Policy.Robot != "alpha+mirror" {
+		t.Errorf("Select = %+v, %v", got, err)
+	}
+	if got, err := runner.Select(all); err != nil || len(got) != 3 {
+		t.Errorf("Select() = %+v, %v; want every pair", got, err)
+	}
+	if _, err := runner.Select(all, "alpha", "delta"); err == nil || !strings.Contains(err.Error(), `"delta"`) ||
+		!strings.Contains(err.Error(), "alpha, beta, gamma") {
+		t.Errorf("unknown name: %v", err)
+	}
+}
+
+// A run stopped during a preflight (a signal) writes nothing and returns
+// a result that says so, every organisation listed, rather than an error.
+func TestStoppedDuringThePreflight(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	w.dst.SetHook(func(_ context.Context, op fake.Op, _, _ string) error {
+		if op == fake.OpGetOrganization {
+			cancel()
+		}
+		return nil
+	})
+	res, err := w.runner(t).Sync(ctx, orgs("alpha", "beta"))
+	must(t, err)
+	if res.Outcome != runner.OutcomePartial || !res.Interrupted || len(res.Organizations) != 2 {
+		t.Fatalf("result = %+v", res)
+	}
+	for _, o := range res.Organizations {
+		if o.Outcome != runner.OutcomePartial || o.Error == "" || len(o.Repositories) != 0 {
+			t.Errorf("%s: %+v", o.Organization, o)
+		}
+	}
+	if res.Organizations[1].Error != "not started: the run was stopped" {
+		t.Errorf("beta: %q", res.Organizations[1].Error)
+	}
+	if n := w.dst.Writes(); n != 0 {
+		t.Errorf("%d writes", n)
+	}
+	// A call with a context already cancelled runs nothing at all.
+	res, err = w.runner(t).Sync(ctx, orgs("alpha"))
+	if err != nil || res.Outcome != runner.OutcomePartial || w.dst.Writes() != 0 {
+		t.Errorf("cancelled call = %+v, %v", res, err)
 	}
 }
