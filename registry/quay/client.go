@@ -14,7 +14,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/quaymirror/quaymirror/internal/version"
 	"github.com/quaymirror/quaymirror/quaymirror"
 )
 
@@ -78,7 +77,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		}
 		rt = t
 	}
-	ua := version.UserAgent()
+	ua := "quaymirror/" + quaymirror.Version() + " (+https://github.com/quaymirror/quaymirror)"
 	if o.userAgent != "" {
 		ua = o.userAgent + " " + ua
 	}
