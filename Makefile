@@ -2,7 +2,7 @@
 GO      ?= go
 PKGS    ?= ./...
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X github.com/quaymirror/quaymirror/internal/version.Version=$(VERSION)
+LDFLAGS := -X github.com/quaymirror/quaymirror/quaymirror.version=$(VERSION) -X github.com/quaymirror/quaymirror/internal/version.Version=$(VERSION)
 
 .DEFAULT_GOAL := help
 
