@@ -54,7 +54,7 @@ type runEnv struct {
 }
 
 func commands() []*command {
-	return []*command{syncCommand(), planCommand(), statusCommand(), checkCommand(), serveCommand(), demoCommand(), benchCommand(), versionCommand()}
+	return []*command{syncCommand(), planCommand(), statusCommand(), checkCommand(), serveCommand(), demoCommand(), versionCommand()}
 }
 
 // Run runs quaymirror with args (without the program name) and environ
