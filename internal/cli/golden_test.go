@@ -123,7 +123,7 @@ func TestTextReports(t *testing.T) {
 	writeChecksText(&buf, checks)
 	golden(t, "check.txt", buf.Bytes())
 
-	w.dst.FailOn(fake.OpCreateMirror, docker, "bitnami/kafka", fmt.Errorf("400 Bad Request: the provided registry location is not allowed: %w", quaymirror.ErrInvalid))
+	w.dst.FailOn(fake.OpCreateMirror, docker, "bitnami/kafka", fmt.Errorf("400 Bad Request: %w", quaymirror.ErrInvalid))
 	res, err := r.Sync(t.Context(), goldenOrgs(docker, redhat, gone))
 	must(t, err)
 	buf.Reset()
