@@ -433,7 +433,8 @@ func TestOneOrganizationsBadTokenLeavesTheOtherConverging(t *testing.T) {
 
 	// The text report names the failure, its fix and the converged one.
 	r = run(t, env, "sync")
-	if r.code != ExitPreflight || !strings.Contains(r.stdout, "4 unchanged") || !strings.Contains(r.stdout, "fix: generate a new OAuth token") ||
+	if r.code != ExitPreflight || !strings.Contains(r.stdout, "4 unchanged") || !strings.Contains(r.stdout, "✗ destination credentials: ") ||
+		!strings.Contains(r.stdout, "      fix: ") ||
 		!strings.Contains(r.stdout, "preflight failed for "+bad) {
 		t.Errorf("text sync = %d\n%s", r.code, r.stdout)
 	}
