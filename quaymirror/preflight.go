@@ -236,8 +236,7 @@ func (e *Engine) checkSourceLocation(ctx context.Context, c *counter, add func(C
 	host := e.policy.SourceRegistry
 	sc, ok := e.dst.(SourceChecker)
 	if !ok {
-		add(Check{Name: name, Status: CheckSkipped, Detail: "the backend cannot tell"})
-		return
+		return // a warning only: nothing to say without the capability
 	}
 	err := e.call(ctx, c, destinationRead, func() error { return sc.CheckSource(ctx, host) })
 	switch {

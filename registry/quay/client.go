@@ -15,7 +15,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/quaymirror/quaymirror/internal/version"
 	"github.com/quaymirror/quaymirror/quaymirror"
 )
 
@@ -81,7 +80,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		}
 		rt = t
 	}
-	ua := version.UserAgent()
+	ua := "quaymirror/" + quaymirror.Version() + " (+https://github.com/quaymirror/quaymirror)"
 	if o.userAgent != "" {
 		ua = o.userAgent + " " + ua
 	}

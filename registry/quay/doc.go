@@ -32,7 +32,9 @@
 //     bodies.
 //   - bearer token: added only to requests for the registry's own origin,
 //     so a redirect to another host never carries it.
-//   - User-Agent: internal/version.UserAgent.
+//   - User-Agent: "quaymirror/" and quaymirror.Version(), the version of
+//     the quaymirror module linked (not the embedding program's), after
+//     the product tokens of [WithUserAgent].
 //   - the base transport: TLS verification on, optional extra CA bundle,
 //     proxy from the environment (http.ProxyFromEnvironment).
 //
