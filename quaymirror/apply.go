@@ -1,9 +1,11 @@
 package quaymirror
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -20,6 +22,9 @@ const (
 	OutcomeSkipped    Outcome = "skipped"
 	OutcomeOrphaned   Outcome = "orphaned"
 	OutcomeFailed     Outcome = "failed"
+	// OutcomeUnchecked: an existing mirror outside the run's slice, not
+	// read (ActionUnchecked). Nothing is known of it.
+	OutcomeUnchecked Outcome = "unchecked"
 	// OutcomeNotStarted: Apply stopped (context ended, time budget spent)
 	// before this repository was started. The next run picks it up.
 	OutcomeNotStarted Outcome = "not_started"
@@ -57,6 +62,8 @@ type Counts struct {
 	Orphaned   int `json:"orphaned"`
 	Failed     int `json:"failed"`
 	NotStarted int `json:"not_started"`
+	// Unchecked counts the existing mirrors outside the run's slice.
+	Unchecked int `json:"unchecked"`
 }
 
 func (c *Counts) add(o Outcome) {
@@ -77,6 +84,8 @@ func (c *Counts) add(o Outcome) {
 		c.Failed++
 	case OutcomeNotStarted:
 		c.NotStarted++
+	case OutcomeUnchecked:
+		c.Unchecked++
 	}
 }
 
@@ -85,9 +94,15 @@ type Report struct {
 	Organization            string `json:"organization"`
 	DestinationOrganization string `json:"destination_organization"`
 	DryRun                  bool   `json:"dry_run"`
-	// Interrupted is set when Apply stopped before starting every
+	// Interrupted is set when the run stopped before starting every
 	// repository; the rest are OutcomeNotStarted.
 	Interrupted bool `json:"interrupted"`
+	// Slice and Slices say which slice of the existing mirrors the run
+	// checked (see WithChecks): slice Slice of Slices, every mirror when
+	// Slices is 1. Checked counts the mirror configurations read.
+	Slice   int `json:"slice"`
+	Slices  int `json:"slices"`
+	Checked int `json:"checked"`
 	Counts
 	// OrganizationError is set when a write met an error about the whole
 	// organisation, which stopped its writes (see Apply). The
@@ -128,6 +143,9 @@ func (p *Plan) newReport(capacity int) *Report {
 	return &Report{
 		Organization:            p.SourceNamespace,
 		DestinationOrganization: p.DestinationNamespace,
+		Slice:                   p.Slice.Index,
+		Slices:                  max(p.Slice.Count, 1),
+		Checked:                 p.Checked,
 		Repositories:            make([]Result, 0, capacity),
 		Calls:                   p.Calls,
 	}
@@ -139,8 +157,11 @@ func (r *Report) add(res Result) {
 }
 
 func plannedOutcome(it Item) Outcome {
-	if it.Err != nil {
+	switch {
+	case it.Err != nil:
 		return OutcomeFailed
+	case it.notStarted:
+		return OutcomeNotStarted
 	}
 	switch it.Action {
 	case ActionCreate:
@@ -153,6 +174,8 @@ func plannedOutcome(it Item) Outcome {
 		return OutcomeUnchanged
 	case ActionOrphan:
 		return OutcomeOrphaned
+	case ActionUnchecked:
+		return OutcomeUnchecked
 	}
 	return OutcomeSkipped
 }
@@ -268,6 +291,8 @@ func (e *Engine) Apply(ctx context.Context, plan *Plan) (*Report, error) {
 	rep := plan.newReport(0)
 	for i, it := range plan.Items {
 		switch r := results[i]; {
+		case it.notStarted:
+			rep.Interrupted = true
 		case !started[i]:
 			rep.Interrupted = true
 			results[i] = it.result(OutcomeNotStarted, nil, "")
@@ -301,13 +326,133 @@ func writes(it Item) bool {
 	return false
 }
 
-// Sync plans and applies in one call.
+// Sync lists both sides, decides and writes in one pass: what Plan then
+// Apply do, with the writes of each repository made as soon as its plan
+// is known. A repository missing at the destination is created while the
+// source is still being listed (once the destination listing is
+// complete, which alone can tell that it is missing); orphans wait for
+// both listings. So a first run does not wait for the whole source
+// listing before its first write, and a run holds no plan beside its
+// report.
+//
+// The rules are Apply's: a failure in one repository never stops the
+// others; once a repository's writes start they finish under their own
+// timeout even if ctx ends; an OrganizationError stops the writes (the
+// first repository to be written, and the first to get a new mirror
+// configuration, are each written alone so that such an error is met
+// once, not by a wave of repositories).
+//
+// When ctx ends, no new repository is started: the ones known but not
+// started are reported OutcomeNotStarted and the report is Interrupted.
+// The error is ctx's only when it ended before both listings were
+// complete (the report then lacks the repositories not yet listed); it is
+// the listing's error when a listing failed. In both cases the report
+// holds what was done.
 func (e *Engine) Sync(ctx context.Context) (*Report, error) {
-	plan, err := e.Plan(ctx)
-	if err != nil {
-		return nil, err
+	start := time.Now()
+	p := e.policy
+	c := &counter{}
+	w := &writer{e: e, ctx: ctx, c: c, gate: newGate()}
+	d, err := e.decide(ctx, c, w.claim, w.emit)
+	rep := &Report{
+		Organization:            p.SourceNamespace,
+		DestinationOrganization: p.DestinationNamespace,
+		Slice:                   d.slice.Index,
+		Slices:                  max(d.slice.Count, 1),
+		Checked:                 d.checked,
+		Repositories:            w.results,
+		Interrupted:             w.interrupted || ctx.Err() != nil,
 	}
-	return e.Apply(ctx, plan)
+	if rep.Repositories == nil {
+		rep.Repositories = []Result{}
+	}
+	slices.SortFunc(rep.Repositories, func(a, b Result) int { return cmp.Compare(a.Name, b.Name) })
+	for _, r := range rep.Repositories {
+		rep.Counts.add(r.Outcome)
+	}
+	if oe := w.stopped.get(); oe != nil {
+		rep.OrganizationError = oe
+		e.logger.Error("writes to the organization stopped", "organization", oe.Organization, "repository", oe.Repository,
+			"reason", oe.Reason, "detail", oe.Detail, "fix", oe.Fix)
+	}
+	rep.Calls = c.calls()
+	rep.Duration = time.Since(start)
+	if err != nil && d.listed && ctx.Err() != nil {
+		err = nil // every repository is in the report; the rest were not started
+	}
+	return rep, err
+}
+
+// writer carries out the items of a Sync as they are decided and keeps
+// their results.
+type writer struct {
+	e    *Engine
+	ctx  context.Context
+	c    *counter
+	gate *gate
+
+	stopped stop
+
+	mu          sync.Mutex
+	results     []Result
+	interrupted bool
+}
+
+// claim gives an item its role at the gate before it is handed to a
+// worker.
+func (w *writer) claim(it *Item) {
+	if writes(*it) {
+		it.role = w.gate.claim(*it)
+	}
+}
+
+// emit writes what the item calls for and records its result. It is
+// called from the goroutine that decided the item.
+func (w *writer) emit(it Item) {
+	var res Result
+	switch {
+	case it.notStarted:
+		res = it.result(OutcomeNotStarted, nil, "")
+	case !writes(it):
+		res = it.result(plannedOutcome(it), nil, "")
+	default:
+		res = w.write(it)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.results = append(w.results, res)
+	if res.Outcome == OutcomeNotStarted {
+		w.interrupted = true
+	}
+}
+
+func (w *writer) write(it Item) Result {
+	e := w.e
+	role := it.role
+	if role == roleUnclaimed {
+		role = w.gate.claim(it)
+	}
+	leave := w.gate.enter(role)
+	defer leave()
+	if oe := w.stopped.get(); oe != nil {
+		return notAttempted(it, oe)
+	}
+	if w.ctx.Err() != nil {
+		return it.result(OutcomeNotStarted, nil, "")
+	}
+	w.c.started.Add(1)
+	// Once started, a repository's writes finish even if ctx ends,
+	// bounded by the repository timeout.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), e.repoTimeout)
+	res := e.applyItem(rctx, w.c, it)
+	cancel()
+	if oe := e.organizationError(res.err, it.Name); oe != nil {
+		w.stopped.set(oe)
+	}
+	if res.err != nil {
+		e.logger.Warn("repository failed", "repository", e.policy.DestinationNamespace+"/"+it.Name, "action", it.Action, "error", res.Error)
+	}
+	return res
 }
 
 // applyItem performs one repository's writes. On ErrAlreadyExists from a
@@ -353,7 +498,8 @@ func (e *Engine) replan(ctx context.Context, c *counter, it Item) (Item, error) 
 	if err != nil {
 		return it, &RepositoryError{Op: "re-read repository", Repository: ns + "/" + it.Name, Err: err}
 	}
-	again := e.planExisting(ctx, c, it.source, *repo)
+	again := e.planExisting(ctx, c, it.Name, repo.State)
+	again.description, again.public = it.description, it.public
 	if again.Err != nil {
 		return it, again.Err
 	}
@@ -368,7 +514,7 @@ func (e *Engine) write(ctx context.Context, c *counter, it Item) (Outcome, strin
 	}
 	switch it.Action {
 	case ActionCreate:
-		repo := Repository{Namespace: ns, Name: name, Description: it.source.Description, Visibility: e.visibility(it.source)}
+		repo := Repository{Namespace: ns, Name: name, Description: it.description, Visibility: e.visibility(it.public)}
 		if err := e.call(ctx, c, destinationWrite, func() error { return e.dst.CreateRepository(ctx, repo) }); err != nil {
 			return "", "", wrap("create repository", err)
 		}
@@ -451,14 +597,78 @@ func (e *Engine) createMirror(ctx context.Context, c *counter, it Item) (string,
 	return "", nil
 }
 
-func (e *Engine) visibility(src Repository) Visibility {
+// visibility is the visibility of a new repository whose source is
+// public or not.
+func (e *Engine) visibility(public bool) Visibility {
 	switch e.policy.Visibility {
 	case VisibilityPublic:
 		return Public
 	case VisibilitySource:
-		if src.Visibility == Public {
+		if public {
 			return Public
 		}
 	}
 	return Private
+}
+
+// gate makes the first repository a Sync writes, and the first that gets
+// a new mirror configuration, be written alone: no other write runs
+// beside them, so an error about the whole organisation (see
+// OrganizationError) is met by one repository and stops the others
+// before they start. The roles are claimed in the order the repositories
+// are handed to the workers (claim), so the first is the first listed,
+// not whichever worker runs first.
+type gate struct {
+	mu            sync.Mutex
+	first, mirror bool          // claimed
+	firstDone     chan struct{} // closed when the first write is done
+	rw            sync.RWMutex  // held for reading by every other write
+}
+
+// gateRole is what a repository's writes are to the gate.
+type gateRole uint8
+
+const (
+	roleUnclaimed gateRole = iota
+	roleFirst              // the first repository written
+	roleMirror             // the first new mirror configuration, after the first write
+	roleOther
+)
+
+func newGate() *gate { return &gate{firstDone: make(chan struct{})} }
+
+// claim gives the item its role; the first caller gets roleFirst.
+func (g *gate) claim(it Item) gateRole {
+	newMirror := it.Action == ActionCreate || it.Action == ActionConfigure
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case !g.first:
+		g.first, g.mirror = true, newMirror
+		return roleFirst
+	case !g.mirror && newMirror:
+		g.mirror = true
+		return roleMirror
+	}
+	return roleOther
+}
+
+// enter waits until a write of the role may run and returns the function
+// to call once it is done.
+func (g *gate) enter(role gateRole) (leave func()) {
+	switch role {
+	case roleFirst:
+		g.rw.Lock()
+		return func() {
+			g.rw.Unlock()
+			close(g.firstDone)
+		}
+	case roleMirror:
+		<-g.firstDone
+		g.rw.Lock() // waits for the writes in flight, holds back new ones
+		return g.rw.Unlock
+	}
+	<-g.firstDone
+	g.rw.RLock()
+	return g.rw.RUnlock
 }

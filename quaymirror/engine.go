@@ -53,18 +53,28 @@ type Engine struct {
 	breakerThreshold int
 	breakerSet       bool
 
+	// checks, when sliced, says which existing mirrors a run reads;
+	// without, every one.
+	checks Checks
+	sliced bool
+
 	progressMu sync.Mutex
 	progress   func(Progress)
 }
 
-// Progress is reported while Plan and Apply run.
+// Progress is reported while Plan, Sync and Apply run.
 type Progress struct {
-	// Phase is "plan" or "apply".
+	// Phase is "list" while the organisations are listed, then "plan"
+	// (Plan), "sync" (Sync) or "apply" (Apply).
 	Phase string
-	// Done counts repositories finished in this phase.
+	// Listed counts the source repositories listed so far ("list").
+	Listed int
+	// Done counts the repositories that needed a request (a read or a
+	// write) and are finished; Sync starts creating repositories while
+	// it lists.
 	Done int
-	// Total is the number of repositories of the phase, or 0 while Plan
-	// still lists the source.
+	// Total is the number of repositories that need a request, known
+	// once the listings are complete (0 before).
 	Total int
 }
 
@@ -237,6 +247,9 @@ func (c Calls) Add(o Calls) Calls {
 type counter struct {
 	srcReads, dstReads, dstWrites atomic.Int64
 	srcBreaker, dstBreaker        breaker
+	// checked counts the mirror configurations read for source
+	// repositories; started the repositories whose writes began.
+	checked, started atomic.Int64
 }
 
 func (c *counter) calls() Calls {

@@ -231,10 +231,9 @@ func TestOrganizationErrorStopsTheOrganization(t *testing.T) {
 		}
 	})
 
-	// The canary is the first repository that needs a new mirror
-	// configuration, even after updates.
-	t.Run("canary", func(t *testing.T) {
-		t.Parallel()
+	// Apply's canary is the first repository of the plan that needs a
+	// new mirror configuration, even after updates.
+	canaryWorld := func(t *testing.T) world {
 		w := newWorld(t)
 		w.source(t, "a", "b", "c", "z")
 		drifted := desired("a")
@@ -243,13 +242,42 @@ func TestOrganizationErrorStopsTheOrganization(t *testing.T) {
 		must(t, w.dst.PutMirror(org, "a", mirrorOf(drifted, quaymirror.SyncSuccess)))
 		must(t, w.dst.AddRepository(quaymirror.Repository{Namespace: org, Name: "c"}))
 		w.dst.FailOn(fake.OpCreateMirror, org, "", fmt.Errorf("refused: %w", quaymirror.ErrSourceNotAllowed))
-		rep, err := w.engine(t, basePolicy()).Sync(context.Background())
+		return w
+	}
+	t.Run("canary", func(t *testing.T) {
+		t.Parallel()
+		w := canaryWorld(t)
+		e := w.engine(t, basePolicy())
+		plan, err := e.Plan(context.Background())
+		must(t, err)
+		rep, err := e.Apply(context.Background(), plan)
 		must(t, err)
 		if rep.OrganizationError == nil || rep.OrganizationError.Repository != "b" {
 			t.Fatalf("organization error = %+v, want one met by b", rep.OrganizationError)
 		}
 		if calls := w.dst.Calls(); calls[fake.OpCreateRepository] != 1 || calls[fake.OpUpdateMirror] != 0 || calls[fake.OpCreateMirror] != 1 {
 			t.Errorf("calls %v: want b alone written", calls)
+		}
+	})
+	// Sync writes as it decides: the first repository written is
+	// written alone, and so is the first new mirror configuration, so
+	// that the error is met by one repository whatever comes first (the
+	// update of a, read while b waits for the destination listing, may).
+	t.Run("canary of a sync", func(t *testing.T) {
+		t.Parallel()
+		w := canaryWorld(t)
+		rep, err := w.engine(t, basePolicy(), quaymirror.WithConcurrency(4)).Sync(context.Background())
+		must(t, err)
+		if oe := rep.OrganizationError; oe == nil || !slices.Contains([]string{"b", "c", "z"}, oe.Repository) {
+			t.Fatalf("organization error = %+v, want one met by a new mirror", oe)
+		}
+		if calls := w.dst.Calls(); calls[fake.OpCreateMirror] != 1 || calls[fake.OpUpdateMirror] > 1 {
+			t.Errorf("calls %v: want one new mirror configuration attempted", calls)
+		}
+		for _, r := range rep.Repositories {
+			if r.Name != rep.OrganizationError.Repository && r.Name != "a" && !strings.HasPrefix(r.Error, "not attempted: ") {
+				t.Errorf("%s: %+v, want not attempted", r.Name, r)
+			}
 		}
 	})
 }

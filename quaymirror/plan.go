@@ -35,6 +35,10 @@ const (
 	// longer exists. Reported, never deleted; disabled only with
 	// Policy.DisableOrphans.
 	ActionOrphan Action = "orphan"
+	// ActionUnchecked: an existing mirror this run did not read, because
+	// it is outside the run's slice (see WithChecks) or the run stopped
+	// first. Nothing is known of it: it is not "unchanged".
+	ActionUnchecked Action = "unchecked"
 )
 
 // Change is one field-level difference between a mirror configuration and
@@ -60,7 +64,10 @@ type Item struct {
 	// failed.
 	Err error `json:"-"`
 
-	source Repository // the source repository (create, configure, update)
+	// description and public are the source repository's, for a
+	// create.
+	description string
+	public      bool
 	// desired is the configuration to write when it is not the one the
 	// policy wants for the name (orphans); nil otherwise, so that a plan
 	// of many repositories does not hold a configuration per repository
@@ -72,6 +79,11 @@ type Item struct {
 	// time; Apply reads it again right before the write that makes it a
 	// mirror, in case tags were pushed since.
 	recheck bool
+	// notStarted: the run stopped before it got to the repository.
+	notStarted bool
+	// role is the item's role at Sync's gate, when claimed before it
+	// was handed to a worker.
+	role gateRole
 }
 
 // Plan is what Apply would do, per repository, sorted by name.
@@ -82,6 +94,11 @@ type Plan struct {
 	Created              time.Time `json:"created"`
 	// Calls counts the requests Plan made.
 	Calls Calls `json:"calls"`
+	// Slice is the slice of existing mirrors the plan read (see
+	// WithChecks); the others are ActionUnchecked. Checked counts the
+	// mirror configurations read.
+	Slice   Slice `json:"-"`
+	Checked int   `json:"checked"`
 
 	engine *Engine
 }
@@ -102,37 +119,119 @@ func (p *Plan) Count(a Action) int {
 // Err set, and planning goes on; an error is returned only when a listing
 // fails or ctx ends.
 //
-// Calls made: the destination listing, the source listing, then per source
-// repository that exists at the destination one mirror read (MIRROR state)
-// or a repository read plus, when it holds no tags, a mirror read (NORMAL
-// state). Repositories missing at the destination cost no read. Repositories
-// only at the destination cost a mirror read when they are in MIRROR state,
-// to find orphans.
+// Calls made: the destination listing and the source listing, then per
+// source repository that exists at the destination one mirror read (MIRROR
+// state, when the mirror is in the run's slice: see WithChecks) or a
+// repository read plus, when it holds no tags, a mirror read (NORMAL
+// state). Repositories missing at the destination cost no read, nor do
+// existing mirrors outside the slice (ActionUnchecked). Repositories only
+// at the destination cost a mirror read when they are in MIRROR state, to
+// find orphans.
 func (e *Engine) Plan(ctx context.Context) (*Plan, error) {
 	p := e.policy
-	c := &counter{}
 	plan := &Plan{
 		SourceNamespace:      p.SourceNamespace,
 		DestinationNamespace: p.DestinationNamespace,
 		Created:              e.now().UTC(),
 		engine:               e,
 	}
+	c := &counter{}
+	var (
+		mu    sync.Mutex
+		items []Item
+	)
+	d, err := e.decide(ctx, c, nil, func(it Item) {
+		mu.Lock()
+		defer mu.Unlock()
+		items = append(items, it)
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(items, func(a, b Item) int { return cmp.Compare(a.Name, b.Name) })
+	plan.Items = items
+	plan.Calls = c.calls()
+	plan.Slice, plan.Checked = d.slice, d.checked
+	return plan, nil
+}
 
+// decision is what decide found besides its items.
+type decision struct {
+	// listed: both listings were complete, so every repository of both
+	// sides got an item (possibly one the run did not get to).
+	listed  bool
+	slice   Slice
+	checked int
+}
+
+// newRepository is a source repository that may have to be created: what
+// its creation needs.
+type newRepository struct {
+	name, description string
+	public            bool
+}
+
+// existingMirror is an existing repository whose check waits for the
+// run's slice.
+type existingMirror struct {
+	name  string
+	state State
+}
+
+// sliced reports whether the checks of an existing repository in state
+// st are spread over ticks: mirrors, and repositories whose state the
+// listing does not show. The others are read on every run: the listing
+// shows they are not mirrors yet.
+func sliced(st State) bool { return st == StateMirror || st == "" }
+
+// Reasons shared by many items: one string for all of them.
+const (
+	reasonExcluded = "excluded by the include/exclude globs"
+	reasonStopped  = "not read: the run was stopped first; the next run checks it"
+)
+
+func uncheckedReason(s Slice) string {
+	return fmt.Sprintf("not read by this run, which checks %s; an existing mirror is read once every %s", s, plural(s.Count, "run"))
+}
+
+// decide lists both sides and decides one item per repository, handing
+// each to emit from the goroutine that decided it (emit must be safe for
+// concurrent use). With claim (Sync), emit performs the item's writes
+// before it returns, and the repositories missing at the destination are
+// handed to the workers as soon as they are known, while the source is
+// still being listed, each given to claim first, in listing order.
+// Without (Plan), emit only gathers.
+//
+// Both listings run at once. A source repository whose destination entry
+// is already known is planned at once; the others wait for the end of the
+// destination listing, which alone can tell that a repository is missing.
+// Existing mirrors wait for the end of both listings unless every mirror
+// is checked (Checks.Slices 1, or no WithChecks): only then are their
+// number, hence the slice, known.
+//
+// When ctx ends, the repositories known but not started are emitted as
+// not started (notStarted), and decide returns ctx's error. When a
+// listing fails, decide waits for its workers and returns the error.
+func (e *Engine) decide(ctx context.Context, c *counter, claim func(*Item), emit func(Item)) (decision, error) {
+	writes := claim != nil
+	p := e.policy
+	start := e.now()
+	full := !e.sliced || e.checks.Slices == 1
+	runCtx := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	prog := &tracker{e: e, phase: "list"}
 
-	// Both listings run at once. A source repository whose destination
-	// entry is already known is planned at once; the others wait for the
-	// end of the destination listing, which alone can tell that a
-	// repository is missing. Both sides list in creation order, so in a
-	// mirrored organisation most entries meet early and the reads of the
-	// plan overlap the listings.
-	dst := &destinationIndex{repos: make(map[string]Repository)}
+	dst := &destinationIndex{states: make(map[string]State)}
 	dstDone := make(chan struct{})
-	var dstErr error
+	var (
+		dstErr   error
+		dstPages int
+	)
 	go func() {
 		defer close(dstDone)
 		dstErr = listPages(ctx, p.DestinationNamespace, func(token string) (page RepositoryPage, err error) {
+			dstPages++
 			err = e.call(ctx, c, destinationRead, func() error {
 				page, err = e.dst.ListRepositories(ctx, p.DestinationNamespace, token)
 				return err
@@ -144,35 +243,60 @@ func (e *Engine) Plan(ctx context.Context) (*Plan, error) {
 		}
 	}()
 
-	var (
-		mu    sync.Mutex
-		items []Item
-		done  int
-	)
-	add := func(it Item) {
-		mu.Lock()
-		items = append(items, it)
-		done++
-		n := done
-		mu.Unlock()
-		e.report(Progress{Phase: "plan", Done: n})
-	}
 	pool := newPool(ctx, e.concurrency)
-	planExisting := func(src, d Repository) bool {
-		return pool.Go(func() { add(e.planExisting(ctx, c, src, d)) })
+	dispatched := 0 // work handed to the pool or done at once; this goroutine only
+	stopped := func(it Item) {
+		it.notStarted = true
+		emit(it)
+	}
+	work := func(fn func()) bool {
+		dispatched++
+		return pool.Go(func() {
+			fn()
+			prog.finish()
+		})
+	}
+	existing := func(name string, st State) {
+		ok := work(func() {
+			it := e.planExisting(ctx, c, name, st)
+			if it.Err != nil && ctx.Err() != nil {
+				// Not a failure of the repository: the run stopped.
+				it = Item{Name: name, Action: ActionUnchecked, Reason: reasonStopped}
+				stopped(it)
+				return
+			}
+			emit(it)
+		})
+		if !ok {
+			stopped(Item{Name: name, Action: ActionUnchecked, Reason: reasonStopped})
+		}
+	}
+	create := func(r newRepository) {
+		it := e.createItem(r)
+		if !writes {
+			dispatched++
+			emit(it)
+			prog.finish()
+			return
+		}
+		claim(&it)
+		if !work(func() { emit(it) }) {
+			stopped(it)
+		}
 	}
 
 	// The source listing runs on its own goroutine, a few pages ahead of
 	// the workers: were the workers to wait for each page, they would
-	// idle for a round trip after every page. A repository whose
-	// destination entry is known is planned at once; one that is not yet
-	// known waits for the end of the destination listing, unless that
-	// listing is already complete (then it is missing there).
+	// idle for a round trip after every page.
 	srcRepos := make(chan Repository, sourceLookahead)
-	var srcErr error
+	var (
+		srcErr   error
+		srcPages int
+	)
 	go func() {
 		defer close(srcRepos)
 		srcErr = listPages(ctx, p.SourceNamespace, func(token string) (page RepositoryPage, err error) {
+			srcPages++
 			err = e.call(ctx, c, sourceRead, func() error {
 				page, err = e.src.ListRepositories(ctx, p.SourceNamespace, token)
 				return err
@@ -187,87 +311,158 @@ func (e *Engine) Plan(ctx context.Context) (*Plan, error) {
 			}
 		})
 	}()
-	sourceCount := 0
-	dstComplete := false
-	var pending []Repository
+	var (
+		sourceCount, missing, others, mirrorCount int
+		dstComplete                               bool
+		pending                                   []newRepository
+		mirrors                                   []existingMirror
+	)
+	// place decides for a source repository whose destination entry is
+	// known (st, known) or known to be missing.
+	place := func(r newRepository, st State, known bool) {
+		switch {
+		case !known:
+			missing++
+			create(r)
+		case sliced(st):
+			mirrorCount++
+			if !full {
+				mirrors = append(mirrors, existingMirror{r.name, st})
+				return
+			}
+			existing(r.name, st)
+		default:
+			others++
+			existing(r.name, st)
+		}
+	}
+	// flush places the repositories that waited for the end of the
+	// destination listing.
+	flush := func() {
+		for _, r := range pending {
+			st, known := dst.claim(r.name)
+			place(r, st, known)
+		}
+		pending = nil
+	}
 	for src := range srcRepos {
 		sourceCount++
+		prog.list(sourceCount)
 		if !e.selected(src.Name) {
 			dst.claim(src.Name)
-			add(Item{Name: src.Name, Action: ActionSkip, Reason: "excluded by the include/exclude globs"})
+			emit(Item{Name: src.Name, Action: ActionSkip, Reason: reasonExcluded})
 			continue
 		}
-		d, known := dst.claim(src.Name)
-		if known {
-			if !planExisting(src, d) {
-				break
-			}
-			continue
-		}
-		if !dstComplete {
+		r := newRepository{name: src.Name, description: src.Description, public: src.Visibility == Public}
+		st, known := dst.claim(src.Name)
+		if !known && !dstComplete {
 			select {
 			case <-dstDone:
 				dstComplete = dstErr == nil
+				if dstComplete {
+					// Those listed before go first: the first
+					// repository written is the first listed.
+					flush()
+				}
 			default:
 			}
 		}
-		if dstComplete {
-			add(e.createItem(src))
+		if known || dstComplete {
+			place(r, st, known)
 			continue
 		}
-		pending = append(pending, src)
-	}
-	for range srcRepos {
-		// Only when the context ended: the lister stops at its next
-		// send.
+		pending = append(pending, r)
 	}
 	<-dstDone
 	switch {
 	case dstErr != nil:
 		pool.Wait()
-		return nil, fmt.Errorf("destination: %w", dstErr)
+		if err := runCtx.Err(); err != nil {
+			return decision{}, err
+		}
+		return decision{}, fmt.Errorf("destination: %w", dstErr)
 	case srcErr != nil:
 		cancel()
 		pool.Wait()
-		return nil, fmt.Errorf("source: %w", srcErr)
+		if err := runCtx.Err(); err != nil {
+			return decision{}, err
+		}
+		return decision{}, fmt.Errorf("source: %w", srcErr)
+	case runCtx.Err() != nil:
+		// The source lister stopped early without an error.
+		pool.Wait()
+		return decision{}, runCtx.Err()
 	}
 
 	// The destination listing is complete: what is still unknown is
 	// missing there.
-	for _, src := range pending {
-		d, known := dst.claim(src.Name)
-		if !known {
-			add(e.createItem(src))
-			continue
-		}
-		if !planExisting(src, d) {
-			break
-		}
-	}
-	pending = nil
+	flush()
 
 	// What is left of the destination listing is not at the source. Those
 	// in MIRROR state that pull from our source organisation are orphans.
-	for _, d := range dst.unclaimed() {
-		if d.State != StateMirror || !e.selected(d.Name) {
+	var candidates []string
+	for name, st := range dst.unclaimed() {
+		if st == StateMirror && e.selected(name) {
+			candidates = append(candidates, name)
+		}
+	}
+
+	// Both listings are complete: the slice is decided here, before any
+	// mirror of it is read.
+	slice := Full
+	if !full {
+		k := e.checks.Slices
+		if k == 0 {
+			k = SlicesFor(len(mirrors), e.checks.Budget)
+		}
+		slice = TickSlice(e.checks.Tick, k)
+	}
+	listing := Listing{
+		Source: sourceCount, Destination: dst.total, SourcePages: srcPages, DestinationPages: dstPages,
+		Elapsed: e.now().Sub(start), Missing: missing, Started: int(c.started.Load()), Others: others,
+		Candidates: len(candidates), Mirrors: mirrorCount, Tick: e.checks.Tick, Slice: slice, Full: full,
+		Calls: c.calls(), mirrors: namesOf(mirrors),
+	}
+	if e.sliced && e.checks.Decide != nil {
+		if s := e.checks.Decide(listing); !full && listing.narrower(s) {
+			slice = s
+		}
+	}
+	listing.mirrors = nil
+	toCheck := 0
+	if !full {
+		toCheck = listing.InSlice(slice)
+	}
+	prog.start(dispatched+toCheck+len(candidates), writes)
+	unchecked := uncheckedReason(slice)
+	for _, m := range mirrors {
+		if slice.Contains(m.name) {
+			existing(m.name, m.state)
 			continue
 		}
-		if !pool.Go(func() {
-			if it, ok := e.planOrphan(ctx, c, d, sourceCount); ok {
-				add(it)
+		emit(Item{Name: m.name, Action: ActionUnchecked, Reason: unchecked})
+	}
+	mirrors = nil
+	for _, name := range candidates {
+		if !work(func() {
+			if it, ok := e.planOrphan(ctx, c, name, sourceCount); ok && ctx.Err() == nil {
+				emit(it)
 			}
 		}) {
 			break
 		}
 	}
 	pool.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	d := decision{listed: true, slice: slice, checked: int(c.checked.Load())}
+	return d, runCtx.Err()
+}
+
+func namesOf(ms []existingMirror) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.name
 	}
-	slices.SortFunc(items, func(a, b Item) int { return cmp.Compare(a.Name, b.Name) })
-	plan.Items = items
-	plan.Calls = c.calls()
-	return plan, nil
+	return out
 }
 
 // sourceLookahead is how many source repositories the listing may read
@@ -276,47 +471,102 @@ func (e *Engine) Plan(ctx context.Context) (*Plan, error) {
 // what the plan holds beyond its items.
 const sourceLookahead = 300
 
-// destinationIndex is the destination listing as it arrives. Source
-// repositories claim their names; entries never claimed are only at the
-// destination.
+// destinationIndex is the destination listing as it arrives: the state
+// of each repository by name. Source repositories claim their names;
+// entries never claimed are only at the destination.
 type destinationIndex struct {
-	mu      sync.Mutex
-	repos   map[string]Repository
-	claimed map[string]bool
+	mu     sync.Mutex
+	states map[string]State
+	total  int
 }
 
 func (d *destinationIndex) add(r Repository) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.repos[r.Name] = r
+	d.states[r.Name] = canonicalState(r.State)
+	d.total++
 	return true
 }
 
-// claim marks name as a source repository and takes its destination entry
-// if it has arrived.
-func (d *destinationIndex) claim(name string) (Repository, bool) {
+// claim takes the destination entry of a source repository, if it has
+// arrived.
+func (d *destinationIndex) claim(name string) (State, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.claimed == nil {
-		d.claimed = make(map[string]bool)
+	st, ok := d.states[name]
+	if ok {
+		delete(d.states, name)
 	}
-	d.claimed[name] = true
-	r, ok := d.repos[name]
-	delete(d.repos, name)
-	return r, ok
+	return st, ok
 }
 
-// unclaimed returns the entries no source repository claimed.
-func (d *destinationIndex) unclaimed() []Repository {
+// unclaimed returns the entries no source repository claimed. A source
+// repository claims its entry once the destination listing is complete
+// at the latest (excluded ones excepted, which Plan leaves out anyway).
+func (d *destinationIndex) unclaimed() map[string]State {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := make([]Repository, 0, len(d.repos))
-	for name, r := range d.repos {
-		if !d.claimed[name] {
-			out = append(out, r)
+	return d.states
+}
+
+// canonicalState returns the State constant equal to st, so that an
+// index of many repositories holds no copy of the state's text.
+func canonicalState(st State) State {
+	for _, c := range []State{StateMirror, StateNormal, StateReadOnly, StateOrgMirror} {
+		if st == c {
+			return c
 		}
 	}
-	return out
+	return st
+}
+
+// tracker reports a run's progress.
+type tracker struct {
+	e     *Engine
+	mu    sync.Mutex
+	phase string
+	done  int
+	total int
+}
+
+// list reports n source repositories listed.
+func (t *tracker) list(n int) {
+	if t.e.progress == nil || n%100 != 0 {
+		return
+	}
+	t.mu.Lock()
+	done := t.done
+	t.mu.Unlock()
+	t.e.report(Progress{Phase: "list", Listed: n, Done: done})
+}
+
+// start begins the second phase, once the listings are complete: total
+// repositories need requests, done of them already finished.
+func (t *tracker) start(total int, writes bool) {
+	t.mu.Lock()
+	t.total = total
+	t.phase = "plan"
+	if writes {
+		t.phase = "sync"
+	}
+	p := Progress{Phase: t.phase, Done: t.done, Total: t.total}
+	t.mu.Unlock()
+	t.e.report(p)
+}
+
+// finish reports one more repository done.
+func (t *tracker) finish() {
+	if t.e.progress == nil {
+		return
+	}
+	t.mu.Lock()
+	t.done++
+	p := Progress{Phase: t.phase, Done: t.done, Total: t.total}
+	t.mu.Unlock()
+	if p.Phase == "list" {
+		return
+	}
+	t.e.report(p)
 }
 
 // selected applies the include and exclude globs.
@@ -370,37 +620,38 @@ func (e *Engine) target(it Item) MirrorConfig {
 	return e.desired(it.Name)
 }
 
-func (e *Engine) createItem(src Repository) Item {
+func (e *Engine) createItem(r newRepository) Item {
 	return Item{
-		Name:   src.Name,
-		Action: ActionCreate,
-		Reason: "missing at the destination",
-		source: src,
+		Name:        r.name,
+		Action:      ActionCreate,
+		Reason:      "missing at the destination",
+		description: r.description,
+		public:      r.public,
 	}
 }
 
 // planExisting decides for a source repository that exists at the
 // destination, reading what the decision needs.
-func (e *Engine) planExisting(ctx context.Context, c *counter, src Repository, dst Repository) Item {
-	it := Item{Name: src.Name, source: src}
+func (e *Engine) planExisting(ctx context.Context, c *counter, name string, state State) Item {
+	it := Item{Name: name}
 	ns := e.policy.DestinationNamespace
 	var repo *Repository
 	readRepo := func() error {
 		return e.call(ctx, c, destinationRead, func() (err error) {
-			repo, err = e.dst.GetRepository(ctx, ns, src.Name)
+			repo, err = e.dst.GetRepository(ctx, ns, name)
 			return err
 		})
 	}
-	if dst.State == "" {
+	if state == "" {
 		// Quay lists the state (since 3.6); a backend that does not may
 		// still report it for the repository itself.
 		if err := readRepo(); err != nil {
 			return failed(it, "read repository", ns, err)
 		}
-		dst.State = repo.State
+		state = repo.State
 	}
 	tags := 0
-	switch dst.State {
+	switch state {
 	case StateReadOnly:
 		return skip(it, "the destination repository is READ_ONLY")
 	case StateOrgMirror:
@@ -414,19 +665,20 @@ func (e *Engine) planExisting(ctx context.Context, c *counter, src Repository, d
 		}
 		tags = len(repo.Tags)
 		it.recheck = !e.policy.AdoptExisting
-		if dst.State == StateNormal {
+		if state == StateNormal {
 			if tags > 0 && !e.policy.AdoptExisting {
 				return skip(it, holdsTags(tags))
 			}
 			it.toState = StateMirror
 		}
 	default:
-		return skip(it, fmt.Sprintf("the destination repository has unknown state %q", dst.State))
+		return skip(it, fmt.Sprintf("the destination repository has unknown state %q", state))
 	}
 
 	var cur *Mirror
+	c.checked.Add(1)
 	err := e.call(ctx, c, destinationRead, func() (err error) {
-		cur, err = e.dst.GetMirror(ctx, ns, src.Name)
+		cur, err = e.dst.GetMirror(ctx, ns, name)
 		return err
 	})
 	switch {
@@ -434,7 +686,7 @@ func (e *Engine) planExisting(ctx context.Context, c *counter, src Repository, d
 		it.Action = ActionConfigure
 		it.toState = ""
 		switch {
-		case dst.State == StateMirror:
+		case state == StateMirror:
 			it.Reason = "in MIRROR state without a mirror configuration"
 		case tags > 0 && !e.policy.AdoptExisting:
 			// A server that reports no state: tags and no mirror make
@@ -530,17 +782,17 @@ func recreateFields(p Policy) []Field {
 
 // planOrphan reads the mirror of a destination-only repository and returns
 // an orphan item when it pulls from the source organisation.
-func (e *Engine) planOrphan(ctx context.Context, c *counter, d Repository, sourceCount int) (Item, bool) {
+func (e *Engine) planOrphan(ctx context.Context, c *counter, name string, sourceCount int) (Item, bool) {
 	ns := e.policy.DestinationNamespace
 	var cur *Mirror
 	err := e.call(ctx, c, destinationRead, func() (err error) {
-		cur, err = e.dst.GetMirror(ctx, ns, d.Name)
+		cur, err = e.dst.GetMirror(ctx, ns, name)
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
 		return Item{}, false
 	}
-	it := Item{Name: d.Name}
+	it := Item{Name: name}
 	if err != nil {
 		return failed(it, "read mirror", ns, err), true
 	}
