@@ -64,7 +64,14 @@ type MirrorHealth struct {
 type Health struct {
 	Organization string `json:"organization"`
 	// Mirrors counts the repositories in MIRROR state.
-	Mirrors  int                `json:"mirrors"`
+	Mirrors int `json:"mirrors"`
+	// Slice and Slices say which mirrors were read (HealthOptions.Checks):
+	// slice Slice of Slices, every mirror when Slices is 1. Checked
+	// counts the mirrors read; the counts by status and the problems of
+	// mirrors are about those alone.
+	Slice    int                `json:"slice"`
+	Slices   int                `json:"slices"`
+	Checked  int                `json:"checked"`
 	ByStatus map[SyncStatus]int `json:"by_status"`
 	Failing  int                `json:"failing"`
 	Stuck    int                `json:"stuck"`
@@ -112,10 +119,16 @@ type HealthOptions struct {
 	SourceNamespace  string
 	SourceLimiter    *rate.Limiter
 	Include, Exclude []string
+
+	// Checks, when set, limits the mirrors read to a slice, as for a sync
+	// (see WithChecks; Decide is not used); nil reads every mirror. The
+	// comparison with the source needs no mirror read and is always
+	// complete.
+	Checks *Checks
 }
 
-// CheckHealth reads the mirror of every MIRROR repository of namespace and
-// classifies it. It reads the logs of failing mirrors when dst is a
+// CheckHealth reads the mirror of every MIRROR repository of namespace (or
+// of those in the slice of o.Checks) and classifies it. It reads the logs of failing mirrors when dst is a
 // SyncLogReader. With o.Source it also reports the source repositories
 // the destination lacks or does not mirror. With Heal, stuck mirrors get
 // CancelSync then SyncNow; it writes nothing else. An error is returned
@@ -183,12 +196,22 @@ func CheckHealth(ctx context.Context, dst Destination, namespace string, o Healt
 		return nil, err
 	}
 
-	h := &Health{Organization: namespace, Mirrors: len(names), ByStatus: make(map[SyncStatus]int)}
+	h := &Health{Organization: namespace, Mirrors: len(names), Slices: 1, ByStatus: make(map[SyncStatus]int)}
 	if o.Source != nil {
 		if err := compareSource(ctx, call, o, states, h); err != nil {
 			return nil, err
 		}
 	}
+	if c := o.Checks; c != nil && c.Slices != 1 {
+		k := c.Slices
+		if k == 0 {
+			k = SlicesFor(len(names), c.Budget)
+		}
+		slice := TickSlice(c.Tick, k)
+		h.Slice, h.Slices = slice.Index, max(slice.Count, 1)
+		names = slices.DeleteFunc(names, func(name string) bool { return !slice.Contains(name) })
+	}
+	h.Checked = len(names)
 	var mu sync.Mutex
 	pool := newPool(ctx, o.Concurrency)
 	now := o.Now()

@@ -71,6 +71,10 @@ type OrgResult struct {
 	// its preflight failed, its backends or its listing failed, or the
 	// run was stopped before it started.
 	Error string `json:"error,omitempty"`
+	// Estimate is the forecast made once the listings were complete, and
+	// whether it narrowed the slice; absent when the run did not get
+	// that far.
+	Estimate *Estimate `json:"estimate,omitempty"`
 }
 
 // newOrgResult returns the result of org with an empty report.

@@ -103,6 +103,7 @@ type Runner struct {
 	progress    func(org string, p quaymirror.Progress)
 	observer    func(Event)
 	engineOpts  []quaymirror.Option
+	slicing     slicing
 
 	// base ends when Close is called; every run stops with it.
 	base   context.Context
@@ -196,6 +197,68 @@ func WithObserver(fn func(Event)) Option {
 	}
 }
 
+// WithTickPeriod sets the time between two ticks (default
+// quaymirror.DefaultTickPeriod, an hour): the tick number of a run, which
+// picks the slice of existing mirrors it checks, is the clock's Unix
+// time divided by it. Give the schedule of the PingSource or CronJob.
+func WithTickPeriod(d time.Duration) Option {
+	return func(r *Runner) error {
+		if d < time.Second {
+			return &quaymirror.PolicyError{Field: "TickPeriod", Reason: fmt.Sprintf("%s is below one second", d)}
+		}
+		r.slicing.period = d
+		return nil
+	}
+}
+
+// WithFullCheckEvery makes every existing mirror checked once every k
+// ticks, a slice of them per tick (k 1: every mirror on every tick). The
+// default, 0, chooses k from the number of mirrors: the fewest slices
+// that keep a tick within the check budget (WithCheckBudget).
+func WithFullCheckEvery(k int) Option {
+	return func(r *Runner) error {
+		if k < 0 {
+			return &quaymirror.PolicyError{Field: "FullCheckEvery", Reason: fmt.Sprintf("%d is negative", k)}
+		}
+		r.slicing.every = k
+		return nil
+	}
+}
+
+// WithCheckBudget sets the most existing mirrors a tick checks when the
+// number of slices is automatic (default quaymirror.DefaultCheckBudget).
+func WithCheckBudget(n int) Option {
+	return func(r *Runner) error {
+		if n < 1 {
+			return &quaymirror.PolicyError{Field: "CheckBudget", Reason: fmt.Sprintf("%d is below 1", n)}
+		}
+		r.slicing.budget = n
+		return nil
+	}
+}
+
+// WithFullCheck makes every run check every existing mirror, whatever
+// WithFullCheckEvery says; the slice is then never narrowed to fit the
+// time budget.
+func WithFullCheck() Option {
+	return func(r *Runner) error {
+		r.slicing.full = true
+		return nil
+	}
+}
+
+// WithTick fixes the tick number of every run instead of the clock's, to
+// look at one slice.
+func WithTick(n int64) Option {
+	return func(r *Runner) error {
+		if n < 0 {
+			return &quaymirror.PolicyError{Field: "Tick", Reason: fmt.Sprintf("%d is negative", n)}
+		}
+		r.slicing.tick, r.slicing.fixedTick = n, true
+		return nil
+	}
+}
+
 // WithEngineOptions adds options to every engine the runner builds, after
 // its own (concurrency, limiters, logger, clock, progress).
 func WithEngineOptions(opts ...quaymirror.Option) Option {
@@ -217,6 +280,7 @@ func New(backends Backends, opts ...Option) (*Runner, error) {
 		logger:      hclog.NewNullLogger(),
 		clock:       systemClock{},
 		flights:     make(map[flightKey]*flight),
+		slicing:     slicing{period: quaymirror.DefaultTickPeriod},
 	}
 	r.srcLimiter = rate.NewLimiter(quaymirror.DefaultQPS, quaymirror.DefaultBurst)
 	r.dstLimiter = rate.NewLimiter(quaymirror.DefaultQPS, quaymirror.DefaultBurst)
@@ -229,9 +293,10 @@ func New(backends Backends, opts ...Option) (*Runner, error) {
 	return r, nil
 }
 
-// Engine returns the engine the runner would run for org: its backends,
-// the shared rate limiters and the runner's engine options. For callers
-// that drive Plan and Apply themselves.
+// Engine returns the engine the runner would run for org now: its
+// backends, the shared rate limiters, the checks of the current tick (its
+// slice is not narrowed to a budget) and the runner's engine options. For
+// callers that drive Plan, Apply or Sync themselves.
 func (r *Runner) Engine(ctx context.Context, org Org) (*quaymirror.Engine, error) {
 	if err := org.check(); err != nil {
 		return nil, err
@@ -240,15 +305,16 @@ func (r *Runner) Engine(ctx context.Context, org Org) (*quaymirror.Engine, error
 	if err != nil {
 		return nil, err
 	}
-	return r.engine(org, src, dst)
+	return r.engine(org, src, dst, r.checks(nil))
 }
 
-func (r *Runner) engine(org Org, src quaymirror.Source, dst quaymirror.Destination) (*quaymirror.Engine, error) {
+func (r *Runner) engine(org Org, src quaymirror.Source, dst quaymirror.Destination, checks quaymirror.Checks) (*quaymirror.Engine, error) {
 	opts := []quaymirror.Option{
 		quaymirror.WithConcurrency(r.concurrency),
 		quaymirror.WithLimiters(r.srcLimiter, r.dstLimiter),
 		quaymirror.WithLogger(r.logger.With("organization", org.Source)),
 		quaymirror.WithClock(r.clock.Now),
+		quaymirror.WithChecks(checks),
 	}
 	if r.progress != nil {
 		opts = append(opts, quaymirror.WithProgress(func(p quaymirror.Progress) { r.progress(org.Source, p) }))

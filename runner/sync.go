@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime/debug"
+	"time"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
 )
@@ -45,6 +47,10 @@ func (r *Runner) run(ctx context.Context, orgs []Org, dryRun bool) (*Result, err
 		return nil, err
 	}
 	defer end()
+	var deadline time.Time
+	if r.budget > 0 {
+		deadline = r.clock.Now().Add(r.budget)
+	}
 	ctx, release := r.scope(ctx, true)
 	defer release()
 
@@ -56,7 +62,7 @@ func (r *Runner) run(ctx context.Context, orgs []Org, dryRun bool) (*Result, err
 			res.add(or)
 			continue
 		}
-		res.add(r.flight(ctx, o, dryRun))
+		res.add(r.flight(ctx, o, dryRun, deadline))
 	}
 	return res, nil
 }
@@ -85,7 +91,7 @@ type flightKey struct {
 }
 
 // flight runs org, or waits for the run of it already in progress.
-func (r *Runner) flight(ctx context.Context, org Org, dryRun bool) (res OrgResult) {
+func (r *Runner) flight(ctx context.Context, org Org, dryRun bool, deadline time.Time) (res OrgResult) {
 	key := flightKey{org.Source, dryRun}
 	r.mu.Lock()
 	fl, joined := r.flights[key]
@@ -123,15 +129,19 @@ func (r *Runner) flight(ctx context.Context, org Org, dryRun bool) (res OrgResul
 		close(fl.done)
 		r.observe(Event{Kind: EventSynced, Organization: org.Source, Result: &res})
 	}()
-	return r.syncOrg(ctx, org, dryRun)
+	return r.syncOrg(ctx, org, dryRun, deadline)
 }
 
-// syncOrg runs one pair: preflight, plan, and unless dryRun, apply.
-func (r *Runner) syncOrg(ctx context.Context, org Org, dryRun bool) OrgResult {
+// syncOrg runs one pair: preflight, then the sync (or, when dryRun, the
+// plan). Once both listings are complete, before the mirrors of its slice
+// are read, the estimator forecasts what the run still needs and narrows
+// the slice to what fits before deadline (zero: no budget).
+func (r *Runner) syncOrg(ctx context.Context, org Org, dryRun bool, deadline time.Time) OrgResult {
 	start := r.clock.Now()
 	res := newOrgResult(org, dryRun)
 	log := r.logger.With("organization", org.Source)
-	e, err := r.engineFor(ctx, org)
+	est := &estimator{r: r, policy: org.policy(), deadline: deadline, full: r.slicing.full}
+	e, err := r.engineFor(ctx, org, r.checks(est.decide))
 	if err != nil {
 		log.Error("organization failed", "error", err)
 		res.fail(err)
@@ -148,23 +158,33 @@ func (r *Runner) syncOrg(ctx context.Context, org Org, dryRun bool) OrgResult {
 		res.Outcome, res.Error = OutcomePreflightFailed, err.Error()
 		return res
 	}
-	plan, err := e.Plan(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			res.interrupt("stopped before the plan was complete: " + stopReason(ctx))
-			return res
-		}
-		log.Error("organization failed", "error", err)
-		res.fail(err)
-		return res
-	}
-	// Where a later step goes: an estimate of the requests, or the slice
-	// of a large organisation this run takes on, decided from the plan
-	// before anything is written.
 	var rep *quaymirror.Report
 	if dryRun {
-		rep = plan.DryRun()
-	} else if rep, err = e.Apply(ctx, plan); err != nil {
+		var plan *quaymirror.Plan
+		if plan, err = e.Plan(ctx); err == nil {
+			rep = plan.DryRun()
+		}
+	} else {
+		rep, err = e.Sync(ctx)
+	}
+	res.Estimate = est.result
+	if x := est.result; x != nil {
+		args := []any{"requests", x.Requests, "seconds", math.Round(x.Seconds), "offered", x.Offered.String(), "narrowed", x.Narrowed}
+		if x.Note != "" {
+			log.Warn("estimate: "+x.Note, args...)
+		} else {
+			log.Info("estimate", args...)
+		}
+	}
+	if err != nil {
+		if rep != nil && len(rep.Repositories) > 0 {
+			rep.Duration = r.clock.Now().Sub(start)
+			res.Report = rep
+		}
+		if ctx.Err() != nil {
+			res.interrupt("stopped before both organizations were listed: " + stopReason(ctx))
+			return res
+		}
 		log.Error("organization failed", "error", err)
 		res.fail(err)
 		return res
@@ -173,17 +193,17 @@ func (r *Runner) syncOrg(ctx context.Context, org Org, dryRun bool) OrgResult {
 	res.Report = rep
 	res.classify()
 	log.Info("organization done", "created", rep.Created, "configured", rep.Configured, "updated", rep.Updated,
-		"unchanged", rep.Unchanged, "skipped", rep.Skipped, "orphaned", rep.Orphaned, "failed", rep.Failed,
-		"not_started", rep.NotStarted)
+		"unchanged", rep.Unchanged, "unchecked", rep.Unchecked, "skipped", rep.Skipped, "orphaned", rep.Orphaned,
+		"failed", rep.Failed, "not_started", rep.NotStarted, "slice", rep.Slice, "slices", rep.Slices, "checked", rep.Checked)
 	return res
 }
 
-func (r *Runner) engineFor(ctx context.Context, org Org) (*quaymirror.Engine, error) {
+func (r *Runner) engineFor(ctx context.Context, org Org, checks quaymirror.Checks) (*quaymirror.Engine, error) {
 	src, dst, err := r.backends(ctx, org)
 	if err != nil {
 		return nil, err
 	}
-	return r.engine(org, src, dst)
+	return r.engine(org, src, dst, checks)
 }
 
 // Check runs the preflight of every pair, writing nothing. A pair whose
@@ -205,7 +225,7 @@ func (r *Runner) Check(ctx context.Context, orgs []Org) (*CheckResult, error) {
 	res := &CheckResult{OK: true, Organizations: make([]OrgCheck, 0, len(orgs))}
 	for _, o := range orgs {
 		c := OrgCheck{Organization: o.Source, DestinationOrganization: o.DestinationOrg()}
-		e, err := r.engineFor(ctx, o)
+		e, err := r.engineFor(ctx, o, r.checks(nil))
 		if err != nil {
 			c.Error = err.Error()
 		} else if c.Checks, err = e.Preflight(ctx); err != nil {
@@ -254,9 +274,10 @@ func (r *Runner) status(ctx context.Context, o Org, heal bool) (*quaymirror.Heal
 	if err != nil {
 		return nil, err
 	}
+	checks := r.checks(nil)
 	opts := quaymirror.HealthOptions{
 		Concurrency: r.concurrency, Limiter: r.dstLimiter, Heal: heal, Now: r.clock.Now,
-		Logger: r.logger.With("organization", o.DestinationOrg()),
+		Logger: r.logger.With("organization", o.DestinationOrg()), Checks: &checks,
 	}
 	if src != nil {
 		// Source repositories missing or not mirrored are problems too.
