@@ -75,10 +75,6 @@ type estimator struct {
 // the rest absorbs what the estimate cannot see (slower answers, retries).
 const safety = 0.9
 
-// maxNarrowing bounds how far a slice is cut: beyond, a run checks about
-// one mirror.
-const maxNarrowing = 1 << 20
-
 // decide is the engine's Checks.Decide.
 func (x *estimator) decide(l quaymirror.Listing) quaymirror.Slice {
 	est := &Estimate{Offered: l.Slice}
@@ -105,24 +101,29 @@ func (x *estimator) decide(l quaymirror.Listing) quaymirror.Slice {
 	// a slice, then checked against the exact count of its mirrors.
 	reads := l.InSlice(l.Slice)
 	fit := x.fitting(l, target) - fixed
-	m := maxNarrowing
+	// At most as many parts as mirrors in the slice: about one each.
+	most := max(2, reads)
+	m := most
 	if fit > 0 {
-		m = max(2, int(math.Ceil(float64(reads)/float64(fit))))
+		m = min(most, max(2, int(math.Ceil(float64(reads)/float64(fit)))))
 	}
-	for m < maxNarrowing && x.seconds(l, need(l.Narrow(m))) > target {
-		m += max(1, m/4)
+	for m < most && x.seconds(l, need(l.Narrow(m))) > target {
+		m = min(most, m+max(1, m/4))
 	}
-	m = min(m, maxNarrowing)
 	s := l.Narrow(m)
 	est.Narrowed = true
 	est.Requests = need(s)
 	est.Seconds = x.seconds(l, est.Requests).Seconds()
-	est.Note = fmt.Sprintf("%s of %d mirrors does not fit in the %s left of the time budget: this run checks %s (%d mirrors), "+
-		"the rest of its slice waits for the slice's next tick", l.Slice, reads, round(est.Left), s, l.InSlice(s))
+	offered := fmt.Sprintf("all %d mirrors", reads)
+	if !l.Slice.IsFull() {
+		offered = fmt.Sprintf("the %d mirrors of %s", reads, l.Slice)
+	}
+	est.Note = fmt.Sprintf("reading %s does not fit in the %s left of the time budget: this run reads %d of them (%s); "+
+		"the others wait for the next tick of their slice", offered, round(est.Left), l.InSlice(s), s)
 	if fit <= 0 {
-		est.Note = fmt.Sprintf("the %d new and unmirrored repositories alone need about %s, more than the %s left of the time budget: "+
-			"this run checks %s (%d mirrors); it stops when the budget is spent and the next runs go on",
-			l.Missing-l.Started+l.Others, round(x.seconds(l, fixed).Seconds()), round(est.Left), s, l.InSlice(s))
+		est.Note = fmt.Sprintf("the new, unmirrored and orphaned repositories alone need about %s, more than the %s left of the time budget: "+
+			"this run reads %d of %s (%s); it stops when the budget is spent and the next runs go on",
+			round(x.seconds(l, fixed).Seconds()), round(est.Left), l.InSlice(s), offered, s)
 	}
 	return s
 }

@@ -23,7 +23,9 @@ func big(t *testing.T, n int) (src, dst *fake.Registry, names []string) {
 		must(t, src.AddRepository(quaymirror.Repository{Namespace: "big", Name: names[i]}))
 	}
 	must(t, dst.AddRobot("big", "mirror"))
-	r, err := runner.New(func(context.Context, runner.Org) (quaymirror.Source, quaymirror.Destination, error) { return src, dst, nil },
+	r, err := runner.New(func(context.Context, runner.Org) (quaymirror.Source, quaymirror.Destination, error) {
+		return src, dst, nil
+	},
 		runner.WithRate(0, 0))
 	must(t, err)
 	res, err := r.Sync(t.Context(), orgs("big"))
@@ -65,7 +67,9 @@ func TestTicksFromTheClock(t *testing.T) {
 	start := time.Date(2026, 5, 4, 12, 30, 0, 0, time.UTC)
 	clock := runnertest.NewClock(start)
 	newRunner := func(opts ...runner.Option) *runner.Runner {
-		r, err := runner.New(func(context.Context, runner.Org) (quaymirror.Source, quaymirror.Destination, error) { return src, dst, nil },
+		r, err := runner.New(func(context.Context, runner.Org) (quaymirror.Source, quaymirror.Destination, error) {
+			return src, dst, nil
+		},
 			append([]runner.Option{runner.WithRate(0, 0), runner.WithClock(clock), runner.WithTickPeriod(30 * time.Minute),
 				runner.WithFullCheckEvery(4)}, opts...)...)
 		must(t, err)
@@ -143,7 +147,9 @@ func TestEstimateNarrowsTheSliceToTheBudget(t *testing.T) {
 	})
 	run := func(opts ...runner.Option) runner.OrgResult {
 		t.Helper()
-		r, err := runner.New(func(context.Context, runner.Org) (quaymirror.Source, quaymirror.Destination, error) { return src, dst, nil },
+		r, err := runner.New(func(context.Context, runner.Org) (quaymirror.Source, quaymirror.Destination, error) {
+			return src, dst, nil
+		},
 			append([]runner.Option{runner.WithRate(0, 0), runner.WithConcurrency(1), runner.WithClock(clock)}, opts...)...)
 		must(t, err)
 		defer func() { must(t, r.Close(context.Background())) }()
