@@ -54,6 +54,10 @@ type Config struct {
 	SyncNow        Bool       `env:"SYNC_NOW, default=true" group:"Policy" help:"Ask for an immediate first synchronization of every new mirror."`
 	DisableOrphans Bool       `env:"DISABLE_ORPHANS, default=false" group:"Policy" help:"Disable (never delete) the mirrors of repositories gone from the source."`
 
+	// Incremental checks.
+	TickPeriod     Seconds `env:"TICK_PERIOD, default=3600" group:"Incremental checks" help:"Seconds between two runs: the PingSource's or the CronJob's schedule. A run's tick number, the clock's Unix time divided by TICK_PERIOD, picks the slice of existing mirrors it reads (FULL_CHECK_EVERY)."`
+	FullCheckEvery Int     `env:"FULL_CHECK_EVERY, default=0" group:"Incremental checks" help:"Read every existing mirror once every N ticks, a slice of them per tick (a hash of the repository name modulo N against the tick number), so that a run of a large organization fits its time limit. Every tick still lists both sides, creates the new repositories, configures those the listing shows are not mirrors and reports orphans. 0 chooses N so that a tick reads at most 1000 mirrors (an organization of up to 1000 is read in full every tick); 1 reads every mirror every tick. RECREATE_MIRROR_CONFIG follows the slices too; --full reads (and recreates) every mirror at once, --tick N picks the slice of tick N."`
+
 	// Performance.
 	QPS         Float `env:"QPS, default=25" group:"Performance" help:"Requests per second to each registry (0: no limit). The default fits Quay's nginx limit for HTTP/2 clients (50/s); behind an HTTP/1 limit of 5/s per client set 4.5: retries do not make up for a rate above the server's (docs/performance.md)."`
 	Burst       Int   `env:"BURST, default=25" group:"Performance" help:"Requests allowed at once above QPS."`
@@ -66,8 +70,9 @@ type Config struct {
 	Timeout           Duration `env:"TIMEOUT, default=0" group:"Connection" help:"Time budget of a whole run: after it no new repository is started and the report says the run was interrupted (0: none)."`
 
 	// Output.
-	Output Output `env:"OUTPUT, default=text" group:"Output" help:"Report format on stdout: text or json."`
-	Debug  Bool   `env:"DEBUG, default=false" group:"Output" help:"Debug logging on stderr (secrets are never logged)."`
+	Output           Output   `env:"OUTPUT, default=text" group:"Output" help:"Report format on stdout: text or json."`
+	Debug            Bool     `env:"DEBUG, default=false" group:"Output" help:"Debug logging on stderr (secrets are never logged)."`
+	ProgressInterval Duration `env:"PROGRESS_INTERVAL, default=10s" group:"Output" help:"When stderr is not a terminal (a CronJob, the function), log every organization's progress at this interval: phase, repositories done and to do, rate, time left (0: never). On a terminal a live display shows the same."`
 }
 
 // Error is an invalid setting.

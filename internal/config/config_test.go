@@ -80,7 +80,8 @@ func TestDefaultsAndPolicy(t *testing.T) {
 	if r.Orgs[0].SourceToken.Reveal() != srcToken || r.Orgs[0].DestinationToken.Reveal() != dstToken {
 		t.Error("tokens not resolved")
 	}
-	if r.Output != OutputText || r.QPS != 25 || r.Burst != 25 || r.Concurrency != 8 || time.Duration(r.RequestTimeout) != 30*time.Second {
+	if r.Output != OutputText || r.QPS != 25 || r.Burst != 25 || r.Concurrency != 8 || time.Duration(r.RequestTimeout) != 30*time.Second ||
+		r.TickPeriod != 3600 || r.FullCheckEvery != 0 {
 		t.Errorf("defaults = output %s qps %v burst %v concurrency %v timeout %v", r.Output, r.QPS, r.Burst, r.Concurrency, r.RequestTimeout)
 	}
 }
@@ -97,7 +98,7 @@ func TestEveryVariableIsParsed(t *testing.T) {
 		"SKOPEO_TIMEOUT": "900", "ARCHITECTURE_FILTER": "amd64, arm64", "DRY_RUN": "1", "INCLUDE": "team-*,base",
 		"EXCLUDE": "*-tmp", "VISIBILITY": "source", "ADOPT_EXISTING": "on", "SYNC_NOW": "false", "DISABLE_ORPHANS": "TRUE",
 		"QPS": "2.5", "BURST": "4", "CONCURRENCY": "16", "CA_BUNDLE": ca, "REQUEST_TIMEOUT": "45s", "TIMEOUT": "540",
-		"OUTPUT": "JSON", "DEBUG": "true",
+		"OUTPUT": "JSON", "DEBUG": "true", "TICK_PERIOD": "900", "FULL_CHECK_EVERY": "24", "PROGRESS_INTERVAL": "30s",
 	} {
 		env[k] = v
 	}
@@ -114,7 +115,8 @@ func TestEveryVariableIsParsed(t *testing.T) {
 		t.Errorf("policy = %+v", p)
 	}
 	if !r.DryRun || r.QPS != 2.5 || r.Burst != 4 || r.Concurrency != 16 || len(r.CABundle) == 0 ||
-		time.Duration(r.RequestTimeout) != 45*time.Second || time.Duration(r.Timeout) != 9*time.Minute || r.Output != OutputJSON || !r.Debug {
+		time.Duration(r.RequestTimeout) != 45*time.Second || time.Duration(r.Timeout) != 9*time.Minute || r.Output != OutputJSON || !r.Debug ||
+		r.TickPeriod != 900 || r.FullCheckEvery != 24 || time.Duration(r.ProgressInterval) != 30*time.Second {
 		t.Errorf("config = %+v", r.Config)
 	}
 	// Every setting was exercised by this test or by validEnv (tokens
@@ -251,6 +253,9 @@ func TestInvalidConfigurations(t *testing.T) {
 		{"VISIBILITY", map[string]string{"VISIBILITY": "internal"}},
 		{"REQUEST_TIMEOUT", map[string]string{"REQUEST_TIMEOUT": "10ms"}},
 		{"TIMEOUT", map[string]string{"TIMEOUT": "soon"}},
+		{"TICK_PERIOD", map[string]string{"TICK_PERIOD": "0"}},
+		{"TICK_PERIOD", map[string]string{"TICK_PERIOD": "hourly"}},
+		{"FULL_CHECK_EVERY", map[string]string{"FULL_CHECK_EVERY": "-2"}},
 		{"SOURCE_REFERENCE_HOST", map[string]string{"SOURCE_REFERENCE_HOST": "https://x"}},
 	}
 	for _, tc := range cases {

@@ -32,11 +32,17 @@ const (
 	NeedOrganizations
 	// NeedPolicy: the robot and everything a mirror configuration needs.
 	NeedPolicy
+	// WantSource: the source as NeedSource, when SOURCE_REGISTRY and a
+	// source token (SOURCE_TOKEN or SOURCE_TOKENS_DIR) are set; nothing
+	// otherwise.
+	WantSource
 
 	// NeedSync is what sync, plan and check need.
 	NeedSync = NeedSource | NeedDestination | NeedOrganizations | NeedPolicy
-	// NeedStatus is what status needs.
-	NeedStatus = NeedDestination | NeedOrganizations
+	// NeedStatus is what status needs: the source too when it is
+	// configured, to report the repositories missing or not mirrored at
+	// the destination.
+	NeedStatus = NeedDestination | NeedOrganizations | WantSource
 )
 
 // maxSecretFile bounds token and credential files.
@@ -74,6 +80,9 @@ type ResolvedOrg struct {
 func Resolve(c *Config, need Need) (*Resolved, error) {
 	r := &Resolved{Config: c}
 	var err error
+	if need&WantSource != 0 && strings.TrimSpace(c.SourceRegistry) != "" && (c.SourceToken != "" || c.SourceTokensDir != "") {
+		need |= NeedSource
+	}
 	if need&NeedSource != 0 {
 		if r.Source, err = c.registryURL("SOURCE_REGISTRY", c.SourceRegistry); err != nil {
 			return nil, err
@@ -274,6 +283,10 @@ func (c *Config) checkNumbers() error {
 		return invalid("BURST", "must be at least 1 when QPS is set")
 	case c.RequestTimeout < Duration(time.Second):
 		return invalid("REQUEST_TIMEOUT", "%s is below one second", time.Duration(c.RequestTimeout))
+	case c.TickPeriod < 1:
+		return invalid("TICK_PERIOD", "must be at least 1 second (the schedule of the runs, e.g. 3600 for hourly)")
+	case c.FullCheckEvery > 1_000_000:
+		return invalid("FULL_CHECK_EVERY", "%d is more than 1000000", c.FullCheckEvery)
 	}
 	return nil
 }

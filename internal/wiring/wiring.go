@@ -16,7 +16,8 @@ import (
 )
 
 // New returns the runner of cfg: Quay clients from cfg's registries and
-// tokens, the rate (QPS, BURST), CONCURRENCY and the TIMEOUT budget; opts
+// tokens, the rate (QPS, BURST), CONCURRENCY, the TIMEOUT budget and the
+// slicing of checks (TICK_PERIOD, FULL_CHECK_EVERY); opts
 // come after those, so they may override them. It sends no request.
 func New(cfg *config.Resolved, logger hclog.Logger, opts ...runner.Option) (*runner.Runner, error) {
 	if logger == nil {
@@ -37,6 +38,8 @@ func New(cfg *config.Resolved, logger hclog.Logger, opts ...runner.Option) (*run
 		runner.WithConcurrency(int(cfg.Concurrency)),
 		runner.WithBudget(time.Duration(cfg.Timeout)),
 		runner.WithLogger(logger),
+		runner.WithTickPeriod(time.Duration(cfg.TickPeriod) * time.Second),
+		runner.WithFullCheckEvery(int(cfg.FullCheckEvery)),
 	}
 	return runner.New(b.open, append(base, opts...)...)
 }
