@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/mattn/go-isatty"
@@ -37,6 +39,8 @@ type command struct {
 	// run executes the command; flags defined by define are parsed.
 	run    func(ctx context.Context, env *runEnv) int
 	define func(fs *flag.FlagSet, env *runEnv)
+	// progress: the command's runs show their progress.
+	progress bool
 }
 
 // runEnv is what a command runs with.
@@ -51,6 +55,24 @@ type runEnv struct {
 	terminal       bool
 
 	heal bool // status --heal
+	// --full and --tick N (sync, plan, status).
+	full    bool
+	tick    int64
+	tickSet bool
+}
+
+// defineChecks adds --full and --tick, which choose the slice of
+// existing mirrors a run reads.
+func defineChecks(fs *flag.FlagSet, env *runEnv) {
+	fs.BoolVar(&env.full, "full", false, "read every existing mirror, not the tick's slice of them (FULL_CHECK_EVERY); with RECREATE_MIRROR_CONFIG, re-send every configuration")
+	fs.Func("tick", "read the slice of tick `N` instead of the clock's tick (the Unix time divided by TICK_PERIOD)", func(v string) error {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%q is not a tick number (a whole number, 0 or more)", v)
+		}
+		env.tick, env.tickSet = n, true
+		return nil
+	})
 }
 
 func commands() []*command {
@@ -109,11 +131,25 @@ func Run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "quaymirror %s: invalid configuration: %v\n", c.name, oneLine(err))
 		return ExitUsage
 	}
-	env.logger = newLogger(stderr, bool(cfg.Debug), env.terminal)
+	if env.full && env.tickSet {
+		fmt.Fprintf(stderr, "quaymirror %s: give --full or --tick, not both (see quaymirror %s --help)\n", c.name, c.name)
+		return ExitUsage
+	}
+	logOut := &switchWriter{base: stderr}
+	env.logger = newLogger(logOut, bool(cfg.Debug), env.terminal)
 	if c.need != 0 {
 		var opts []runner.Option
-		if env.terminal && cfg.Output == config.OutputText {
-			opts = append(opts, runner.WithProgress(newProgress(stderr).report))
+		if c.progress {
+			if pr := newProgress(env, logOut, time.Duration(cfg.ProgressInterval)); pr != nil {
+				defer pr.close()
+				opts = append(opts, runner.WithProgress(pr.report))
+			}
+		}
+		switch {
+		case env.full:
+			opts = append(opts, runner.WithFullCheck())
+		case env.tickSet:
+			opts = append(opts, runner.WithTick(env.tick))
 		}
 		if env.runner, err = wiring.New(env.cfg, env.logger, opts...); err != nil {
 			fmt.Fprintf(stderr, "quaymirror %s: %v\n", c.name, oneLine(err))
@@ -123,6 +159,34 @@ func Run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		env.orgs = wiring.Orgs(env.cfg)
 	}
 	return c.run(ctx, env)
+}
+
+// newProgress returns the progress display of a command: bars on a
+// terminal, else a log line every interval (none when interval is 0).
+func newProgress(env *runEnv, logOut *switchWriter, interval time.Duration) progress {
+	switch {
+	case env.terminal:
+		return newBarProgress(env.stderr, logOut)
+	case interval > 0:
+		return newTickerProgress(env.logger, interval)
+	}
+	return nil
+}
+
+// tickerProgress is a logProgress on a wall-clock ticker.
+type tickerProgress struct {
+	*logProgress
+	ticker *time.Ticker
+}
+
+func newTickerProgress(logger hclog.Logger, interval time.Duration) *tickerProgress {
+	t := time.NewTicker(interval)
+	return &tickerProgress{logProgress: newLogProgress(logger, t.C, time.Now), ticker: t}
+}
+
+func (t *tickerProgress) close() {
+	t.ticker.Stop()
+	t.logProgress.close()
 }
 
 func find(name string) *command {

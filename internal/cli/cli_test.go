@@ -137,14 +137,39 @@ func TestPlanSyncCheckStatusOverTheEmulator(t *testing.T) {
 		t.Errorf("second sync = %d, %d writes: %s", r.code, d.Destination.Emulator.Writes(), r.stdout)
 	}
 
-	// status: healthy (new mirrors wait for their first sync).
-	r = run(t, env, "status", "--output", "json")
-	var status struct {
+	// status compares with the source when it is configured: the
+	// mirrors are healthy (new ones wait for their first sync), but the
+	// repository holding a hand-pushed tag is not mirrored, and one added
+	// at the source since the sync is missing.
+	must(t, d.Source.Fake.AddRepository(quaymirror.Repository{Namespace: "internal-docker-io", Name: "added/since"}))
+	type statusJSON struct {
 		Healthy       bool                 `json:"healthy"`
 		Organizations []*quaymirror.Health `json:"organizations"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &status); err != nil || r.code != ExitOK || !status.Healthy || status.Organizations[0].Mirrors != 4 {
-		t.Errorf("status = %d %v: %s", r.code, err, r.stdout)
+	var status statusJSON
+	r = run(t, env, "status", "--output", "json")
+	if err := json.Unmarshal([]byte(r.stdout), &status); err != nil || r.code != ExitFailed || status.Healthy {
+		t.Fatalf("status = %d %v: %s", r.code, err, r.stdout)
+	}
+	docker, redhat := status.Organizations[0], status.Organizations[1]
+	if docker.Mirrors != 4 || docker.Missing != 1 || docker.NotMirrored != 0 || redhat.NotMirrored != 1 || redhat.Missing != 0 ||
+		docker.Failing+docker.Stuck+docker.Unreadable+redhat.Failing+redhat.Stuck+redhat.Unreadable != 0 {
+		t.Errorf("status = %s", r.stdout)
+	}
+	r = run(t, env, "status")
+	if r.code != ExitFailed || !strings.Contains(r.stdout, "1 missing, 0 not mirrored") || !strings.Contains(r.stdout, "added/since") ||
+		!strings.Contains(r.stdout, "0 missing, 1 not mirrored") {
+		t.Errorf("status text = %d\n%s", r.code, r.stdout)
+	}
+	// Without a source configured, status reads the destination alone.
+	d.Source.Emulator.ResetCounters()
+	r = run(t, d.Environ("SOURCE_REGISTRY=", "SOURCE_TOKEN="), "status", "--output", "json")
+	status = statusJSON{}
+	if err := json.Unmarshal([]byte(r.stdout), &status); err != nil || r.code != ExitOK || !status.Healthy || status.Organizations[0].Missing != 0 {
+		t.Errorf("status without a source = %d %v: %s%s", r.code, err, r.stdout, r.stderr)
+	}
+	if n := d.Source.Emulator.Requests(); len(n) != 0 {
+		t.Errorf("status without a source configured asked the source: %v", n)
 	}
 }
 

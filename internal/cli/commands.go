@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"text/tabwriter"
 
 	"github.com/quaymirror/quaymirror/internal/config"
@@ -36,7 +35,9 @@ Examples:
   quaymirror sync
   quaymirror sync --org internal-docker-io --org internal-acic-images:acic --output json
   RECREATE_MIRROR_CONFIG=true quaymirror sync     # re-push every config (password rotation)`,
-		run: func(ctx context.Context, env *runEnv) int { return runSync(ctx, env, bool(env.cfg.DryRun)) },
+		run:      func(ctx context.Context, env *runEnv) int { return runSync(ctx, env, bool(env.cfg.DryRun)) },
+		define:   defineChecks,
+		progress: true,
 	}
 }
 
@@ -52,7 +53,9 @@ fields that would change.
 Examples:
   quaymirror plan --org internal-docker-io
   quaymirror plan --output json | jq '.organizations[].repositories[] | select(.action != "unchanged")'`,
-		run: func(ctx context.Context, env *runEnv) int { return runSync(ctx, env, true) },
+		run:      func(ctx context.Context, env *runEnv) int { return runSync(ctx, env, true) },
+		define:   defineChecks,
+		progress: true,
 	}
 }
 
@@ -124,6 +127,7 @@ Examples:
   quaymirror status --output json | jq '.organizations[] | {organization, failing, stuck}'`,
 		define: func(fs *flag.FlagSet, env *runEnv) {
 			fs.BoolVar(&env.heal, "heal", false, "cancel and re-trigger mirrors stuck in SYNCING past their expiration")
+			defineChecks(fs, env)
 		},
 		run: func(ctx context.Context, env *runEnv) int {
 			health, err := env.runner.Status(ctx, env.orgs, env.heal)
@@ -189,14 +193,27 @@ func writeRunText(w io.Writer, run *runner.Result) {
 		verb := map[bool]string{true: "would be ", false: ""}[run.DryRun]
 		fmt.Fprintf(w, "  %d %screated, %d %sconfigured, %d %supdated, %d unchanged, %d skipped, %d orphaned, %d failed",
 			rep.Created, verb, rep.Configured, verb, rep.Updated, verb, rep.Unchanged, rep.Skipped, rep.Orphaned, rep.Failed)
+		if rep.Unchecked > 0 {
+			fmt.Fprintf(w, ", %d unchecked", rep.Unchecked)
+		}
 		if rep.NotStarted > 0 {
 			fmt.Fprintf(w, ", %d not started", rep.NotStarted)
 		}
 		fmt.Fprintf(w, "  (%d requests)\n", rep.Calls.Total())
+		if rep.Slices > 1 {
+			fmt.Fprintf(w, "  checked slice %d of %d (%d of the existing mirrors read); the others are read on the ticks of their slices (--full reads them all)\n",
+				rep.Slice, rep.Slices, rep.Checked)
+		}
+		if x := o.Estimate; x != nil && x.Note != "" {
+			fmt.Fprintf(w, "  estimate: %s\n", x.Note)
+		}
+		if oe := rep.OrganizationError; oe != nil {
+			fmt.Fprintf(w, "  writes to %s stopped: %s\n    detail: %s\n    fix: %s\n", oe.Organization, oe.Reason, oe.Detail, oe.Fix)
+		}
 		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 		shown := 0
 		for _, r := range rep.Repositories {
-			if r.Outcome == quaymirror.OutcomeUnchanged {
+			if r.Outcome == quaymirror.OutcomeUnchanged || r.Outcome == quaymirror.OutcomeUnchecked {
 				continue
 			}
 			if shown == 0 {
@@ -204,7 +221,10 @@ func writeRunText(w io.Writer, run *runner.Result) {
 			}
 			shown++
 			detail := r.Reason
-			if r.Error != "" {
+			switch {
+			case rep.OrganizationError != nil && strings.HasPrefix(r.Error, "not attempted: "):
+				detail = "not attempted: writes to the organization were stopped (above)"
+			case r.Error != "":
 				detail = r.Error
 			}
 			if r.Warning != "" {
@@ -220,8 +240,12 @@ func writeRunText(w io.Writer, run *runner.Result) {
 			}
 		}
 		_ = tw.Flush()
-		if rep.Unchanged > 0 && shown > 0 {
+		switch quiet := rep.Unchanged + rep.Unchecked; {
+		case quiet == 0 || shown == 0:
+		case rep.Unchecked == 0:
 			fmt.Fprintf(w, "  (%d unchanged repositories not listed; --output json lists every one)\n", rep.Unchanged)
+		default:
+			fmt.Fprintf(w, "  (%d unchanged and %d unchecked repositories not listed; --output json lists every one)\n", rep.Unchanged, rep.Unchecked)
 		}
 	}
 	if len(preflight) > 0 {
@@ -268,7 +292,11 @@ func writeHealthText(w io.Writer, health []*quaymirror.Health) {
 			}
 		}
 		fmt.Fprintf(w, "\n%s: %s, %d mirrors (%s)\n", h.Organization, state, h.Mirrors, strings.Join(counts, ", "))
-		fmt.Fprintf(w, "  %d failing, %d stuck, %d never run, %d disabled, %d unreadable\n", h.Failing, h.Stuck, h.NeverRun, h.Disabled, h.Unreadable)
+		if h.Slices > 1 {
+			fmt.Fprintf(w, "  slice %d of %d: %d of the mirrors read (--full reads them all)\n", h.Slice, h.Slices, h.Checked)
+		}
+		fmt.Fprintf(w, "  %d failing, %d stuck, %d never run, %d disabled, %d unreadable, %d missing, %d not mirrored\n",
+			h.Failing, h.Stuck, h.NeverRun, h.Disabled, h.Unreadable, h.Missing, h.NotMirrored)
 		if len(h.Repositories) == 0 {
 			continue
 		}
@@ -285,28 +313,5 @@ func writeHealthText(w io.Writer, health []*quaymirror.Health) {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", m.Name, m.Problem, m.SyncStatus, detail)
 		}
 		_ = tw.Flush()
-	}
-}
-
-// progress draws one line on a terminal.
-type progress struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func newProgress(w io.Writer) *progress { return &progress{w: w} }
-
-func (p *progress) report(org string, pr quaymirror.Progress) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if pr.Total > 0 {
-		fmt.Fprintf(p.w, "\r\033[K%s: %s %d/%d", org, pr.Phase, pr.Done, pr.Total)
-		if pr.Done == pr.Total {
-			fmt.Fprint(p.w, "\r\033[K")
-		}
-		return
-	}
-	if pr.Done%50 == 0 {
-		fmt.Fprintf(p.w, "\r\033[K%s: %s %d repositories read", org, pr.Phase, pr.Done)
 	}
 }

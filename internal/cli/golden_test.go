@@ -163,3 +163,48 @@ func TestTextReportOfAnInterruptedRun(t *testing.T) {
 	writeRunText(&buf, res)
 	golden(t, "sync-interrupted.txt", buf.Bytes())
 }
+
+// An error about the whole organisation stops its writes; the report
+// says it once, with its detail and its fix.
+func TestTextReportOfAnOrganizationError(t *testing.T) {
+	t.Parallel()
+	w := newGoldenWorld(t)
+	r := w.runner(t, func(string) quaymirror.Source { return w.src })
+	w.dst.FailOn(fake.OpCreateMirror, docker, "", fmt.Errorf("400 The provided registry location is not allowed: %w", quaymirror.ErrSourceNotAllowed))
+	res, err := r.Sync(t.Context(), goldenOrgs(docker))
+	must(t, err)
+	var buf bytes.Buffer
+	writeRunText(&buf, res)
+	golden(t, "sync-organization-error.txt", buf.Bytes())
+}
+
+// A tick that reads a slice of the existing mirrors says which, and that
+// the others are unchecked, not unchanged; with a time budget too short
+// for its slice, the estimate narrows it and says so.
+func TestTextReportOfASlice(t *testing.T) {
+	t.Parallel()
+	w := newGoldenWorld(t)
+	r := w.runner(t, func(string) quaymirror.Source { return w.src }, runner.WithFullCheckEvery(2), runner.WithTick(1))
+	plan, err := r.Plan(t.Context(), goldenOrgs(docker))
+	must(t, err)
+	var buf bytes.Buffer
+	writeRunText(&buf, plan)
+	golden(t, "plan-slice.txt", buf.Bytes())
+
+	// Listing a page of the destination takes a second on the runner's
+	// clock, hence each request; the 12 s left of a 13 s budget hold the
+	// 9 requests of the new, unmirrored and orphaned repositories and one
+	// of the two mirror reads of the tick's slice (every mirror).
+	w.dst.SetHook(func(_ context.Context, op fake.Op, _, _ string) error {
+		if op == fake.OpListRepositories {
+			w.clock.Advance(time.Second)
+		}
+		return nil
+	})
+	r = w.runner(t, func(string) quaymirror.Source { return w.src }, runner.WithBudget(13*time.Second), runner.WithTick(0))
+	plan, err = r.Plan(t.Context(), goldenOrgs(docker))
+	must(t, err)
+	buf.Reset()
+	writeRunText(&buf, plan)
+	golden(t, "plan-narrowed.txt", buf.Bytes())
+}

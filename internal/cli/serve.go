@@ -39,11 +39,12 @@ endpoints: /health/readiness, /health/liveness. See docs/deploy.md.
 Example:
   LISTEN_ADDRESS=127.0.0.1:8080 TIMEOUT=420 quaymirror serve`,
 		run: func(ctx context.Context, env *runEnv) int {
-			setup, err := functionSetup(env.cfg.Config, env.stderr)
+			setup, stop, err := functionSetup(env.cfg.Config, env.stderr)
 			if err != nil {
 				fmt.Fprintf(env.stderr, "quaymirror serve: invalid configuration: %v\n", oneLine(err))
 				return ExitUsage
 			}
+			defer stop()
 			f := function.New(func(context.Context, map[string]string) (*function.Setup, error) { return setup, nil })
 			err = function.Serve(ctx, f, bool(env.cfg.Debug))
 			if err == nil || errors.Is(err, context.Canceled) {
@@ -56,12 +57,14 @@ Example:
 }
 
 // functionSetup checks c for a sync and builds the function's runner:
-// JSON logs (a log collector reads them), TIMEOUT or DefaultServeTimeout
-// as the budget of an event.
-func functionSetup(c *config.Config, logOutput io.Writer) (*function.Setup, error) {
+// JSON logs (a log collector reads them), a progress line every
+// PROGRESS_INTERVAL, TIMEOUT or DefaultServeTimeout as the budget of an
+// event (which the runner's estimate fits each tick's slice into). stop
+// ends the progress log.
+func functionSetup(c *config.Config, logOutput io.Writer) (_ *function.Setup, stop func(), _ error) {
 	cfg, err := config.Resolve(c, config.NeedSync)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	level := hclog.Info
 	if cfg.Debug {
@@ -74,9 +77,16 @@ func functionSetup(c *config.Config, logOutput io.Writer) (*function.Setup, erro
 	if budget <= 0 {
 		budget = DefaultServeTimeout
 	}
-	r, err := wiring.New(cfg, logger, runner.WithBudget(budget))
-	if err != nil {
-		return nil, err
+	opts := []runner.Option{runner.WithBudget(budget)}
+	stop = func() {}
+	if interval := time.Duration(cfg.ProgressInterval); interval > 0 {
+		pr := newTickerProgress(logger, interval)
+		opts, stop = append(opts, runner.WithProgress(pr.report)), pr.close
 	}
-	return &function.Setup{Runner: r, Orgs: wiring.Orgs(cfg), DryRun: bool(cfg.DryRun), Logger: logger}, nil
+	r, err := wiring.New(cfg, logger, opts...)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return &function.Setup{Runner: r, Orgs: wiring.Orgs(cfg), DryRun: bool(cfg.DryRun), Logger: logger}, stop, nil
 }
