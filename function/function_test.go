@@ -469,6 +469,39 @@ func TestTimeBudgetGivesAPartialRunTheNextTickCompletes(t *testing.T) {
 	e.converged("acme")
 }
 
+// A tick whose slice would not fit in its budget is narrowed before any
+// mirror is read, and the reply says so (the estimate): the event is
+// answered within its time instead of running into Knative's timeout.
+// The round trip is measured on the injected clock, which the
+// destination's listing moves by a minute a page.
+func TestTickNarrowsItsSliceToItsBudget(t *testing.T) {
+	clock := runnertest.NewClock(time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC))
+	e := newEnv(t, envOptions{settings: map[string]string{"TIMEOUT": "4m"}, runner: []runner.Option{runner.WithClock(clock)}})
+	if _, code, run := e.tick(`{"organization":"acme"}`); code != http.StatusOK || run.Organizations[0].Created != 3 {
+		t.Fatalf("first tick: %d %+v", code, run)
+	}
+	e.dst.SetHook(func(_ context.Context, op fake.Op, _, _ string) error {
+		if op == fake.OpListRepositories {
+			clock.Advance(time.Minute)
+		}
+		return nil
+	})
+	// 3 minutes left, 2.7 planned: two of the three mirror reads fit.
+	reply, code, run := e.tick(`{"organization":"acme"}`)
+	if code != http.StatusOK || outcomeOf(t, reply) != runner.OutcomeOK {
+		t.Fatalf("status %d outcome %s", code, outcomeOf(t, reply))
+	}
+	acme := run.Organizations[0]
+	x := acme.Estimate
+	if x == nil || !x.Narrowed || x.Left != 180 || x.Note == "" || x.Requests > 2 || acme.Slices < 2 || acme.Checked != x.Requests ||
+		acme.Checked+acme.Unchecked != 3 || acme.Unchanged != acme.Checked {
+		t.Errorf("estimate %+v; slice %d of %d, counts %+v", x, acme.Slice, acme.Slices, acme.Counts)
+	}
+	if !strings.Contains(e.logs.String(), "estimate: reading all 3 mirrors does not fit") {
+		t.Errorf("the narrowing is not logged:\n%s", e.logs.String())
+	}
+}
+
 // One organisation's expired destination token does not stop the other:
 // the good one converges, the bad one is reported with its fix and
 // nothing is written to it, and the status is 500 preflight_failed.
