@@ -9,9 +9,9 @@ import (
 // DefaultCheckBudget is how many existing mirrors a run checks when the
 // number of slices is automatic (Checks.Slices 0): an organisation of up
 // to this many mirrors is checked in full by every run; a larger one is
-// cut into the fewest slices that keep each within it. At the default
+// cut into slices that keep each within it (SlicesFor). At the default
 // rate of 25 requests a second it is 40 seconds of reads; 20,000
-// mirrors make 20 slices, so every mirror of an hourly tick is read at
+// mirrors make 24 slices, so every mirror of an hourly tick is read at
 // least once a day.
 const DefaultCheckBudget = 1000
 
@@ -85,18 +85,27 @@ func (s Slice) String() string {
 	return fmt.Sprintf("slice %d of %d", s.Index, s.Count)
 }
 
-// SlicesFor is the automatic number of slices of mirrors existing mirrors
-// for a budget of checks per run: the fewest that keep a slice within
-// budget on average (1 when they all fit). A budget below 1 is
+// SlicesFor is the automatic number of slices of mirrors existing
+// mirrors for a budget of checks per run: the smallest of 1, 2, 3, 4, 6,
+// 8, 12, 16, 24, 32, 48, ... (powers of two and three times powers of
+// two) that keeps a slice within budget on average. The steps keep K,
+// hence the tick on which each mirror is checked, the same while an
+// organisation grows by a few repositories: 16,001 to 24,000 mirrors make
+// 24 slices at the default budget. A budget below 1 is
 // DefaultCheckBudget.
 func SlicesFor(mirrors, budget int) int {
 	if budget < 1 {
 		budget = DefaultCheckBudget
 	}
-	if mirrors <= budget {
-		return 1
+	need := (mirrors + budget - 1) / budget
+	for k := 1; ; k *= 2 {
+		switch {
+		case k >= need:
+			return k
+		case k >= 2 && k/2*3 >= need:
+			return k / 2 * 3
+		}
 	}
-	return (mirrors + budget - 1) / budget
 }
 
 // Checks says which existing mirrors a run reads. A run always lists

@@ -74,7 +74,7 @@ func TestEveryMirrorIsCheckedOnceAcrossKTicks(t *testing.T) {
 		firstTick int64
 	}{
 		{"fixed K", quaymirror.Checks{Slices: 7}, 7, 493_117},
-		{"K from the budget", quaymirror.Checks{Budget: 40}, 6, 12}, // 230 mirrors / 40 a run
+		{"K from the budget", quaymirror.Checks{Budget: 40}, 6, 12}, // 230 mirrors / 40 a run: 5.75
 		{"budget above the organisation", quaymirror.Checks{Budget: 500}, 1, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -307,7 +307,8 @@ func TestSlices(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		mirrors, budget, want int
-	}{{0, 0, 1}, {1000, 0, 1}, {1001, 0, 2}, {20_000, 0, 20}, {20_000, 1000, 20}, {100_000, 1000, 100}, {10, 3, 4}} {
+	}{{0, 0, 1}, {1000, 0, 1}, {1001, 0, 2}, {2001, 0, 3}, {3001, 0, 4}, {4001, 0, 6}, {5000, 0, 6}, {16_001, 0, 24},
+		{20_000, 0, 24}, {20_001, 1000, 24}, {24_000, 0, 24}, {24_001, 0, 32}, {100_000, 1000, 128}, {10, 3, 4}} {
 		if got := quaymirror.SlicesFor(tc.mirrors, tc.budget); got != tc.want {
 			t.Errorf("SlicesFor(%d, %d) = %d, want %d", tc.mirrors, tc.budget, got, tc.want)
 		}
