@@ -19,9 +19,11 @@ const DefaultCheckBudget = 1000
 // said: an hourly PingSource or CronJob.
 const DefaultTickPeriod = time.Hour
 
-// TickAt is the tick number of instant t for ticks every period: whole
-// periods since the Unix epoch. A period below one second counts as one
-// second.
+// TickAt is the tick number of instant t for ticks every period: the
+// nearest whole number of periods since the Unix epoch. Rounding, not
+// truncating, keeps the ticks of a schedule that fires on the period's
+// boundary (an hourly PingSource at minute 0) consecutive even when a run
+// starts a moment early. A period below one second counts as one second.
 func TickAt(t time.Time, period time.Duration) int64 {
 	secs := int64(period / time.Second)
 	if secs < 1 {
@@ -31,7 +33,7 @@ func TickAt(t time.Time, period time.Duration) int64 {
 	if u < 0 {
 		return 0
 	}
-	return u / secs
+	return (u + secs/2) / secs
 }
 
 // Slice is the part of an organisation's existing mirrors that a run

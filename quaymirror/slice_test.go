@@ -313,9 +313,17 @@ func TestSlices(t *testing.T) {
 			t.Errorf("SlicesFor(%d, %d) = %d, want %d", tc.mirrors, tc.budget, got, tc.want)
 		}
 	}
+	// An hourly schedule on the hour: a run a second early or late, or
+	// half an hour late, is the same tick; the next hour's is the next.
 	hour := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
-	if a, b := quaymirror.TickAt(hour, time.Hour), quaymirror.TickAt(hour.Add(59*time.Minute), time.Hour); a != b || quaymirror.TickAt(hour.Add(time.Hour), time.Hour) != a+1 {
-		t.Errorf("ticks %d %d", a, b)
+	tick := quaymirror.TickAt(hour, time.Hour)
+	for _, d := range []time.Duration{-time.Second, time.Second, 29 * time.Minute, -30 * time.Minute} {
+		if got := quaymirror.TickAt(hour.Add(d), time.Hour); got != tick {
+			t.Errorf("TickAt(12:00 %+v) = %d, want %d", d, got, tick)
+		}
+	}
+	if got := quaymirror.TickAt(hour.Add(time.Hour-time.Second), time.Hour); got != tick+1 || tick != hour.Unix()/3600 {
+		t.Errorf("TickAt(12:59:59) = %d, want %d", got, tick+1)
 	}
 	if got := quaymirror.TickSlice(-3, 5); got != (quaymirror.Slice{Index: 2, Count: 5}) {
 		t.Errorf("TickSlice(-3, 5) = %+v", got)

@@ -65,7 +65,7 @@ type runEnv struct {
 // existing mirrors a run reads.
 func defineChecks(fs *flag.FlagSet, env *runEnv) {
 	fs.BoolVar(&env.full, "full", false, "read every existing mirror, not the tick's slice of them (FULL_CHECK_EVERY); with RECREATE_MIRROR_CONFIG, re-send every configuration")
-	fs.Func("tick", "read the slice of tick `N` instead of the clock's tick (the Unix time divided by TICK_PERIOD)", func(v string) error {
+	fs.Func("tick", "read the slice of tick `N` instead of the clock's tick (the Unix time divided by TICK_PERIOD, rounded)", func(v string) error {
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err != nil || n < 0 {
 			return fmt.Errorf("%q is not a tick number (a whole number, 0 or more)", v)

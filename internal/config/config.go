@@ -55,7 +55,7 @@ type Config struct {
 	DisableOrphans Bool       `env:"DISABLE_ORPHANS, default=false" group:"Policy" help:"Disable (never delete) the mirrors of repositories gone from the source."`
 
 	// Incremental checks.
-	TickPeriod     Seconds `env:"TICK_PERIOD, default=3600" group:"Incremental checks" help:"Seconds between two runs: the PingSource's or the CronJob's schedule. A run's tick number, the clock's Unix time divided by TICK_PERIOD, picks the slice of existing mirrors it reads (FULL_CHECK_EVERY)."`
+	TickPeriod     Seconds `env:"TICK_PERIOD, default=3600" group:"Incremental checks" help:"Seconds between two runs: the PingSource's or the CronJob's schedule. A run's tick number, the clock's Unix time divided by TICK_PERIOD and rounded (a run a moment early is still its hour's), picks the slice of existing mirrors it reads (FULL_CHECK_EVERY)."`
 	FullCheckEvery Int     `env:"FULL_CHECK_EVERY, default=0" group:"Incremental checks" help:"Read every existing mirror once every N ticks, a slice of them per tick (a hash of the repository name modulo N against the tick number), so that a run of a large organization fits its time limit. Every tick still lists both sides, creates the new repositories, configures those the listing shows are not mirrors and reports orphans. 0 chooses N among 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, ... so that a tick reads at most 1000 mirrors (an organization of up to 1000 is read in full every tick; 20,000 make 24 slices); 1 reads every mirror every tick. RECREATE_MIRROR_CONFIG follows the slices too; --full reads (and recreates) every mirror at once, --tick N picks the slice of tick N."`
 
 	// Performance.
