@@ -13,6 +13,7 @@ import (
 	"github.com/quaymirror/quaymirror/internal/demo"
 	"github.com/quaymirror/quaymirror/internal/wiring"
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/runner"
 )
 
 // DefaultLatency is the injected per-request latency: a registry in
@@ -71,12 +72,58 @@ type Result struct {
 	ServerLimit float64 `json:"server_limit,omitempty"`
 	ServerBurst int     `json:"server_burst,omitempty"`
 	// Preflight is what `quaymirror sync` asks before planning, measured
-	// once on the empty destination and left out of the runs.
+	// once on the empty destination and left out of the first and
+	// steady runs.
 	Preflight Side `json:"preflight"`
-	// First is the run that creates every repository; Steady the run
-	// that follows and finds nothing to do.
+	// First is the run that creates every repository (not measured for a
+	// Mirrored scenario); Steady the run that follows and finds nothing
+	// to do, checking every mirror (--full); Tick an incremental tick as
+	// the function or an hourly CronJob runs it: the preflight, then the
+	// sync of the largest slice of the automatic K.
 	First  Run `json:"first"`
 	Steady Run `json:"steady"`
+	Tick   Run `json:"tick"`
+	// Coverage is K consecutive ticks, for a scenario with Ticks.
+	Coverage *Coverage `json:"coverage,omitempty"`
+}
+
+// Runs are the runs measured, in order.
+func (r *Result) Runs() []Run {
+	if r.Mirrored {
+		return []Run{r.Steady, r.Tick}
+	}
+	return []Run{r.First, r.Steady, r.Tick}
+}
+
+// Coverage is what K consecutive incremental ticks did after a repository
+// was added at the source and a mirror changed by hand. They run without
+// a rate limit: what they show is which tick does what, not how fast.
+type Coverage struct {
+	// K is the number of slices, hence of ticks run.
+	K int `json:"k"`
+	// Mirrors is the existing mirrors; Checked how many of them were
+	// read over the K ticks, Repeated how many more than once.
+	Mirrors  int `json:"mirrors"`
+	Checked  int `json:"checked"`
+	Repeated int `json:"repeated"`
+	// MostCalls is the most requests of one tick.
+	MostCalls int `json:"most_calls"`
+	// Added is the repository added at the source, CreatedAt the tick
+	// (from 1) that created it, 0 if none did.
+	Added     string `json:"added"`
+	CreatedAt int    `json:"created_at_tick"`
+	// Drifted is the mirror changed by hand, in the slice of the last
+	// tick; RepairedAt the tick that repaired it (0 if none), and
+	// UncheckedBefore whether every tick before reported it unchecked
+	// and left it alone.
+	Drifted         string `json:"drifted"`
+	RepairedAt      int    `json:"repaired_at_tick"`
+	UncheckedBefore bool   `json:"unchecked_before"`
+	// Wall is the time of the K ticks.
+	Wall time.Duration `json:"wall_ns"`
+	// Changed lists the ticks whose K was not K: the repository added
+	// took the organisation over a step of SlicesFor.
+	Changed []string `json:"k_changed,omitempty"`
 }
 
 // Side is what the two emulators saw.
@@ -85,15 +132,22 @@ type Side struct {
 	Destination Counts `json:"destination"`
 }
 
-// Run is one measured Sync (Plan then Apply).
+// Run is one measured Sync (and for a tick, its preflight).
 type Run struct {
 	Kind string        `json:"kind"`
 	Wall time.Duration `json:"wall_ns"`
-	// PlanWall is the part of Wall spent in Plan.
-	PlanWall time.Duration `json:"plan_wall_ns"`
+	// Listed is the part of Wall until both listings were complete (the
+	// new repositories are being created meanwhile).
+	Listed time.Duration `json:"listed_ns"`
+	// Slice, Slices and Checked are the report's: the slice of existing
+	// mirrors read, and how many were.
+	Slice   int `json:"slice"`
+	Slices  int `json:"slices"`
+	Checked int `json:"checked"`
 	Side
-	// Engine is what the engine counted (the emulators' counts also hold
-	// the client's own requests, such as its one discovery read).
+	// Engine is what the engine counted in its sync (the emulators'
+	// counts also hold the client's own requests, such as its one
+	// discovery read, and a tick's preflight).
 	Engine  quaymirror.Calls  `json:"engine_calls"`
 	Outcome quaymirror.Counts `json:"outcome"`
 	Heap    Heap              `json:"heap"`
@@ -180,9 +234,20 @@ func perRepository(route string) bool {
 //     at once, so the busier side's (calls - burst) / QPS.
 //   - listing: pages are fetched one after the other, so the longer
 //     listing's pages x latency.
+//
+// For a tick whose K is automatic (Slices > 1), the mirrors of its slice
+// are read once both listings are complete (K depends on their number),
+// so the latency term is the longer listing's pages x latency plus the
+// other calls x latency / concurrency.
 func bound(sc Scenario, latency time.Duration, burst int, r Run) (time.Duration, string) {
 	by := "latency"
 	b := time.Duration(int64(r.Calls()) * int64(latency) / int64(sc.Concurrency))
+	if r.Kind == "tick" && r.Slices > 1 {
+		src, dst := r.Pages()
+		rest := max(0, r.Calls()-src-dst)
+		b = time.Duration(max(src, dst))*latency + time.Duration(int64(rest)*int64(latency)/int64(sc.Concurrency))
+		by = "listing+"
+	}
 	if sc.QPS > 0 {
 		busier := max(r.Source.total(), r.Destination.total(), burst) - burst
 		if q := time.Duration(float64(busier) / sc.QPS * float64(time.Second)); q > b {
@@ -197,8 +262,10 @@ func bound(sc Scenario, latency time.Duration, burst int, r Run) (time.Duration,
 }
 
 // Measure starts the emulators of the scenario, then measures a first run
-// and a steady-state run. Repositories that fail are counted (Failed), not
-// errors: against an emulated rate limit they are a result.
+// (unless the scenario is Mirrored), a steady-state run checking every
+// mirror, and one incremental tick; with Ticks, K ticks after changes
+// (Coverage). Repositories that fail are counted (Failed), not errors:
+// against an emulated rate limit they are a result.
 func Measure(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 	launch := opts.Launcher
 	if launch == nil {
@@ -220,7 +287,7 @@ func Measure(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 		ServerLimit: spec.Limit, ServerBurst: spec.LimitBurst}
 
 	// Preflight, measured alone.
-	e, err := newEngine(ctx, em, sc, opts)
+	e, err := newEngine(ctx, em, sc.Concurrency, sc.QPS, opts, quaymirror.Checks{Slices: 1})
 	if err != nil {
 		return nil, err
 	}
@@ -238,22 +305,84 @@ func Measure(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 		return nil, err
 	}
 
-	for _, kind := range []string{"first", "steady"} {
-		r, err := measureRun(ctx, em, sc, opts, kind)
+	if sc.Mirrored {
+		// What a first run leaves, made as fast as the machine allows.
+		e, err := newEngine(ctx, em, 32, 0, opts, quaymirror.Checks{Slices: 1})
+		if err != nil {
+			return nil, err
+		}
+		rep, err := e.Sync(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("bench: %s, mirroring the destination: %w", sc, err)
+		}
+		if rep.Created != sc.Repos {
+			return nil, fmt.Errorf("bench: %s, mirroring the destination: %+v", sc, rep.Counts)
+		}
+	}
+	full := quaymirror.Checks{Slices: 1}
+	tick := quaymirror.Checks{Tick: int64(largestSlice(sc.Repos))}
+	for _, kind := range []string{"first", "steady", "tick"} {
+		if kind == "first" && sc.Mirrored {
+			continue
+		}
+		checks := full
+		if kind == "tick" {
+			checks = tick
+		}
+		r, err := measureRun(ctx, em, sc, opts, kind, checks)
 		if err != nil {
 			return nil, fmt.Errorf("bench: %s, %s run: %w", sc, kind, err)
 		}
-		if kind == "first" {
+		switch kind {
+		case "first":
 			res.First = r
-		} else {
+		case "steady":
 			res.Steady = r
+		default:
+			res.Tick = r
 		}
 		if opts.Progress != nil {
 			fmt.Fprintf(opts.Progress, "%-12s %-6s %6d calls in %-9s bound %-9s (%s) ratio %.2f, peak heap %s, %d failed\n",
 				sc, kind, r.Calls(), round(r.Wall), round(r.Bound), r.BoundBy, r.Ratio(), mib(r.Heap.Peak), r.Outcome.Failed)
 		}
 	}
+	if sc.Ticks {
+		if res.Coverage, err = measureCoverage(ctx, em, sc, opts); err != nil {
+			return nil, fmt.Errorf("bench: %s, ticks: %w", sc, err)
+		}
+		if opts.Progress != nil {
+			c := res.Coverage
+			fmt.Fprintf(opts.Progress, "%-12s %d ticks: %d of %d mirrors read (%d twice), added created on tick %d, drift repaired on tick %d\n",
+				sc, c.K, c.Checked, c.Mirrors, c.Repeated, c.CreatedAt, c.RepairedAt)
+		}
+	}
 	return res, nil
+}
+
+// names are the repositories of a scenario, as the emulators seed them.
+func names(repos int) []string {
+	out := make([]string, repos)
+	for i, r := range demo.Repositories(Org, "repo", repos) {
+		out[i] = r.Name
+	}
+	return out
+}
+
+// largestSlice is the slice of the automatic K with the most of the
+// scenario's repositories: its tick is the one measured, the worst case.
+func largestSlice(repos int) int {
+	k := quaymirror.SlicesFor(repos, 0)
+	sizes := make([]int, k)
+	for _, name := range names(repos) {
+		sizes[quaymirror.SliceOf(name, k)]++
+	}
+	best := 0
+	for i, n := range sizes {
+		if n > sizes[best] {
+			best = i
+		}
+	}
+	return best
 }
 
 // RunAll measures every scenario, one after the other.
@@ -269,10 +398,18 @@ func RunAll(ctx context.Context, scenarios []Scenario, opts Options) ([]*Result,
 	return out, nil
 }
 
-func measureRun(ctx context.Context, em *Emulators, sc Scenario, opts Options, kind string) (Run, error) {
+// measureRun measures one Sync with the given checks; a tick's preflight
+// is part of it.
+func measureRun(ctx context.Context, em *Emulators, sc Scenario, opts Options, kind string, checks quaymirror.Checks) (Run, error) {
 	// A new engine, clients and transports per run, as each run of the
 	// CronJob or of the function starts afresh.
-	e, err := newEngine(ctx, em, sc, opts)
+	var start time.Time
+	var listed time.Duration
+	checks.Decide = func(l quaymirror.Listing) quaymirror.Slice {
+		listed = time.Since(start)
+		return l.Slice
+	}
+	e, err := newEngine(ctx, em, sc.Concurrency, sc.QPS, opts, checks)
 	if err != nil {
 		return Run{}, err
 	}
@@ -281,22 +418,26 @@ func measureRun(ctx context.Context, em *Emulators, sc Scenario, opts Options, k
 	}
 	heap := sampleHeap()
 	cpu := processCPU()
-	start := time.Now()
-	// Sync is Plan then Apply; they are called apart to time the plan.
-	var rep *quaymirror.Report
-	plan, err := e.Plan(ctx)
-	planned := time.Since(start)
-	if err == nil {
-		rep, err = e.Apply(ctx, plan)
+	start = time.Now()
+	if kind == "tick" {
+		list, err := e.Preflight(ctx)
+		if err == nil {
+			err = list.Err()
+		}
+		if err != nil {
+			heap.Stop()
+			return Run{}, fmt.Errorf("preflight: %w", err)
+		}
 	}
-	plan = nil
+	rep, err := e.Sync(ctx)
 	wall := time.Since(start)
 	cpu = processCPU() - cpu
 	h := heap.Stop()
 	if err != nil {
 		return Run{}, err
 	}
-	r := Run{Kind: kind, Wall: wall, PlanWall: planned, Engine: rep.Calls, Outcome: rep.Counts, Heap: h, CPU: cpu}
+	r := Run{Kind: kind, Wall: wall, Listed: listed, Slice: rep.Slice, Slices: rep.Slices, Checked: rep.Checked,
+		Engine: rep.Calls, Outcome: rep.Counts, Heap: h, CPU: cpu}
 	if r.Source, r.Destination, r.EmulatorsCPU, err = em.Counts(ctx); err != nil {
 		return Run{}, err
 	}
@@ -307,13 +448,93 @@ func measureRun(ctx context.Context, em *Emulators, sc Scenario, opts Options, k
 	return r, nil
 }
 
+// measureCoverage adds a repository at the source, changes by hand a
+// mirror of the last tick's slice, and runs K consecutive ticks from
+// slice 0, without a rate limit.
+func measureCoverage(ctx context.Context, em *Emulators, sc Scenario, opts Options) (*Coverage, error) {
+	all := names(sc.Repos)
+	k := quaymirror.SlicesFor(sc.Repos, 0)
+	c := &Coverage{K: k, Mirrors: sc.Repos, Added: "added-at-the-source", UncheckedBefore: true}
+	for _, name := range all {
+		if quaymirror.SliceOf(name, k) == k-1 {
+			c.Drifted = name
+			break
+		}
+	}
+	if err := em.AddSource(ctx, c.Added); err != nil {
+		return nil, err
+	}
+	if err := em.Drift(ctx, c.Drifted); err != nil {
+		return nil, err
+	}
+	existing := make(map[string]int, len(all))
+	for _, name := range all {
+		existing[name] = 0
+	}
+	start := time.Now()
+	for tick := 1; tick <= k; tick++ {
+		e, err := newEngine(ctx, em, sc.Concurrency, 0, opts, quaymirror.Checks{Tick: int64(tick - 1)})
+		if err != nil {
+			return nil, err
+		}
+		if err := em.Reset(ctx); err != nil {
+			return nil, err
+		}
+		rep, err := e.Sync(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if rep.Slices != k {
+			// The added repository took the organisation over a step of
+			// the automatic K: the slices changed.
+			c.Changed = append(c.Changed, fmt.Sprintf("tick %d: slice %d of %d", tick, rep.Slice, rep.Slices))
+		}
+		src, dst, _, err := em.Counts(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c.MostCalls = max(c.MostCalls, src.total()+dst.total())
+		for _, r := range rep.Repositories {
+			switch {
+			case r.Name == c.Added:
+				if r.Outcome == quaymirror.OutcomeCreated && c.CreatedAt == 0 {
+					c.CreatedAt = tick
+				}
+				continue
+			case r.Name == c.Drifted && c.RepairedAt == 0:
+				if r.Outcome == quaymirror.OutcomeUpdated {
+					c.RepairedAt = tick
+				} else if r.Action != quaymirror.ActionUnchecked {
+					c.UncheckedBefore = false
+				}
+			}
+			if r.Action != quaymirror.ActionUnchecked {
+				if _, ok := existing[r.Name]; ok {
+					existing[r.Name]++
+				}
+			}
+		}
+	}
+	c.Wall = time.Since(start)
+	for _, n := range existing {
+		if n > 0 {
+			c.Checked++
+		}
+		if n > 1 {
+			c.Repeated++
+		}
+	}
+	return c, nil
+}
+
 // newEngine builds the engine exactly as `quaymirror sync` does, from the
-// configuration the demo environment gives plus the scenario's settings.
-func newEngine(ctx context.Context, em *Emulators, sc Scenario, opts Options) (*quaymirror.Engine, error) {
+// configuration the demo environment gives plus the scenario's settings,
+// with the given checks (what --full, --tick and FULL_CHECK_EVERY set).
+func newEngine(ctx context.Context, em *Emulators, concurrency int, qps float64, opts Options, checks quaymirror.Checks) (*quaymirror.Engine, error) {
 	env := &demo.Env{Source: &demo.Registry{URL: em.SourceURL}, Destination: &demo.Registry{URL: em.DestinationURL}, Orgs: []string{Org}}
 	environ := env.Environ(
-		"CONCURRENCY="+strconv.Itoa(sc.Concurrency),
-		"QPS="+strconv.FormatFloat(sc.QPS, 'g', -1, 64),
+		"CONCURRENCY="+strconv.Itoa(concurrency),
+		"QPS="+strconv.FormatFloat(qps, 'g', -1, 64),
 		"BURST="+strconv.Itoa(opts.burst()),
 		"SYNC_NOW="+strconv.FormatBool(!opts.SkipSyncNow),
 	)
@@ -325,7 +546,7 @@ func newEngine(ctx context.Context, em *Emulators, sc Scenario, opts Options) (*
 	if err != nil {
 		return nil, err
 	}
-	run, err := wiring.New(r, nil)
+	run, err := wiring.New(r, nil, runner.WithEngineOptions(quaymirror.WithChecks(checks)))
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/quaymirror/quaymirror/internal/demo"
+	"github.com/quaymirror/quaymirror/quaymirror"
 	"github.com/quaymirror/quaymirror/registry/quay"
 )
 
@@ -32,27 +33,33 @@ func child() Launcher { return Subprocess([]string{os.Args[0]}, os.Environ(), os
 func TestParseScenario(t *testing.T) {
 	t.Parallel()
 	good := map[string]Scenario{
-		"5000x32@100":  {5000, 32, 100},
-		"5000x8":       {5000, 8, 0},
-		" 10x1@0 ":     {10, 1, 0},
-		"20000x32@2.5": {20000, 32, 2.5},
+		"5000x32@100":               {Repos: 5000, Concurrency: 32, QPS: 100},
+		"5000x8":                    {Repos: 5000, Concurrency: 8},
+		" 10x1@0 ":                  {Repos: 10, Concurrency: 1},
+		"20000x32@2.5":              {Repos: 20000, Concurrency: 32, QPS: 2.5},
+		"20000x8@25/mirrored/ticks": {Repos: 20000, Concurrency: 8, QPS: 25, Mirrored: true, Ticks: true},
+		"300x2/ticks":               {Repos: 300, Concurrency: 2, Ticks: true},
 	}
 	for in, want := range good {
 		got, err := ParseScenario(in)
 		if err != nil || got != want {
 			t.Errorf("ParseScenario(%q) = %+v, %v; want %+v", in, got, err, want)
 		}
+		if again, err := ParseScenario(got.String()); err != nil || again != got {
+			t.Errorf("ParseScenario(%q) = %+v, %v; want %+v", got.String(), again, err, got)
+		}
 	}
-	if s := (Scenario{5000, 32, 100}).String(); s != "5000x32@100" {
+	if s := (Scenario{Repos: 5000, Concurrency: 32, QPS: 100}).String(); s != "5000x32@100" {
 		t.Errorf("String = %q", s)
 	}
-	for _, in := range []string{"", "5000", "x8", "0x8", "5000x0", "5000x257", "5000x8@-1", "5000x8@NaN", "ax8", "5000x8@", "2000000x1"} {
+	for _, in := range []string{"", "5000", "x8", "0x8", "5000x0", "5000x257", "5000x8@-1", "5000x8@NaN", "ax8", "5000x8@", "2000000x1",
+		"5000x8/", "5000x8/fast", "5000x8@25/mirrored/"} {
 		if _, err := ParseScenario(in); err == nil {
 			t.Errorf("ParseScenario(%q) accepted", in)
 		}
 	}
 	list, err := ParseScenarios("100x1, 100x8@50,")
-	if err != nil || len(list) != 2 || list[1] != (Scenario{100, 8, 50}) {
+	if err != nil || len(list) != 2 || list[1] != (Scenario{Repos: 100, Concurrency: 8, QPS: 50}) {
 		t.Errorf("ParseScenarios = %+v, %v", list, err)
 	}
 	if _, err := ParseScenarios(" , "); err == nil {
@@ -60,15 +67,28 @@ func TestParseScenario(t *testing.T) {
 	}
 }
 
-// checkCounts asserts the calls of issue 7 for n repositories listed in
-// pages of 100: a first run that creates every repository with two writes
-// plus sync-now and reads no mirror, a steady run with one mirror read per
-// repository and no write.
+// checkCounts asserts the calls of issues 7 and 12 for n repositories
+// listed in pages of 100: a first run that creates every repository with
+// two writes plus sync-now and reads no mirror, a steady run with one
+// mirror read per repository and no write, a tick that reads the mirrors
+// of its slice alone.
 func checkCounts(t *testing.T, r *Result, syncNow bool) {
 	t.Helper()
 	n := r.Repos
 	pages := (n + 99) / 100
-	first, steady := r.First, r.Steady
+	first, steady, tick := r.First, r.Steady, r.Tick
+	k := quaymirror.SlicesFor(n, 0)
+	if tick.Slices != k || tick.Slice != largestSlice(n) || tick.Checked != tick.Outcome.Unchanged || tick.Outcome.Unchecked != n-tick.Checked ||
+		tick.Destination.Requests[routeGetMirror] != tick.Checked || tick.Writes() != 0 || (k > 1) != (tick.Checked < n) {
+		t.Errorf("tick: slice %d of %d, %d checked, outcome %+v, %d mirror reads, %d writes; want the largest of %d slices",
+			tick.Slice, tick.Slices, tick.Checked, tick.Outcome, tick.Destination.Requests[routeGetMirror], tick.Writes(), k)
+	}
+	if got := tick.Source.Requests[routeList]; got != pages+1 { // the preflight reads the first page
+		t.Errorf("tick: %d source pages, want %d and the preflight's", got, pages)
+	}
+	if steady.Slices != 1 || steady.Checked != n {
+		t.Errorf("steady run: slice %d of %d, %d checked; want every mirror", steady.Slice, steady.Slices, steady.Checked)
+	}
 	if first.Outcome.Created != n || first.Outcome.Failed != 0 {
 		t.Errorf("first run outcome %+v, want %d created", first.Outcome, n)
 	}
@@ -101,9 +121,9 @@ func checkCounts(t *testing.T, r *Result, syncNow bool) {
 	if got := steady.Engine.Total(); got != int64(steady.Calls()) {
 		t.Errorf("engine counted %d calls in the steady run, emulators %d", got, steady.Calls())
 	}
-	for _, run := range []Run{first, steady} {
-		if run.Wall <= 0 || (r.Latency > 0) != (run.Bound > 0) || run.Heap.Peak == 0 || run.Destination.Connections == 0 {
-			t.Errorf("%s run: wall %v, bound %v, heap %+v, connections %d: not measured", run.Kind, run.Wall, run.Bound, run.Heap, run.Destination.Connections)
+	for _, run := range []Run{first, steady, tick} {
+		if run.Wall <= 0 || run.Listed <= 0 || run.Listed > run.Wall || (r.Latency > 0) != (run.Bound > 0) || run.Heap.Peak == 0 || run.Destination.Connections == 0 {
+			t.Errorf("%s run: wall %v, listed %v, bound %v, heap %+v, connections %d: not measured", run.Kind, run.Wall, run.Listed, run.Bound, run.Heap, run.Destination.Connections)
 		}
 	}
 }
@@ -127,7 +147,8 @@ func TestCallsPerRepository(t *testing.T) {
 	for _, syncNow := range []bool{true, false} {
 		t.Run(fmt.Sprintf("sync-now=%v", syncNow), func(t *testing.T) {
 			t.Parallel()
-			r, err := Measure(t.Context(), Scenario{Repos: 250, Concurrency: 4}, Options{Latency: -1, SkipSyncNow: !syncNow})
+			// 2,500 repositories make 3 slices: the tick reads a third.
+			r, err := Measure(t.Context(), Scenario{Repos: 2500, Concurrency: 8}, Options{Latency: -1, SkipSyncNow: !syncNow})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,7 +177,7 @@ func TestChildProcess(t *testing.T) {
 	// every connection: the client reuses them, opening no more than the
 	// 8 requests in flight at once need (2 more for a connection still
 	// being handed back to the pool when the next request starts).
-	for _, run := range []Run{r.First, r.Steady} {
+	for _, run := range r.Runs() {
 		if n := run.Destination.Connections; n < 1 || n > 8+2 {
 			t.Errorf("%s run opened %d connections to the destination for concurrency 8", run.Kind, n)
 		}
@@ -218,13 +239,13 @@ func TestBound(t *testing.T) {
 		want time.Duration
 		by   string
 	}{
-		{Scenario{100, 1, 0}, run(1, 100, 1, 1), 101 * 20 * ms, "latency"},
-		{Scenario{100, 10, 0}, run(1, 100, 1, 1), 101 * 2 * ms, "latency"},
+		{Scenario{Repos: 100, Concurrency: 1}, run(1, 100, 1, 1), 101 * 20 * ms, "latency"},
+		{Scenario{Repos: 100, Concurrency: 10}, run(1, 100, 1, 1), 101 * 2 * ms, "latency"},
 		// Per side: the destination's 100 calls at 10/s, the first 5 at
 		// once.
-		{Scenario{100, 10, 10}, run(1, 100, 1, 1), 9500 * ms, "qps"},
+		{Scenario{Repos: 100, Concurrency: 10, QPS: 10}, run(1, 100, 1, 1), 9500 * ms, "qps"},
 		// 50 pages one after the other outlast 51 calls spread over 32.
-		{Scenario{5000, 32, 0}, run(50, 1, 50, 1), 50 * 20 * ms, "listing"},
+		{Scenario{Repos: 5000, Concurrency: 32}, run(50, 1, 50, 1), 50 * 20 * ms, "listing"},
 	}
 	for _, tt := range tests {
 		got, by := bound(tt.sc, 20*ms, 5, tt.run)
@@ -247,8 +268,16 @@ func TestGoals(t *testing.T) {
 			Source:      Counts{Requests: map[string]int{routeList: 1}},
 			Destination: Counts{Requests: map[string]int{routeList: 1, routeGetMirror: n}},
 		}}
-		first.Heap.Peak, steady.Heap.Peak = 10<<20, 20<<20
-		return &Result{Scenario: sc, SyncNow: true, First: first, Steady: steady}
+		tick := Run{Kind: "tick", Wall: wall / 10, Bound: wall / 10, Slices: 10, Checked: n / 10, Side: Side{
+			Source:      Counts{Requests: map[string]int{routeList: 1}},
+			Destination: Counts{Requests: map[string]int{routeList: 1, routeGetMirror: n / 10}},
+		}}
+		first.Heap.Peak, steady.Heap.Peak, tick.Heap.Peak = 10<<20, 20<<20, 5<<20
+		r := &Result{Scenario: sc, SyncNow: true, First: first, Steady: steady, Tick: tick}
+		if sc.Ticks {
+			r.Coverage = &Coverage{K: 10, Mirrors: n, Checked: n, CreatedAt: 1, RepairedAt: 10, UncheckedBefore: true}
+		}
+		return r
 	}
 	met := func(results ...*Result) map[string]bool {
 		out := make(map[string]bool)
@@ -257,17 +286,22 @@ func TestGoals(t *testing.T) {
 		}
 		return out
 	}
-	c1, c32 := ok(Scenario{20000, 1, 0}, 100*time.Second), ok(Scenario{20000, 32, 0}, 4*time.Second)
-	for name, m := range met(c1, c32) {
+	c1, c32 := ok(Scenario{Repos: 100_000, Concurrency: 1}, 100*time.Second), ok(Scenario{Repos: 100_000, Concurrency: 32}, 4*time.Second)
+	ticks := ok(Scenario{Repos: 20_000, Concurrency: 8, QPS: 25, Mirrored: true, Ticks: true}, 500*time.Second)
+	ticks.Tick.Source.Requests[routeList] = 200
+	ticks.Tick.Destination.Requests[routeList] = 200
+	ticks.Tick.Destination.Requests[routeGetMirror] = 830
+	ticks.Tick.Wall, ticks.Tick.Bound = 45*time.Second, 45*time.Second
+	for name, m := range met(c1, c32, ticks) {
 		if !m {
 			t.Errorf("goal %q not met by good results", name)
 		}
 	}
-	if len(met(c1, c32)) != 8 {
-		t.Errorf("goals %v: want 8 (with the speedup and the heap)", met(c1, c32))
+	if got := met(c1, c32, ticks); len(got) != 13 {
+		t.Errorf("goals %v: want 13 (with the speedup, the heap, the tick and the three of the ticks)", got)
 	}
 
-	bad := ok(Scenario{100, 32, 0}, time.Second)
+	bad := ok(Scenario{Repos: 100, Concurrency: 32}, time.Second)
 	bad.Steady.Destination.Requests["PUT /api/v1/repository/{repo}/mirror"] = 1
 	bad.Steady.Destination.Requests[routeGetMirror] = 150
 	bad.First.Destination.Requests[routeGetMirror] = 1
@@ -280,14 +314,20 @@ func TestGoals(t *testing.T) {
 		}
 	}
 
-	slow := ok(Scenario{20000, 32, 0}, 10*time.Second)
+	slow := ok(Scenario{Repos: 100_000, Concurrency: 32}, 10*time.Second)
+	slow.First.Wall = 12 * time.Second // 1.2x its bound
 	slow.Steady.Heap.Peak = 65 << 20
-	got := met(c1, slow)
+	badTicks := ok(Scenario{Repos: 20_000, Concurrency: 8, QPS: 25, Ticks: true}, 500*time.Second)
+	badTicks.Tick.Destination.Requests[routeGetMirror] = 1500
+	badTicks.Coverage = &Coverage{K: 32, Mirrors: 20_000, Checked: 19_999, Repeated: 1, CreatedAt: 2, RepairedAt: 33}
+	got := met(c1, slow, badTicks)
 	for name, m := range got {
 		switch {
-		case strings.Contains(name, "faster"), strings.Contains(name, "heap"):
+		case strings.Contains(name, "faster"), strings.Contains(name, "heap"), strings.Contains(name, "first run within"),
+			strings.Contains(name, "one tick"), strings.Contains(name, "within K"), strings.Contains(name, "next tick"),
+			strings.Contains(name, "changed by hand"):
 			if m {
-				t.Errorf("goal %q met: 10x faster, 65 MiB", name)
+				t.Errorf("goal %q met: 10x faster, 65 MiB, first run 1.2x, bad ticks", name)
 			}
 		case !m:
 			t.Errorf("goal %q not met", name)
@@ -306,9 +346,9 @@ func TestWriteText(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	for _, want := range []string{"150x8@5000", "first", "steady", "ratio", "peak heap",
+	for _, want := range []string{"150x8@5000", "first", "steady", "tick", "ratio", "peak heap",
 		"Calls by route, 150 repositories", "POST /api/v1/repository/{repo}/mirror/sync-now  150", "Preflight", "Goals:",
-		"met      steady state: zero writes"} {
+		"met      steady state and ticks: zero writes"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -339,7 +379,7 @@ func BenchmarkSync(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			for _, run := range []Run{r.First, r.Steady} {
+			for _, run := range r.Runs() {
 				b.ReportMetric(run.Wall.Seconds(), run.Kind+"-s")
 				b.ReportMetric(run.Ratio(), run.Kind+"-ratio")
 				b.ReportMetric(float64(run.Calls())/float64(sc.Repos), run.Kind+"-calls/repo")

@@ -24,20 +24,26 @@ against its bound, memory.
 
 Starts two emulated Quay registries on loopback (in a child process, so that
 the heap measured is quaymirror's own), a source organization of REPOS
-repositories and an empty destination, and for each scenario measures a
-first sync (every repository is new) and a steady-state sync (nothing
-changed) with the real engine and the real Quay client. It prints the wall
-time, the API calls by side and route, the calls per repository, the writes,
-the lower bound max(calls x latency / concurrency, (calls - burst) / QPS,
-listing pages x latency) and the ratio of the wall time to it, the peak heap,
-and whether the performance goals are met. See docs/performance.md.
+repositories and an empty destination, and for each scenario measures with
+the real engine and the real Quay client a first sync (every repository is
+new), a steady-state sync that reads every mirror (--full), and one
+incremental tick (the preflight and the sync of the largest slice of the
+automatic K). It prints the wall time, the API calls by side and route, the
+calls per repository, the writes, the lower bound max(calls x latency /
+concurrency, (calls - burst) / QPS, listing pages x latency) and the ratio
+of the wall time to it, the peak heap, and whether the performance goals are
+met. See docs/performance.md.
 
 Usage:
   quaymirror-bench [flags]
 
 Flags:
-  --scenarios LIST   comma-separated REPOSxCONCURRENCY[@QPS]; no @QPS means no
-                     rate limit (default ` + defaultScenarios + `)
+  --scenarios LIST   comma-separated REPOSxCONCURRENCY[@QPS][/mirrored][/ticks];
+                     no @QPS means no rate limit; /mirrored starts from a
+                     mirrored destination (no first run measured); /ticks
+                     adds K consecutive ticks after a repository is added at
+                     the source and a mirror changed by hand (default
+                     ` + defaultScenarios + `)
   --latency D        latency injected into every request at both registries
                      (default 20ms)
   --burst N          rate limiters' burst for scenarios with a QPS (default 25)
@@ -57,6 +63,7 @@ apply: each scenario sets them.
 Examples:
   quaymirror-bench
   quaymirror-bench --scenarios 5000x1,5000x8,5000x32,5000x8@100,5000x32@100,20000x32
+  quaymirror-bench --scenarios 20000x8@25/mirrored/ticks,100000x32
   quaymirror-bench --scenarios 200x8 --latency 1ms --in-process
 `
 

@@ -24,7 +24,7 @@ func TestBenchSmoke(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
-	for _, want := range []string{"120x4", "120x8@2000", "Calls by route, 120 repositories", "Goals:", "steady state: zero writes"} {
+	for _, want := range []string{"120x4", "120x8@2000", "Calls by route, 120 repositories", "Goals:", "steady state and ticks: zero writes", "tick"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}

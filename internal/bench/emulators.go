@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/quaymirror/quaymirror/internal/demo"
+	"github.com/quaymirror/quaymirror/quaymirror"
 	"github.com/quaymirror/quaymirror/registry/quay/quaytest"
 )
 
@@ -71,7 +73,20 @@ type Emulators struct {
 
 	counts func(context.Context) (childCounts, error)
 	reset  func(context.Context) error
+	change func(ctx context.Context, what, name string) error
 	close  func() error
+}
+
+// AddSource adds repository name to the source organisation, as someone
+// pushing a new repository there.
+func (e *Emulators) AddSource(ctx context.Context, name string) error {
+	return e.change(ctx, "add", name)
+}
+
+// Drift changes the mirror configuration of name at the destination by
+// hand: another sync interval and tag glob than the policy's.
+func (e *Emulators) Drift(ctx context.Context, name string) error {
+	return e.change(ctx, "drift", name)
 }
 
 // Counts returns what the source and the destination saw since the last
@@ -106,8 +121,9 @@ func InProcess(_ context.Context, spec EmulatorSpec) (*Emulators, error) {
 			src, dst := p.counts()
 			return childCounts{Source: src, Destination: dst}, nil
 		},
-		reset: func(context.Context) error { p.reset(); return nil },
-		close: func() error { p.close(); return nil },
+		reset:  func(context.Context) error { p.reset(); return nil },
+		change: func(_ context.Context, what, name string) error { return p.change(what, name) },
+		close:  func() error { p.close(); return nil },
 	}, nil
 }
 
@@ -192,6 +208,9 @@ func Subprocess(argv, environ []string, stderr io.Writer) Launcher {
 			reset: func(ctx context.Context) error {
 				return control(ctx, ctl, http.MethodPost, h.Control+"/reset", nil)
 			},
+			change: func(ctx context.Context, what, name string) error {
+				return control(ctx, ctl, http.MethodPost, h.Control+"/"+what+"?name="+url.QueryEscape(name), nil)
+			},
 			close: stop,
 		}, nil
 	}
@@ -259,6 +278,13 @@ func ServeChild(value string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cpuStart = processCPU()
 		cpuMu.Unlock()
 	})
+	for _, what := range []string{"add", "drift"} {
+		mux.HandleFunc("POST /"+what, func(w http.ResponseWriter, r *http.Request) {
+			if err := p.change(what, r.URL.Query().Get("name")); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+			}
+		})
+	}
 	ctl, err := serve(mux, nil)
 	if err != nil {
 		return fail(err)
@@ -305,6 +331,25 @@ func startPair(spec EmulatorSpec) (*pair, error) {
 }
 
 func (p *pair) counts() (src, dst Counts) { return p.src.counts(), p.dst.counts() }
+
+// change adds a repository at the source ("add") or changes a mirror's
+// configuration at the destination by hand ("drift").
+func (p *pair) change(what, name string) error {
+	switch what {
+	case "add":
+		return p.env.Source.Fake.AddRepository(quaymirror.Repository{Namespace: Org, Name: name, Visibility: quaymirror.Private})
+	case "drift":
+		dst := p.env.Destination.Fake
+		m, ok := dst.Mirror(Org, name)
+		if !ok {
+			return fmt.Errorf("bench: %s/%s has no mirror to change", Org, name)
+		}
+		m.Config.SyncInterval += time.Hour
+		m.Config.TagGlobs = []string{"changed-by-hand-*"}
+		return dst.PutMirror(Org, name, m)
+	}
+	return fmt.Errorf("bench: unknown change %q", what)
+}
 
 func (p *pair) reset() {
 	p.src.reset()

@@ -15,13 +15,31 @@ type Scenario struct {
 	// QPS is the request rate allowed to each registry (QPS); 0 means no
 	// limit.
 	QPS float64 `json:"qps"`
+	// Mirrored: the destination starts as a first run leaves it (made
+	// without a rate limit and not measured), so no first run is
+	// measured: what a large organisation's steady state needs without
+	// the 40 minutes of writes of its first run at 25 requests/s.
+	Mirrored bool `json:"mirrored,omitempty"`
+	// Ticks: after the runs, a repository is added at the source and a
+	// mirror changed by hand, and K consecutive incremental ticks run
+	// (without a rate limit): every mirror must be read once, the new
+	// repository created on the first tick, the changed mirror repaired
+	// on its slice's tick (see Coverage).
+	Ticks bool `json:"ticks,omitempty"`
 }
 
-// String is the scenario's notation, e.g. "5000x32@100" or "5000x8".
+// String is the scenario's notation, e.g. "5000x32@100", "5000x8" or
+// "20000x8@25/mirrored/ticks".
 func (s Scenario) String() string {
 	out := strconv.Itoa(s.Repos) + "x" + strconv.Itoa(s.Concurrency)
 	if s.QPS > 0 {
 		out += "@" + strconv.FormatFloat(s.QPS, 'g', -1, 64)
+	}
+	if s.Mirrored {
+		out += "/mirrored"
+	}
+	if s.Ticks {
+		out += "/ticks"
 	}
 	return out
 }
@@ -30,19 +48,33 @@ func (s Scenario) String() string {
 // at any realistic latency.
 const MaxRepos = 1_000_000
 
-// ParseScenario reads REPOSxCONCURRENCY[@QPS], e.g. "5000x32@100": 5,000
-// repositories, 32 at once, 100 requests per second to each registry. No
-// @QPS (or @0) means no rate limit.
+// ParseScenario reads REPOSxCONCURRENCY[@QPS][/mirrored][/ticks], e.g.
+// "5000x32@100": 5,000 repositories, 32 at once, 100 requests per second
+// to each registry. No @QPS (or @0) means no rate limit. /mirrored and
+// /ticks are Scenario.Mirrored and Scenario.Ticks.
 func ParseScenario(s string) (Scenario, error) {
 	bad := func(format string, args ...any) (Scenario, error) {
-		return Scenario{}, fmt.Errorf("scenario %q: %s (want REPOSxCONCURRENCY[@QPS], e.g. 5000x32@100)", s, fmt.Sprintf(format, args...))
+		return Scenario{}, fmt.Errorf("scenario %q: %s (want REPOSxCONCURRENCY[@QPS][/mirrored][/ticks], e.g. 5000x32@100)", s, fmt.Sprintf(format, args...))
 	}
-	spec, qps, hasQPS := strings.Cut(strings.TrimSpace(s), "@")
+	base, mods, hasMods := strings.Cut(strings.TrimSpace(s), "/")
+	var sc Scenario
+	if hasMods {
+		for m := range strings.SplitSeq(mods, "/") {
+			switch m {
+			case "mirrored":
+				sc.Mirrored = true
+			case "ticks":
+				sc.Ticks = true
+			default:
+				return bad("unknown modifier %q", m)
+			}
+		}
+	}
+	spec, qps, hasQPS := strings.Cut(base, "@")
 	repos, conc, ok := strings.Cut(spec, "x")
 	if !ok {
 		return bad("no x")
 	}
-	var sc Scenario
 	var err error
 	if sc.Repos, err = strconv.Atoi(repos); err != nil || sc.Repos < 1 || sc.Repos > MaxRepos {
 		return bad("repositories must be a number from 1 to %d", MaxRepos)
