@@ -14,9 +14,13 @@
 //   - the capability interfaces a backend implements, composed into [Source]
 //     and [Destination], with the sentinel errors ([ErrNotFound],
 //     [ErrAlreadyExists], ...) their contracts promise;
-//   - the [Engine], which reconciles in two steps: [Engine.Plan] reads both
-//     sides and decides one [Action] per repository, [Engine.Apply] carries a
-//     plan out and returns a [Report]. A dry run is Plan alone.
+//   - the [Engine]: [Engine.Plan] reads both sides and decides one
+//     [Action] per repository, [Engine.Apply] carries a plan out and
+//     returns a [Report], and [Engine.Sync] does both in one pass, writing
+//     each repository as soon as its decision is known. A dry run is Plan
+//     alone. [WithChecks] spreads the reads of existing mirrors over ticks
+//     ([Checks], [Slice], [SliceOf], [TickAt]): a run reads one slice of
+//     them, and over K ticks every one, with nothing stored between runs.
 //
 // Backends live elsewhere: registry/quay talks to a Quay server over HTTP,
 // registry/fake keeps a Quay-like registry in memory. Both pass the
