@@ -28,6 +28,16 @@
 // repository or organisation failed, else [OutcomePartial] when the budget
 // or a stop left repositories not started, else [OutcomeOK].
 //
+// Each run is a tick: the clock's time over the tick period
+// ([WithTickPeriod]). It reads the slice of the existing mirrors that the
+// tick picks (quaymirror.Checks; K from [WithFullCheckEvery] or automatic,
+// [WithFullCheck] for every mirror, [WithTick] for another tick), so that
+// a large organisation's run fits its time: over K ticks every mirror is
+// read once. Once an organisation's listings are complete and before its
+// slice is read, the runner estimates what the run still needs from the
+// listing, the rate limit and the round trip it measured ([Estimate]); with
+// a time budget it narrows the slice to what fits in the time left.
+//
 // The package imports only the core package quaymirror; it lives apart
 // from it because it is about running several engines, not about
 // reconciling one organisation.
