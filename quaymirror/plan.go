@@ -222,7 +222,7 @@ func (e *Engine) decide(ctx context.Context, c *counter, claim func(*Item), emit
 	defer cancel()
 	prog := &tracker{e: e, phase: "list"}
 
-	dst := &destinationIndex{states: make(map[string]State)}
+	dst := &destinationIndex{states: make(map[string]stateCode)}
 	dstDone := make(chan struct{})
 	var (
 		dstErr   error
@@ -363,6 +363,9 @@ func (e *Engine) decide(ctx context.Context, c *counter, claim func(*Item), emit
 					// Those listed before go first: the first
 					// repository written is the first listed.
 					flush()
+					// The entry may have arrived between the claim
+					// above and the end of the listing.
+					st, known = dst.claim(src.Name)
 				}
 			default:
 			}
@@ -472,20 +475,56 @@ func namesOf(ms []existingMirror) []string {
 const sourceLookahead = 300
 
 // destinationIndex is the destination listing as it arrives: the state
-// of each repository by name. Source repositories claim their names;
-// entries never claimed are only at the destination.
+// of each repository by name, as a byte (a large organisation's index is
+// most of what a run holds besides its report). Source repositories claim
+// their names; entries never claimed are only at the destination.
 type destinationIndex struct {
 	mu     sync.Mutex
-	states map[string]State
+	states map[string]stateCode
+	other  map[string]State // states Quay does not have (stateOther)
 	total  int
 }
+
+// stateCode is a State in a byte.
+type stateCode uint8
+
+const (
+	stateUnknown stateCode = iota // not listed
+	stateMirror
+	stateNormal
+	stateReadOnly
+	stateOrgMirror
+	stateOther
+)
+
+var codedStates = [...]State{stateUnknown: "", stateMirror: StateMirror, stateNormal: StateNormal, stateReadOnly: StateReadOnly, stateOrgMirror: StateOrgMirror}
 
 func (d *destinationIndex) add(r Repository) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.states[r.Name] = canonicalState(r.State)
+	code := stateOther
+	for c, st := range codedStates {
+		if r.State == st {
+			code = stateCode(c)
+			break
+		}
+	}
+	if code == stateOther {
+		if d.other == nil {
+			d.other = make(map[string]State)
+		}
+		d.other[r.Name] = r.State
+	}
+	d.states[r.Name] = code
 	d.total++
 	return true
+}
+
+func (d *destinationIndex) state(name string, code stateCode) State {
+	if code == stateOther {
+		return d.other[name]
+	}
+	return codedStates[code]
 }
 
 // claim takes the destination entry of a source repository, if it has
@@ -493,31 +532,26 @@ func (d *destinationIndex) add(r Repository) bool {
 func (d *destinationIndex) claim(name string) (State, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	st, ok := d.states[name]
-	if ok {
-		delete(d.states, name)
+	code, ok := d.states[name]
+	if !ok {
+		return "", false
 	}
-	return st, ok
+	delete(d.states, name)
+	return d.state(name, code), true
 }
 
 // unclaimed returns the entries no source repository claimed. A source
 // repository claims its entry once the destination listing is complete
 // at the latest (excluded ones excepted, which Plan leaves out anyway).
+// It is called once the listings are complete.
 func (d *destinationIndex) unclaimed() map[string]State {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.states
-}
-
-// canonicalState returns the State constant equal to st, so that an
-// index of many repositories holds no copy of the state's text.
-func canonicalState(st State) State {
-	for _, c := range []State{StateMirror, StateNormal, StateReadOnly, StateOrgMirror} {
-		if st == c {
-			return c
-		}
+	out := make(map[string]State, len(d.states))
+	for name, code := range d.states {
+		out[name] = d.state(name, code)
 	}
-	return st
+	return out
 }
 
 // tracker reports a run's progress.
