@@ -1,12 +1,11 @@
 package quaymirror
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -360,13 +359,9 @@ func (e *Engine) Sync(ctx context.Context) (*Report, error) {
 		Slice:                   d.slice.Index,
 		Slices:                  max(d.slice.Count, 1),
 		Checked:                 d.checked,
-		Repositories:            w.results,
-		Interrupted:             w.interrupted || ctx.Err() != nil,
+		Repositories:            w.results.sorted(),
+		Interrupted:             w.interrupted.Load() || ctx.Err() != nil,
 	}
-	if rep.Repositories == nil {
-		rep.Repositories = []Result{}
-	}
-	slices.SortFunc(rep.Repositories, func(a, b Result) int { return cmp.Compare(a.Name, b.Name) })
 	for _, r := range rep.Repositories {
 		rep.Counts.add(r.Outcome)
 	}
@@ -393,9 +388,8 @@ type writer struct {
 
 	stopped stop
 
-	mu          sync.Mutex
-	results     []Result
-	interrupted bool
+	results     results
+	interrupted atomic.Bool
 }
 
 // claim gives an item its role at the gate before it is handed to a
@@ -418,12 +412,10 @@ func (w *writer) emit(it Item) {
 	default:
 		res = w.write(it)
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.results = append(w.results, res)
 	if res.Outcome == OutcomeNotStarted {
-		w.interrupted = true
+		w.interrupted.Store(true)
 	}
+	w.results.add(res)
 }
 
 func (w *writer) write(it Item) Result {

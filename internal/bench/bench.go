@@ -41,6 +41,9 @@ type Options struct {
 	Launcher Launcher
 	// Progress, when set, gets a line as each run ends.
 	Progress io.Writer
+	// HeapProfile, when set, is the prefix of a heap profile written at
+	// the end of each run, while its report is still held.
+	HeapProfile string
 }
 
 func (o Options) latency() time.Duration {
@@ -435,6 +438,12 @@ func measureRun(ctx context.Context, em *Emulators, sc Scenario, opts Options, k
 	h := heap.Stop()
 	if err != nil {
 		return Run{}, err
+	}
+	if opts.HeapProfile != "" {
+		if err := writeHeapProfile(fmt.Sprintf("%s-%s-%s", opts.HeapProfile, strings.ReplaceAll(sc.String(), "/", "-"), kind)); err != nil {
+			return Run{}, err
+		}
+		runtime.KeepAlive(rep)
 	}
 	r := Run{Kind: kind, Wall: wall, Listed: listed, Slice: rep.Slice, Slices: rep.Slices, Checked: rep.Checked,
 		Engine: rep.Calls, Outcome: rep.Counts, Heap: h, CPU: cpu}

@@ -54,6 +54,8 @@ Flags:
   --in-process       run the emulators in this process (the peak heap then
                      includes theirs)
   --cpuprofile FILE  write a CPU profile of quaymirror's side
+  --memprofile PREFIX write a heap profile of quaymirror's side at the end of
+                     each run, while its report is held: PREFIX-SCENARIO-RUN
   --output json      print the measures as JSON
 
 --burst, --sync-now and --output are quaymirror's settings of the same name
@@ -79,7 +81,7 @@ func Main(ctx context.Context, args, environ []string, stdout, stderr io.Writer)
 	fs.SetOutput(io.Discard)
 	lookuper := config.Flags(fs, config.MapLookuper(environ))
 	var (
-		scenarios, cpuProfile, limit string
+		scenarios, cpuProfile, memProfile, limit string
 		latency                      time.Duration
 		inProcess                    bool
 	)
@@ -87,6 +89,7 @@ func Main(ctx context.Context, args, environ []string, stdout, stderr io.Writer)
 	fs.DurationVar(&latency, "latency", DefaultLatency, "")
 	fs.BoolVar(&inProcess, "in-process", false, "")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "")
+	fs.StringVar(&memProfile, "memprofile", "", "")
 	fs.StringVar(&limit, "server-limit", "", "")
 	bad := func(format string, args ...any) int {
 		fmt.Fprintf(stderr, "quaymirror-bench: "+format+" (see quaymirror-bench --help)\n", args...)
@@ -123,7 +126,8 @@ func Main(ctx context.Context, args, environ []string, stdout, stderr io.Writer)
 	if err != nil {
 		return bad("%v", err)
 	}
-	opts := Options{Latency: latency, Burst: int(cfg.Burst), SkipSyncNow: !bool(cfg.SyncNow), Launcher: InProcess, Progress: stderr}
+	opts := Options{Latency: latency, Burst: int(cfg.Burst), SkipSyncNow: !bool(cfg.SyncNow), Launcher: InProcess, Progress: stderr,
+		HeapProfile: memProfile}
 	if limit != "" {
 		q, b, ok := strings.Cut(limit, "/")
 		qps, err1 := strconv.ParseFloat(q, 64)
