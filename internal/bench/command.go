@@ -82,8 +82,8 @@ func Main(ctx context.Context, args, environ []string, stdout, stderr io.Writer)
 	lookuper := config.Flags(fs, config.MapLookuper(environ))
 	var (
 		scenarios, cpuProfile, memProfile, limit string
-		latency                      time.Duration
-		inProcess                    bool
+		latency                                  time.Duration
+		inProcess                                bool
 	)
 	fs.StringVar(&scenarios, "scenarios", defaultScenarios, "")
 	fs.DurationVar(&latency, "latency", DefaultLatency, "")
