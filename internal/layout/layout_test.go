@@ -74,6 +74,7 @@ func TestImportRules(t *testing.T) {
 		"quaymirror":           {},
 		"runner":               {"quaymirror"},
 		"runner/runnertest":    {"runner"},
+		"metrics":              {"quaymirror", "runner"},
 		"registry/":            {"quaymirror", "registry/"},
 		"function":             {"runner"},
 		"cmd/quay-emulator":    {"quaymirror", "registry/"},
