@@ -90,6 +90,9 @@ func Resolve(c *Config, need Need) (*Resolved, error) {
 	if err := c.checkNumbers(); err != nil {
 		return nil, err
 	}
+	if u := c.MetricsPushgateway.url(); u != nil && u.User != nil && u.Scheme == "http" && !isLoopback(u.Hostname()) && !bool(c.AllowInsecureHTTP) {
+		return nil, invalid("METRICS_PUSHGATEWAY", "http:// to %s would send the basic-auth password in clear; use https, or set ALLOW_INSECURE_HTTP=true", u.Hostname())
+	}
 	if c.CABundle != "" {
 		if r.CABundle, err = readCABundle(c.CABundle); err != nil {
 			return nil, err
