@@ -81,8 +81,8 @@ func TestImportRules(t *testing.T) {
 		"cmd/quaymirror":       {"internal/cli"},
 		"cmd/quaymirror-bench": {"internal/bench"},
 		"internal/layout":      {},
-		"test/":                {"quaymirror", "runner", "registry/", "function", "internal/"},
-		"internal/":            {"quaymirror", "runner", "registry/", "function", "internal/"},
+		"test/":                {"quaymirror", "runner", "metrics", "registry/", "function", "internal/"},
+		"internal/":            {"quaymirror", "runner", "metrics", "registry/", "function", "internal/"},
 	}
 	rule := func(rel string) ([]string, bool) {
 		if r, ok := allowed[rel]; ok {
