@@ -1,10 +1,16 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/quaymirror/quaymirror/internal/promtest"
 	"github.com/quaymirror/quaymirror/metrics"
@@ -124,5 +130,70 @@ func TestABadPushgatewayExits2BeforeAnyRequest(t *testing.T) {
 	}
 	if n := sum(d.Source.Emulator.Requests()) + sum(d.Destination.Emulator.Requests()); n != 0 {
 		t.Errorf("%d requests before the configuration was refused", n)
+	}
+}
+
+// quaymirror serve answers /metrics on the function's port: scraped and
+// parsed with Prometheus' parser after a tick, it holds the tick's run
+// and the process' own metrics.
+func TestServeExposesMetrics(t *testing.T) {
+	// Not parallel: func-go reads LISTEN_ADDRESS from the process.
+	d := startDemo(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	addr := l.Addr().String()
+	must(t, l.Close())
+	t.Setenv("LISTEN_ADDRESS", addr)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var out, errOut bytes.Buffer
+	go func() { done <- Run(ctx, []string{"serve"}, d.Environ(), &out, &errOut) }()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != ExitOK {
+			t.Errorf("serve = %d: %s", code, errOut.String())
+		}
+	})
+	// Wait for the server to come up (it does in milliseconds).
+	for i := 0; ; i++ {
+		resp, err := http.Get("http://" + addr + "/health/readiness")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if i == 600 {
+			t.Fatalf("serve never became ready: %v\n%s", err, errOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	client, err := cloudevents.NewClientHTTP()
+	must(t, err)
+	ev := cloudevents.NewEvent()
+	ev.SetID("tick-1")
+	ev.SetSource("/apis/v1/namespaces/quay-mirror/pingsources/quaymirror")
+	ev.SetType("dev.knative.sources.ping")
+	must(t, ev.SetData(cloudevents.ApplicationJSON, map[string]string{"organization": d.Orgs[0]}))
+	reply, result := client.Request(cloudevents.ContextWithTarget(context.Background(), "http://"+addr), ev)
+	if !cloudevents.IsACK(result) || reply == nil {
+		t.Fatalf("tick: %v", result)
+	}
+	var res runner.Result
+	must(t, reply.DataAs(&res))
+
+	s := promtest.Scrape(t, "http://"+addr+"/metrics")
+	o := res.Organizations[0]
+	for outcome, want := range map[string]int{"created": o.Created, "skipped": o.Skipped, "updated": o.Updated, "failed": o.Failed} {
+		if got := s.Value(t, metrics.Repositories, "organization", o.Organization, "outcome", outcome); got != float64(want) {
+			t.Errorf("%s: %v, the report says %d", outcome, got, want)
+		}
+	}
+	if s.Value(t, metrics.LastRunSuccess, "organization", o.Organization, "command", "sync") != 1 ||
+		s.Sum(metrics.APIRequests, "organization", o.Organization, "command", "sync") == 0 {
+		t.Error("the tick's run is not in /metrics")
+	}
+	if len(s.Find("go_goroutines")) != 1 || len(s.Find("process_start_time_seconds")) != 1 {
+		t.Error("no process metrics")
 	}
 }
