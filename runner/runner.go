@@ -61,7 +61,8 @@ func (o Org) check() error {
 // Backends returns the source and the destination of an organisation
 // pair. The runner calls it once per pair each time it runs the pair; it
 // should not send requests (the runner's preflight does). Status reads
-// only the destination: a nil source is fine there. An error is reported
+// the destination, and the source when there is one: a nil source is fine
+// there. An error is reported
 // as the pair's organisation-level error and the other pairs go on.
 type Backends func(ctx context.Context, org Org) (quaymirror.Source, quaymirror.Destination, error)
 

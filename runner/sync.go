@@ -260,12 +260,18 @@ func (r *Runner) Status(ctx context.Context, orgs []Org, heal bool) ([]*quaymirr
 }
 
 func (r *Runner) status(ctx context.Context, o Org, heal bool) (*quaymirror.Health, error) {
-	_, dst, err := r.backends(ctx, o)
+	src, dst, err := r.backends(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	return quaymirror.CheckHealth(ctx, dst, o.DestinationOrg(), quaymirror.HealthOptions{
+	opts := quaymirror.HealthOptions{
 		Concurrency: r.concurrency, Limiter: r.dstLimiter, Heal: heal, Now: r.clock.Now,
 		Logger: r.logger.With("organization", o.DestinationOrg()),
-	})
+	}
+	if src != nil {
+		// Source repositories missing or not mirrored are problems too.
+		opts.Source, opts.SourceNamespace, opts.SourceLimiter = src, o.Source, r.srcLimiter
+		opts.Include, opts.Exclude = o.Policy.Include, o.Policy.Exclude
+	}
+	return quaymirror.CheckHealth(ctx, dst, o.DestinationOrg(), opts)
 }

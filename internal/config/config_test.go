@@ -226,7 +226,7 @@ func TestInvalidConfigurations(t *testing.T) {
 		{"ORGANIZATIONS", map[string]string{"ORGANIZATIONS": "a1,,b2"}},
 		{"ORGANIZATIONS", map[string]string{"ORGANIZATIONS": "a1,a1:b2"}},
 		{"ROBOT_NAME", map[string]string{"ROBOT_NAME": ""}},
-		{"ROBOT_NAME", map[string]string{"ROBOT_NAME": "9robot"}},
+		{"ROBOT_NAME", map[string]string{"ROBOT_NAME": "robot-"}},
 		{"ROBOT_NAME", map[string]string{"ROBOT_NAME": "other-org+mirror"}},
 		{"SOURCE_TOKEN", map[string]string{"SOURCE_TOKEN": ""}},
 		{"SOURCE_TOKEN", map[string]string{"SOURCE_TOKEN": "two words"}},

@@ -291,7 +291,7 @@ func (c *Config) robotFor(dst string) (string, error) {
 		short, org = name, dst
 	}
 	if !quaymirror.ValidRobotShortName(short) {
-		return "", invalid("ROBOT_NAME", "%q is not a valid robot name (a lowercase letter, then lowercase letters, digits or _)", short)
+		return "", invalid("ROBOT_NAME", "%q is not a valid robot name (2 to 255 lowercase letters and digits, runs separated by one '.', '_' or '-')", short)
 	}
 	if org != dst {
 		return "", invalid("ROBOT_NAME", "%s belongs to organization %s, not to the destination %s; give a short name to use <dst-org>+<name>", name, org, dst)
