@@ -35,8 +35,9 @@
 //	    SYNCING, SUCCESS, FAIL, CANCEL, and UNKNOWN for any other), from
 //	    the last status
 //	quaymirror_mirror_problems{organization,problem}
-//	    mirrors failing, stuck, never_run, disabled, unreadable, from the
-//	    last status
+//	    mirrors failing, stuck, never_run, disabled, unreadable, and
+//	    source repositories missing or not_mirrored at the destination,
+//	    from the last status
 //	quaymirror_missing_tags{organization}
 //	quaymirror_stale_tags{organization}
 //	quaymirror_recovery_point_seconds{organization}

@@ -92,7 +92,7 @@ func NewRecorder() *Recorder {
 			"organization", "outcome"),
 		mirrors: gauge(Mirrors, "Destination mirrors by Quay's sync status, from the last status.",
 			"organization", "status"),
-		problems: gauge(MirrorProblems, "Destination mirrors failing, stuck, never run, disabled or unreadable, from the last status.",
+		problems: gauge(MirrorProblems, "Mirrors failing, stuck, never run, disabled or unreadable, and source repositories missing or not mirrored at the destination, from the last status.",
 			"organization", "problem"),
 		missingTags: gauge(MissingTags, "Source tags missing at the destination beyond the grace, from the last verify.",
 			"organization"),
@@ -234,6 +234,7 @@ func (r *Recorder) setHealth(org string, h *quaymirror.Health) {
 	for p, n := range map[quaymirror.Problem]int{
 		quaymirror.ProblemFailing: h.Failing, quaymirror.ProblemStuck: h.Stuck, quaymirror.ProblemNeverRun: h.NeverRun,
 		quaymirror.ProblemDisabled: h.Disabled, quaymirror.ProblemUnreadable: h.Unreadable,
+		quaymirror.ProblemMissing: h.Missing, quaymirror.ProblemNotMirrored: h.NotMirrored,
 	} {
 		r.problems.WithLabelValues(org, string(p)).Set(float64(n))
 	}

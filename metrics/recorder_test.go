@@ -177,6 +177,12 @@ func TestRecorderRecordsEachCommand(t *testing.T) {
 		s.Value(t, metrics.MirrorProblems, "organization", "acme", "problem", "stuck") != 0 {
 		t.Error("the status is not the world's")
 	}
+	for p, want := range map[string]int{"failing": h.Failing, "stuck": h.Stuck, "never_run": h.NeverRun, "disabled": h.Disabled,
+		"unreadable": h.Unreadable, "missing": h.Missing, "not_mirrored": h.NotMirrored} {
+		if got := s.Value(t, metrics.MirrorProblems, "organization", "acme", "problem", p); got != float64(want) {
+			t.Errorf("problem %s: %v, status says %d", p, got, want)
+		}
+	}
 	// An unhealthy status is a run, not a success.
 	if s.Value(t, metrics.LastRun, "organization", "acme", "command", "status") != unix(t3) ||
 		s.Value(t, metrics.LastRunSuccess, "organization", "acme", "command", "status") != 0 ||
