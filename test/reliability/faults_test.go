@@ -3,6 +3,7 @@ package reliability
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -69,6 +70,9 @@ func syncThroughFaults(t *testing.T, n int, seed int64) {
 	c := totals(run)
 	if !strings.Contains(r.stderr, "will be retried") {
 		t.Error("the debug log shows no retry")
+	}
+	if !slices.Contains(r.waits, time.Second) {
+		t.Error("no retry waited the Retry-After: 1 of a 429")
 	}
 	if r.code != 0 || !run.OK() || c.Created != n || c.Failed != 0 || c.NotStarted != 0 {
 		t.Fatalf("sync: %+v\n%s", c, r)

@@ -21,6 +21,7 @@ import (
 	"github.com/quaymirror/quaymirror/internal/demo"
 	"github.com/quaymirror/quaymirror/quaymirror"
 	"github.com/quaymirror/quaymirror/registry/fake"
+	"github.com/quaymirror/quaymirror/registry/quay"
 )
 
 // soak reports whether the long variants run (make soak).
@@ -85,6 +86,9 @@ type result struct {
 	code           int
 	stdout, stderr string
 	elapsed        time.Duration
+	// waits are the waits between attempts the run's Quay clients asked
+	// for (in-process runs only).
+	waits []time.Duration
 }
 
 func (r result) String() string {
@@ -100,12 +104,35 @@ func clip(s string) string {
 }
 
 // runCLI runs quaymirror in the test process (cli.Run is what main calls).
+// Its Quay clients retry at once instead of waiting the backoff or the
+// Retry-After they chose: the waits are recorded in the result, no test
+// spends them on a clock.
 func runCLI(ctx context.Context, environ []string, args ...string) result {
+	return runCLISleeping(ctx, noWait, environ, args...)
+}
+
+// runCLISleeping is runCLI with sleep doing the waits between attempts.
+func runCLISleeping(ctx context.Context, sleep quay.RetrySleep, environ []string, args ...string) result {
+	var (
+		mu    sync.Mutex
+		waits []time.Duration
+	)
+	ctx = quay.ContextWithRetrySleep(ctx, func(ctx context.Context, d time.Duration) error {
+		mu.Lock()
+		waits = append(waits, d)
+		mu.Unlock()
+		return sleep(ctx, d)
+	})
 	var out, errOut bytes.Buffer
 	start := time.Now()
 	code := cli.Run(ctx, args, environ, &out, &errOut)
-	return result{code: code, stdout: out.String(), stderr: errOut.String(), elapsed: time.Since(start)}
+	mu.Lock()
+	defer mu.Unlock()
+	return result{code: code, stdout: out.String(), stderr: errOut.String(), elapsed: time.Since(start), waits: waits}
 }
+
+// noWait is a RetrySleep that does not wait.
+func noWait(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 
 // command returns the quaymirror binary as a process with exactly environ
 // (no inherited proxy or other variables).
