@@ -2,10 +2,14 @@ package reliability
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/quaymirror/quaymirror/internal/cli"
 	"github.com/quaymirror/quaymirror/internal/demo"
 	"github.com/quaymirror/quaymirror/quaymirror"
 	"github.com/quaymirror/quaymirror/registry/fake"
@@ -39,23 +43,61 @@ func TestTagsPushedAfterThePlanAreNotMirroredOver(t *testing.T) {
 	// The first write of the run (creating a-first: the apply has begun)
 	// is when someone pushes into the two empty repositories.
 	var once sync.Once
+	var pushed atomic.Bool
 	dst.SetHook(func(_ context.Context, op fake.Op, _, _ string) error {
 		if op.IsWrite() {
 			once.Do(func() {
+				if op != fake.OpCreateRepository {
+					t.Errorf("the first write is %s, not the creation of a-first", op)
+				}
 				for _, name := range []string{"b-no-config", "c-with-config"} {
 					if err := dst.SetTags(org, name, []string{"pushed-late"}); err != nil {
 						t.Error(err)
 					}
 				}
+				pushed.Store(true)
 			})
 		}
 		return nil
 	})
 	r := runCLI(context.Background(), d.Environ("ORGANIZATIONS="+org, "CONCURRENCY=1", "OUTPUT=json"), "sync")
-	for _, name := range []string{"b-no-config", "c-with-config"} {
-		repo, _ := dst.Repository(org, name)
-		if repo.State != quaymirror.StateNormal {
-			t.Errorf("%s holds a tag pushed after the plan and became %s without ADOPT_EXISTING:\n%s", name, repo.State, r)
+	if !pushed.Load() {
+		t.Fatalf("the run wrote nothing, so nobody pushed: the test proved nothing\n%s", r)
+	}
+	// Skipping a repository is no failure: the run succeeds, a-first is
+	// mirrored, the two others are skipped and say why.
+	run := decodeRun(t, r)
+	if r.code != cli.ExitOK || !run.OK() {
+		t.Errorf("want exit 0 and a successful run:\n%s", r)
+	}
+	want := map[string]quaymirror.Outcome{
+		"a-first":       quaymirror.OutcomeCreated,
+		"b-no-config":   quaymirror.OutcomeSkipped,
+		"c-with-config": quaymirror.OutcomeSkipped,
+	}
+	results := run.Organizations[0].Repositories
+	if len(results) != len(want) {
+		t.Errorf("%d repositories in the report, want %d:\n%s", len(results), len(want), r)
+	}
+	for _, res := range results {
+		if res.Outcome != want[res.Name] {
+			t.Errorf("%s: outcome %s, want %s", res.Name, res.Outcome, want[res.Name])
 		}
+		if res.Outcome == quaymirror.OutcomeSkipped && !strings.Contains(res.Reason, "pushed since the plan") {
+			t.Errorf("%s: skipped for %q, not for the tag pushed since the plan", res.Name, res.Reason)
+		}
+	}
+	state := snapshot(t, dst, org)
+	if s := state["a-first"]; s.State != quaymirror.StateMirror || s.Mirror == nil {
+		t.Errorf("a-first is not mirrored: %s", s)
+	}
+	for _, name := range []string{"b-no-config", "c-with-config"} {
+		s := state[name]
+		if s.State != quaymirror.StateNormal || !slices.Equal(s.Tags, []string{"pushed-late"}) {
+			t.Errorf("%s holds a tag pushed after the plan and became %s without ADOPT_EXISTING:\n%s", name, s, r)
+		}
+	}
+	if state["b-no-config"].Mirror != nil {
+		t.Errorf("b-no-config was given a mirror configuration: %s", state["b-no-config"])
 	}
 }
