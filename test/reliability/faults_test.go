@@ -17,9 +17,11 @@ import (
 
 // flakyNetwork is the fault mix of issue 6: 10% 503s (nginx's HTML page),
 // 5% connection resets, latency with jitter, and bursts of 429s (nginx's
-// HTML page, without Retry-After as nginx sends them). Bursts with a
-// Retry-After header are injected on top while the run goes (see
-// TestSyncConvergesThroughFaults).
+// HTML page, without Retry-After as nginx sends them); and, from issue
+// 10, requests that Quay carries out but whose answer is lost: 3% reset
+// after handling, 3% answered 502 or 504 by the proxy after handling.
+// Bursts with a Retry-After header are injected on top while the run goes
+// (see TestSyncConvergesThroughFaults).
 func flakyNetwork(seed int64) quaytest.Faults {
 	return quaytest.Faults{
 		Seed:           seed,
@@ -29,6 +31,8 @@ func flakyNetwork(seed int64) quaytest.Faults {
 		ResetRate:      0.05,
 		RateLimitRate:  0.01,
 		RateLimitBurst: 3,
+		ResetAfterRate: 0.03,
+		GatewayRate:    0.03,
 	}
 }
 
@@ -78,10 +82,22 @@ func syncThroughFaults(t *testing.T, n int, seed int64) {
 		t.Fatalf("sync: %+v\n%s", c, r)
 	}
 	counts := d.Destination.Emulator.FaultCounts()
-	for _, k := range []quaytest.FaultKind{quaytest.FaultStatus, quaytest.FaultReset, quaytest.FaultRateLimit} {
+	for _, k := range []quaytest.FaultKind{quaytest.FaultStatus, quaytest.FaultReset, quaytest.FaultRateLimit,
+		quaytest.FaultResetAfter, quaytest.FaultStatusAfter} {
 		if counts[k] == 0 {
 			t.Errorf("no %s fault was injected at the destination (%v): the test proved nothing", k, counts)
 		}
+	}
+	// Writes whose answer was lost although they took effect are what
+	// makes a retry meet its own earlier attempt.
+	lost := 0
+	for route, kinds := range d.Destination.Emulator.FaultCountsByRoute() {
+		if !strings.HasPrefix(route, "GET ") {
+			lost += kinds[quaytest.FaultResetAfter] + kinds[quaytest.FaultStatusAfter]
+		}
+	}
+	if lost == 0 {
+		t.Error("no write took effect with its answer lost: the test proved nothing about retried writes")
 	}
 	t.Logf("%d repositories in %s; destination faults %v, source faults %v", n, r.elapsed.Round(time.Millisecond),
 		counts, d.Source.Emulator.FaultCounts())

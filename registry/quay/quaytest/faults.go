@@ -125,10 +125,11 @@ type faultState struct {
 	queue  []*queued
 	burst  int
 	counts map[FaultKind]int
+	routes map[string]map[FaultKind]int // by "METHOD /template"
 }
 
 func newFaultState() *faultState {
-	return &faultState{rng: rand.New(rand.NewPCG(0, 0)), counts: make(map[FaultKind]int)}
+	return &faultState{rng: rand.New(rand.NewPCG(0, 0)), counts: make(map[FaultKind]int), routes: make(map[string]map[FaultKind]int)}
 }
 
 func (f *faultState) set(cfg Faults) error {
@@ -160,6 +161,7 @@ func (f *faultState) resetCounts() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.counts = make(map[FaultKind]int)
+	f.routes = make(map[string]map[FaultKind]int)
 }
 
 // SetFaults replaces the random faults (the zero Faults turns them off).
@@ -215,6 +217,30 @@ func (e *Emulator) FaultCounts() map[FaultKind]int {
 	return maps.Clone(e.faults.counts)
 }
 
+// FaultCountsByRoute returns how many faults of each kind were injected
+// into the requests of each route, keyed as Requests keys them ("METHOD
+// /template").
+func (e *Emulator) FaultCountsByRoute() map[string]map[FaultKind]int {
+	e.faults.mu.Lock()
+	defer e.faults.mu.Unlock()
+	out := make(map[string]map[FaultKind]int, len(e.faults.routes))
+	for route, counts := range e.faults.routes {
+		out[route] = maps.Clone(counts)
+	}
+	return out
+}
+
+// count records a fault injected into a request of method and template.
+// The caller holds f.mu.
+func (f *faultState) count(kind FaultKind, method, template string) {
+	f.counts[kind]++
+	route := method + " " + template
+	if f.routes[route] == nil {
+		f.routes[route] = make(map[FaultKind]int)
+	}
+	f.routes[route][kind]++
+}
+
 func routeMatches(pattern, method, template string) bool {
 	return pattern == "" || pattern == template || pattern == method+" "+template
 }
@@ -233,7 +259,7 @@ func (f *faultState) decide(method, template string) (time.Duration, *Fault) {
 			if q.left <= 0 {
 				f.queue = append(f.queue[:i], f.queue[i+1:]...)
 			}
-			f.counts[q.Kind]++
+			f.count(q.Kind, method, template)
 			fault := q.Fault
 			return delay, &fault
 		}
@@ -247,7 +273,7 @@ func (f *faultState) decide(method, template string) (time.Duration, *Fault) {
 	}
 	if f.burst > 0 {
 		f.burst--
-		f.counts[FaultRateLimit]++
+		f.count(FaultRateLimit, method, template)
 		return delay, &Fault{Kind: FaultRateLimit, RetryAfter: f.cfg.RetryAfter}
 	}
 	if f.cfg.rate() == 0 {
@@ -275,7 +301,7 @@ func (f *faultState) decide(method, template string) (time.Duration, *Fault) {
 	} {
 		if u < d.rate {
 			fault := d.fault()
-			f.counts[fault.Kind]++
+			f.count(fault.Kind, method, template)
 			return delay, fault
 		}
 		u -= d.rate

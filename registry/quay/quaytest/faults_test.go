@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -147,6 +148,14 @@ func TestInjectedFaults(t *testing.T) {
 		}
 		if n := e.em.FaultCounts()[quaytest.FaultStatusAfter]; n != 2 {
 			t.Errorf("FaultCounts[status_after] = %d, want 2", n)
+		}
+		want := map[string]map[quaytest.FaultKind]int{"POST /api/v1/repository": {quaytest.FaultStatusAfter: 2}}
+		if got := e.em.FaultCountsByRoute(); !reflect.DeepEqual(got, want) {
+			t.Errorf("FaultCountsByRoute() = %v, want %v", got, want)
+		}
+		e.em.ResetCounters()
+		if got := e.em.FaultCountsByRoute(); len(got) != 0 {
+			t.Errorf("after ResetCounters: %v", got)
 		}
 	})
 
