@@ -114,7 +114,19 @@ func syncThroughFaults(t *testing.T, n int, seed int64) {
 		}
 	}
 
-	// Converged: the next run (faults still on) writes nothing.
+	// Quay's mirror worker runs: every mirror takes its source's tags
+	// (TAG_GLOB is "*"), which proves each points at its own source.
+	if ran := newMirrorWorker(d).pass(); ran != n {
+		t.Errorf("the mirror worker synchronised %d mirrors, want %d", ran, n)
+	}
+	for name, s := range snapshot(t, d.Destination.Fake, org) {
+		if !slices.Equal(s.Tags, sourceTags) {
+			t.Errorf("%s/%s holds %v after the mirror worker ran, want the source's %v", org, name, s.Tags, sourceTags)
+		}
+	}
+
+	// Converged: the next run (faults still on) writes nothing, although
+	// the worker moved every mirror's status, next start and tags.
 	d.Destination.Fake.SetHook(nil)
 	d.Destination.Emulator.ResetCounters()
 	r = runCLI(context.Background(), d.Environ("ORGANIZATIONS="+org, "OUTPUT=json"), "sync")

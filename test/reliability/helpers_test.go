@@ -212,13 +212,52 @@ func serve(t *testing.T, h http.Handler) *server {
 	return s
 }
 
-// oneOrg is an organisation of n source repositories named repo-00000...
+// sourceTags are the tags of every source repository of oneOrg.
+var sourceTags = []string{"dev-1", "latest", "old-1", "v1.0.0", "v2.0.0"}
+
+// oneOrg is an organisation of n source repositories named repo-00000...,
+// each holding sourceTags.
 func oneOrg(name string, n int) demo.Org {
 	repos := demo.Repositories(name, "repo", n)
 	for i := range repos {
 		repos[i].Description = "repository " + repos[i].Name
+		repos[i].Tags = slices.Clone(sourceTags)
 	}
 	return demo.Org{Name: name, Repositories: repos}
+}
+
+// selected returns the tags Quay's mirror worker copies: those of tags
+// that one of globs matches, sorted.
+func selected(tags, globs []string) []string {
+	var out []string
+	for _, tag := range tags {
+		if slices.ContainsFunc(globs, func(g string) bool { return quaymirror.MatchGlob(g, tag) }) {
+			out = append(out, tag)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// mirrorWorker plays Quay's mirror worker (fake.Registry.SyncMirrors) on
+// a demo's destination, with the demo's source as the registry the
+// mirrors pull from. Each pass runs two days after the previous one, past
+// every sync interval the tests use, so every enabled mirror is due: as
+// if the worker had run between two quaymirror runs an interval apart.
+type mirrorWorker struct {
+	dst    *fake.Registry
+	source fake.MirrorSource
+	now    time.Time
+}
+
+func newMirrorWorker(d *demo.Env) *mirrorWorker {
+	return &mirrorWorker{dst: d.Destination.Fake, source: d.Source.Fake.ServedAt(strings.TrimPrefix(d.Source.URL, "http://")), now: time.Now()}
+}
+
+// pass runs the worker once and returns how many mirrors it synchronised.
+func (w *mirrorWorker) pass() int {
+	w.now = w.now.Add(48 * time.Hour)
+	return w.dst.SyncMirrors(w.now, w.source)
 }
 
 // repoState is one destination repository as the tests compare it.
