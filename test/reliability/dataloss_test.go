@@ -26,18 +26,19 @@ func TestTagsPushedAfterThePlanAreNotMirroredOver(t *testing.T) {
 	t.Parallel()
 	const org = "late"
 	o := demo.Org{Name: org, Repositories: []quaymirror.Repository{
-		{Namespace: org, Name: "a-first", Visibility: quaymirror.Private},
-		{Namespace: org, Name: "b-no-config", Visibility: quaymirror.Private},
-		{Namespace: org, Name: "c-with-config", Visibility: quaymirror.Private},
+		{Namespace: org, Name: "a-first", Visibility: quaymirror.Private, Tags: sourceTags},
+		{Namespace: org, Name: "b-no-config", Visibility: quaymirror.Private, Tags: sourceTags},
+		{Namespace: org, Name: "c-with-config", Visibility: quaymirror.Private, Tags: sourceTags},
 	}}
 	d := startDemo(t, demo.Options{Orgs: []demo.Org{o}})
 	dst := d.Destination.Fake
 	must(t, dst.AddRepository(quaymirror.Repository{Namespace: org, Name: "b-no-config", State: quaymirror.StateNormal}))
 	must(t, dst.AddRepository(quaymirror.Repository{Namespace: org, Name: "c-with-config", State: quaymirror.StateNormal}))
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	must(t, dst.PutMirror(org, "c-with-config", quaymirror.Mirror{Config: quaymirror.MirrorConfig{
 		Enabled: true, ExternalReference: "placeholder/" + org + "/c-with-config", Username: demo.PullUsername,
-		SyncInterval: 600 * time.Second, TagGlobs: []string{"*"}, Robot: org + "+mirror", VerifyTLS: true,
-	}}))
+		SyncInterval: 600 * time.Second, SyncStartDate: start, TagGlobs: []string{"*"}, Robot: org + "+mirror", VerifyTLS: true,
+	}, Status: quaymirror.MirrorStatus{SyncStatus: quaymirror.SyncSuccess, NextSync: start, RetriesRemaining: 3}}))
 	fixReferences(t, d, org)
 
 	// The first write of the run (creating a-first: the apply has begun)
@@ -87,9 +88,12 @@ func TestTagsPushedAfterThePlanAreNotMirroredOver(t *testing.T) {
 			t.Errorf("%s: skipped for %q, not for the tag pushed since the plan", res.Name, res.Reason)
 		}
 	}
+	// Quay's mirror worker runs: it would delete the pushed tag of a
+	// repository made a mirror.
+	newMirrorWorker(d).pass()
 	state := snapshot(t, dst, org)
-	if s := state["a-first"]; s.State != quaymirror.StateMirror || s.Mirror == nil {
-		t.Errorf("a-first is not mirrored: %s", s)
+	if s := state["a-first"]; s.State != quaymirror.StateMirror || s.Mirror == nil || !slices.Equal(s.Tags, sourceTags) {
+		t.Errorf("a-first is not a working mirror: %s", s)
 	}
 	for _, name := range []string{"b-no-config", "c-with-config"} {
 		s := state[name]

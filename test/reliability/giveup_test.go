@@ -3,6 +3,7 @@ package reliability
 import (
 	"context"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,10 +40,11 @@ func downOrg(name string, n, drifted int) demo.Org {
 			}
 			// The reference host is fixed up by the test once the
 			// source's address is known.
+			start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 			if err := dst.PutMirror(name, r.Name, quaymirror.Mirror{Config: quaymirror.MirrorConfig{
 				Enabled: true, ExternalReference: "placeholder/" + name + "/" + r.Name, Username: demo.PullUsername,
-				SyncInterval: 600 * time.Second, TagGlobs: []string{"old-*"}, Robot: name + "+mirror", VerifyTLS: true,
-			}}); err != nil {
+				SyncInterval: 600 * time.Second, SyncStartDate: start, TagGlobs: []string{"old-*"}, Robot: name + "+mirror", VerifyTLS: true,
+			}, Status: quaymirror.MirrorStatus{SyncStatus: quaymirror.SyncSuccess, NextSync: start, RetriesRemaining: 3}}); err != nil {
 				return err
 			}
 		}
@@ -123,7 +125,16 @@ func TestGiveUpIsClean(t *testing.T) {
 			if c := totals(decodeRun(t, r)); r.code != cli.ExitOK || c.Created != n-drifted || c.Updated != drifted {
 				t.Errorf("after the outage: %+v\n%s", c, r)
 			}
-			checkNoMirrorWithoutConfig(t, org, snapshot(t, d.Destination.Fake, org))
+			// Quay's mirror worker runs: every repository is a working
+			// mirror of its source, the drifted ones with the new globs.
+			newMirrorWorker(d).pass()
+			state := snapshot(t, d.Destination.Fake, org)
+			checkNoMirrorWithoutConfig(t, org, state)
+			for name, s := range state {
+				if s.State != quaymirror.StateMirror || !slices.Equal(s.Tags, sourceTags) {
+					t.Errorf("after the outage, %s/%s is not a working mirror: %s", org, name, s)
+				}
+			}
 		})
 	}
 }
