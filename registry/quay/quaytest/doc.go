@@ -41,7 +41,6 @@
 // teams), repository deletion (501; a DELETE of a missing repository is
 // Quay's no-op 204), DNS (hardened releases check hostnames without
 // resolving them; names under .invalid do not resolve), the mirror worker
-// (fake.Registry.SyncMirrors and RunMirrors play it on the registry the
-// emulator serves), and every endpoint a mirroring tool does not use
-// (Werkzeug's 404).
+// (fake.Registry.RunMirrors plays it), and every endpoint a mirroring
+// tool does not use (Werkzeug's 404).
 package quaytest
