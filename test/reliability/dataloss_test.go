@@ -41,16 +41,25 @@ func TestTagsPushedAfterThePlanAreNotMirroredOver(t *testing.T) {
 	}, Status: quaymirror.MirrorStatus{SyncStatus: quaymirror.SyncSuccess, NextSync: start, RetriesRemaining: 3}}))
 	fixReferences(t, d, org)
 
-	// The first write of the run (creating a-first: the apply has begun)
-	// is when someone pushes into the two empty repositories.
+	// The plan reads each of the two repositories once (it has no tag);
+	// the apply reads it again right before the write that would make it
+	// a mirror. Someone pushes into both when the first of them is read
+	// the second time: after the plan, before the apply reaches them,
+	// whatever order the apply writes the repositories in.
 	var once sync.Once
 	var pushed atomic.Bool
-	dst.SetHook(func(_ context.Context, op fake.Op, _, _ string) error {
-		if op.IsWrite() {
+	var mu sync.Mutex
+	reads := map[string]int{}
+	dst.SetHook(func(_ context.Context, op fake.Op, _, name string) error {
+		if op != fake.OpGetRepository || (name != "b-no-config" && name != "c-with-config") {
+			return nil
+		}
+		mu.Lock()
+		reads[name]++
+		again := reads[name] == 2
+		mu.Unlock()
+		if again {
 			once.Do(func() {
-				if op != fake.OpCreateRepository {
-					t.Errorf("the first write is %s, not the creation of a-first", op)
-				}
 				for _, name := range []string{"b-no-config", "c-with-config"} {
 					if err := dst.SetTags(org, name, []string{"pushed-late"}); err != nil {
 						t.Error(err)
@@ -63,7 +72,7 @@ func TestTagsPushedAfterThePlanAreNotMirroredOver(t *testing.T) {
 	})
 	r := runCLI(context.Background(), d.Environ("ORGANIZATIONS="+org, "CONCURRENCY=1", "OUTPUT=json"), "sync")
 	if !pushed.Load() {
-		t.Fatalf("the run wrote nothing, so nobody pushed: the test proved nothing\n%s", r)
+		t.Errorf("neither b-no-config nor c-with-config was read again after the plan: the apply must read an empty repository again before it makes it a mirror\n%s", r)
 	}
 	// Skipping a repository is no failure: the run succeeds, a-first is
 	// mirrored, the two others are skipped and say why.
