@@ -5,6 +5,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,13 +76,24 @@ func TestGiveUpIsClean(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name    string
-		down    func(em *quaytest.Emulator) error
+		down    func(d *demo.Env) error
 		retried bool // the failures are worth retrying
 	}{
-		{"repository routes answer 503", func(em *quaytest.Emulator) error {
-			return em.SetFaults(quaytest.Faults{Seed: 1, ErrorRate: 1, Routes: repositoryRoutes})
+		{"repository routes answer 503", func(d *demo.Env) error {
+			return d.Destination.Emulator.SetFaults(quaytest.Faults{Seed: 1, ErrorRate: 1, Routes: repositoryRoutes})
 		}, true},
-		{"read-only mode", func(em *quaytest.Emulator) error { em.SetReadOnly(true); return nil }, false},
+		// Read-only mode set while the run plans (the preflight saw a
+		// writable registry): every write answers 503 "is_readonly".
+		{"read-only mode from the plan on", func(d *demo.Env) error {
+			var once sync.Once
+			d.Destination.Fake.SetHook(func(_ context.Context, op fake.Op, _, _ string) error {
+				if op == fake.OpListRepositories {
+					once.Do(func() { d.Destination.Emulator.SetReadOnly(true) })
+				}
+				return nil
+			})
+			return nil
+		}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -89,7 +101,7 @@ func TestGiveUpIsClean(t *testing.T) {
 			d := startDemo(t, demo.Options{Orgs: []demo.Org{downOrg(org, n, drifted)}})
 			fixReferences(t, d, org)
 			before := snapshot(t, d.Destination.Fake, org)
-			must(t, tc.down(d.Destination.Emulator))
+			must(t, tc.down(d))
 
 			// The retries do not wait (runCLI): the run takes well under
 			// a second; the deadline only bounds a run that would hang.
@@ -119,6 +131,7 @@ func TestGiveUpIsClean(t *testing.T) {
 			t.Logf("gave up in %s", r.elapsed.Round(time.Millisecond))
 
 			// The server is back: the next run converges.
+			d.Destination.Fake.SetHook(nil)
 			d.Destination.Emulator.ClearFaults()
 			d.Destination.Emulator.SetReadOnly(false)
 			r = runCLI(context.Background(), env, "sync")
