@@ -10,10 +10,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"flag"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -208,6 +210,7 @@ func TestInvalidConfigurations(t *testing.T) {
 		{"SYNC_INTERVAL", map[string]string{"SYNC_INTERVAL": "59"}},
 		{"SYNC_INTERVAL", map[string]string{"SYNC_INTERVAL": "ten"}},
 		{"SYNC_INTERVAL", map[string]string{"SYNC_INTERVAL": "-600"}},
+		{"SYNC_INTERVAL", map[string]string{"SYNC_INTERVAL": "31622401"}},
 		{"OUTPUT", map[string]string{"OUTPUT": "yaml"}},
 		{"DRY_RUN", map[string]string{"DRY_RUN": "maybe"}},
 		{"SOURCE_REGISTRY", map[string]string{"SOURCE_REGISTRY": ""}},
@@ -221,7 +224,7 @@ func TestInvalidConfigurations(t *testing.T) {
 		{"ORGANIZATIONS", map[string]string{"ORGANIZATIONS": "a1,,b2"}},
 		{"ORGANIZATIONS", map[string]string{"ORGANIZATIONS": "a1,a1:b2"}},
 		{"ROBOT_NAME", map[string]string{"ROBOT_NAME": ""}},
-		{"ROBOT_NAME", map[string]string{"ROBOT_NAME": "9robot"}},
+		{"ROBOT_NAME", map[string]string{"ROBOT_NAME": "robot-"}},
 		{"ROBOT_NAME", map[string]string{"ROBOT_NAME": "other-org+mirror"}},
 		{"SOURCE_TOKEN", map[string]string{"SOURCE_TOKEN": ""}},
 		{"SOURCE_TOKEN", map[string]string{"SOURCE_TOKEN": "two words"}},
@@ -241,6 +244,7 @@ func TestInvalidConfigurations(t *testing.T) {
 		{"QPS", map[string]string{"QPS": "NaN"}},
 		{"BURST", map[string]string{"BURST": "0"}},
 		{"SKOPEO_TIMEOUT", map[string]string{"SKOPEO_TIMEOUT": "120"}},
+		{"SKOPEO_TIMEOUT", map[string]string{"SKOPEO_TIMEOUT": "299"}},
 		{"ARCHITECTURE_FILTER", map[string]string{"ARCHITECTURE_FILTER": "x86"}},
 		{"INCLUDE", map[string]string{"INCLUDE": "a b"}},
 		{"EXCLUDE", map[string]string{"EXCLUDE": "a,,b"}},
@@ -301,6 +305,52 @@ func TestInsecureHTTP(t *testing.T) {
 	env["ALLOW_INSECURE_HTTP"] = "true"
 	if _, err := load(t, env, NeedSync); err != nil {
 		t.Errorf("explicitly allowed http refused: %v", err)
+	}
+}
+
+// The limits of the mirror settings are the SDK's (quaymirror.Policy's
+// Validate): the configuration checks them by validating the policy, and
+// its help text and default say the same numbers.
+func TestPolicyLimitsComeFromTheSDK(t *testing.T) {
+	t.Parallel()
+	limits := []struct {
+		setting      string
+		min, example time.Duration
+	}{
+		{"SYNC_INTERVAL", quaymirror.MinSyncInterval, quaymirror.DefaultSyncInterval},
+		{"SKOPEO_TIMEOUT", quaymirror.MinSkopeoTimeout, 0},
+	}
+	for _, l := range limits {
+		min := int(l.min / time.Second)
+		var s Setting
+		for _, x := range Settings() {
+			if x.Env == l.setting {
+				s = x
+			}
+		}
+		if want := fmt.Sprintf("at least %d", min); !strings.Contains(s.Help, want) {
+			t.Errorf("%s help %q does not say %q", l.setting, s.Help, want)
+		}
+		if l.example > 0 && s.Default != strconv.Itoa(int(l.example/time.Second)) {
+			t.Errorf("%s default %s, the SDK's is %s", l.setting, s.Default, l.example)
+		}
+		for value, ok := range map[int]bool{min: true, min - 1: false} {
+			env := validEnv()
+			env[l.setting] = strconv.Itoa(value)
+			_, err := load(t, env, NeedSync)
+			var ce *Error
+			if ok != (err == nil) || (!ok && (!errors.As(err, &ce) || ce.Setting != l.setting)) {
+				t.Errorf("%s=%d: error %v", l.setting, value, err)
+			}
+		}
+	}
+	// The SDK's zero is its default, and so is the setting's.
+	env := validEnv()
+	env["SYNC_INTERVAL"] = "0"
+	r, err := load(t, env, NeedSync)
+	must(t, err)
+	if p := r.Policy(r.Orgs[0]); p.Validate() != nil || p.SyncInterval != 0 {
+		t.Errorf("SYNC_INTERVAL=0: policy %+v", p)
 	}
 }
 
