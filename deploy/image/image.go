@@ -30,8 +30,11 @@ const (
 	// UID and GID of the user the image runs as (distroless' "nonroot").
 	UID = 65532
 	GID = 65532
-	// CAFile is where the CA bundle goes (where Go looks first on Linux).
+	// CAFile is where the CA bundle goes: the first file Go's crypto/x509
+	// looks for on Linux, so the image needs no SSL_CERT_FILE.
 	CAFile = "/etc/ssl/certs/ca-certificates.crt"
+	// License is the SPDX identifier of quaymirror's licence (LICENSE).
+	License = "Apache-2.0"
 	// Port is the port `quaymirror serve` listens on.
 	Port = 8080
 	// VersionVariable is set to Options.Version with -ldflags -X.
@@ -263,10 +266,11 @@ func assemble(o Options, p v1.Platform, base v1.Layer, bin string) (v1.Image, er
 		User:       User,
 		Entrypoint: []string{Entrypoint},
 		WorkingDir: "/",
-		Env: []string{
-			"PATH=/usr/local/bin:/usr/bin:/bin",
-			"SSL_CERT_FILE=" + CAFile,
-		},
+		// No SSL_CERT_FILE: Go reads CAFile without it (the first of its
+		// default files on Linux). Extra CAs, such as the cluster's, come
+		// through quaymirror's CA_BUNDLE, which adds them to these roots;
+		// an SSL_CERT_FILE pointed at them would replace the roots.
+		Env:          []string{"PATH=/usr/local/bin:/usr/bin:/bin"},
 		ExposedPorts: map[string]struct{}{fmt.Sprintf("%d/tcp", Port): {}},
 		StopSignal:   "SIGTERM",
 		Labels:       labels(o),
@@ -283,6 +287,7 @@ func labels(o Options) map[string]string {
 		"org.opencontainers.image.url":         o.Source,
 		"org.opencontainers.image.version":     o.Version,
 		"org.opencontainers.image.created":     o.Created.Format(time.RFC3339),
+		"org.opencontainers.image.licenses":    License,
 		"io.k8s.display-name":                  "quaymirror",
 	}
 	if o.Revision != "" {
