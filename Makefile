@@ -57,9 +57,12 @@ BENCH_SCENARIOS ?= 5000x1,5000x8,5000x32,5000x1@25,5000x8@25,5000x32@100,20000x3
 bench: ## Measure sync against two emulated Quays: calls, time against the bound, memory (about 45 min; BENCH_SCENARIOS=500x1,500x8,500x32 for a one-minute run).
 	$(GO) run ./cmd/quaymirror bench --scenarios $(BENCH_SCENARIOS)
 
+PLATFORMS ?= linux/amd64
+PUSH      ?=
 .PHONY: image
-image: ## Build the OCI image into bin/image without a container engine (see docs/deploy.md).
-	rm -rf bin/image && cd deploy && $(GO) run ./cmd/build-image -version $(VERSION) -revision $$(git rev-parse HEAD) -oci ../bin/image
+image: ## Build the image into bin/image (no container engine needed) and pin its digest in deploy/components/image; PUSH=registry/repo:tag also pushes it and pins that repository.
+	rm -rf bin/image && cd deploy && $(GO) run ./cmd/build-image -version $(VERSION) -revision $$(git rev-parse HEAD) \
+	  -platform $(PLATFORMS) -oci ../bin/image -pin components/image/kustomization.yaml $(if $(PUSH),-push $(PUSH))
 
 .PHONY: build
 build: ## Build the quaymirror binary into bin/.
