@@ -133,6 +133,10 @@ func kustomize(t *testing.T, dir string) *build {
 		if gvk != "v1/Namespace" && r.GetNamespace() != namespace {
 			t.Errorf("%s is in namespace %q, want %s", id, r.GetNamespace(), namespace)
 		}
+		// Argo CD's label tracking sets it to the Application's name.
+		if _, ok := r.GetLabels()["app.kubernetes.io/instance"]; ok {
+			t.Errorf("%s sets app.kubernetes.io/instance, which Argo CD's label tracking overwrites", id)
+		}
 		switch gvk {
 		case "v1/Namespace":
 			b.namespaces = append(b.namespaces, decode[corev1.Namespace](t, id, y))
