@@ -9,6 +9,7 @@
 //	base/                    the namespace (protected from Argo CD's prune and delete),
 //	                         the network policies and the cluster's CA bundle ConfigMap
 //	components/image/        the image, pinned by digest (make image rewrites it)
+//	components/dry-run/      DRY_RUN=true in every workload's own env
 //	function/                one organisation's Knative Service and PingSource (a template)
 //	cronjob/                 one organisation's CronJob (a template)
 //	check/                   one organisation's `quaymirror check` Job (a template)
@@ -17,13 +18,16 @@
 //	overlays/default/        base + the function of the three default organisations
 //	overlays/cronjob/        base + a CronJob per default organisation
 //	overlays/check/          a check Job per default organisation, run by hand
-//	overlays/<org>/          base + one organisation's function
+//	overlays/dry-run/        a planning CronJob per default organisation (migration)
+//	overlays/<org>/          one organisation's function, beside overlays/default
 //	argocd/application.yaml  the Argo CD Application acic-quay-org-mirror
 //	examples/                the ConfigMap quay-mirror-config the manifests read
 //
 // The Secrets (quay-credentials, quay-source-api-tokens,
 // quay-destination-api-tokens) and the ConfigMap quay-mirror-config are
-// the team's: the manifests read them and never create them.
+// the team's: the manifests read them and never create them. Only the
+// overlays Argo CD applies hold base; those applied by hand hold their own
+// workloads only, so deleting one never deletes the namespace.
 //
 // The tests of this package build every overlay offline with kustomize's
 // krusty and decode every resource strictly into its real API type
