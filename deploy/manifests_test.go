@@ -311,6 +311,40 @@ func TestOverlays(t *testing.T) {
 	}
 }
 
+// The overlays run by hand beside the deployment (check, dry-run) name
+// their objects apart from what Argo CD applies: oc create would fail on a
+// name taken, and oc delete -k would delete the deployment's object.
+func TestHandRunOverlaysShareNoName(t *testing.T) {
+	t.Parallel()
+	deployed := map[string]string{}
+	for _, overlay := range []string{"default", "cronjob"} {
+		for _, r := range kustomizeIDs(t, filepath.Join("overlays", overlay)) {
+			deployed[r] = overlay
+		}
+	}
+	for _, overlay := range []string{"check", "dry-run"} {
+		for _, r := range kustomizeIDs(t, filepath.Join("overlays", overlay)) {
+			if other, ok := deployed[r]; ok {
+				t.Errorf("overlays/%s and overlays/%s both hold %s", overlay, other, r)
+			}
+		}
+	}
+}
+
+// kustomizeIDs lists the kind and name of every object dir builds.
+func kustomizeIDs(t *testing.T, dir string) []string {
+	t.Helper()
+	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		t.Fatalf("kustomize build %s: %v", dir, err)
+	}
+	var ids []string
+	for _, r := range m.Resources() {
+		ids = append(ids, r.GetKind()+"/"+r.GetName())
+	}
+	return ids
+}
+
 func TestDefaultLeavesSandpitOut(t *testing.T) {
 	t.Parallel()
 	if slices.Contains(defaultOrgs, "internal-developer-sandpit") {
@@ -479,7 +513,7 @@ func (b *build) checkWorkload(t *testing.T, w workload, settings map[string]bool
 	if org == "" || strings.Contains(org, ",") {
 		t.Fatalf("%s: ORGANIZATIONS = %q, want one organisation", what, org)
 	}
-	if !strings.HasSuffix(w.name, "-"+org) {
+	if !strings.Contains(w.name+"-", "-"+org+"-") {
 		t.Errorf("%s serves %s but is not named after it", what, org)
 	}
 	if r := orgCM.Data["ROBOT_NAME"]; !robotName.MatchString(r) || (strings.Contains(r, "+") && !strings.HasPrefix(r, org+"+")) {
