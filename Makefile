@@ -2,7 +2,7 @@
 GO      ?= go
 PKGS    ?= ./...
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X github.com/quaymirror/quaymirror/internal/version.Version=$(VERSION)
+LDFLAGS := -X github.com/quaymirror/quaymirror/quaymirror.version=$(VERSION) -X github.com/quaymirror/quaymirror/internal/version.Version=$(VERSION)
 
 .DEFAULT_GOAL := help
 
@@ -55,7 +55,7 @@ demo: ## Run check, plan, sync and status against two emulated Quays on loopback
 BENCH_SCENARIOS ?= 5000x1,5000x8,5000x32,5000x1@25,5000x8@25,5000x32@100,20000x32
 .PHONY: bench
 bench: ## Measure sync against two emulated Quays: calls, time against the bound, memory (about 45 min; BENCH_SCENARIOS=500x1,500x8,500x32 for a one-minute run).
-	$(GO) run ./cmd/quaymirror bench --scenarios $(BENCH_SCENARIOS)
+	$(GO) run ./cmd/quaymirror-bench --scenarios $(BENCH_SCENARIOS)
 
 PLATFORMS ?= linux/amd64
 PUSH      ?=

@@ -2,331 +2,251 @@ package function
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	ce "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
-	"github.com/sethvargo/go-envconfig"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/quaymirror/quaymirror/internal/app"
-	"github.com/quaymirror/quaymirror/internal/config"
-	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/runner"
 )
 
-// DefaultTimeout is the time budget of a request when TIMEOUT is 0: with
-// the two minutes repositories already started may still take
-// (quaymirror.DefaultRepositoryTimeout), it stays below Knative's default
-// revision timeout, 300 s.
-const DefaultTimeout = 2 * time.Minute
+// Setup is what a Function runs with.
+type Setup struct {
+	Runner *runner.Runner // Stop closes it
+	// Orgs are the organisations an event may name (by Source).
+	Orgs   []runner.Org
+	DryRun bool         // every event is a dry run
+	Logger hclog.Logger // default: none
+	// Metrics, when set, is served at GET /metrics (promhttp: the text
+	// format, or what the scraper negotiates).
+	Metrics prometheus.Gatherer
+	// Pusher, when set, pushes the metrics of the organisations of each
+	// run once it is done (*metrics.Pusher is one); a failure is a
+	// warning.
+	Pusher Pusher
+	// Sink, when set, is an http(s) URL the report event is also sent to
+	// (K_SINK, set by a Knative SinkBinding): the reply to a PingSource
+	// is dropped. A failed send is a warning.
+	Sink string
+}
 
-// Outcome summarises a reply; it is the reply's "outcome" extension.
-type Outcome string
+// Pusher pushes the metrics of a run's organisations.
+type Pusher interface {
+	Push(ctx context.Context, cmd runner.Command, orgs ...string) error
+}
 
-// Outcomes.
-const (
-	// OutcomeOK: every named organisation converged (or was planned).
-	OutcomeOK Outcome = "ok"
-	// OutcomePartial: the time budget ran out, or the instance stopped,
-	// before every repository was started; nothing failed.
-	OutcomePartial Outcome = "partial"
-	// OutcomeFailed: a repository or an organisation failed.
-	OutcomeFailed Outcome = "failed"
-	// OutcomePreflightFailed: an organisation's preflight failed, so
-	// nothing was written to it.
-	OutcomePreflightFailed Outcome = "preflight_failed"
-)
+// sideTimeout bounds the push and the send to the sink of one run.
+const sideTimeout = 30 * time.Second
 
-// Function is quaymirror's func-go CloudEvents instance. Create it with
-// New; func-go then calls Start, Handle (concurrently), Ready, Alive and
-// Stop. Its methods are safe for concurrent use.
+// Configure builds a Function's Setup from func-go's configuration map
+// (the ./cfg file overlaid with the environment). It should send no
+// request; its error stops the service.
+type Configure func(ctx context.Context, cfg map[string]string) (*Setup, error)
+
+// Function is quaymirror's func-go CloudEvents instance: func-go calls
+// Start once, then Handle (concurrently), Ready, Alive and Stop.
 type Function struct {
-	logOutput   io.Writer
-	cfgOverride map[string]string // ServeWith's configuration, replacing func-go's
-	started     chan struct{}     // closed when Start returns
-	ready       atomic.Bool
+	configure Configure
+	started   chan struct{} // closed when Start returns
 
-	// Set by Start before started is closed, read-only afterwards.
-	cfg    *config.Resolved
-	app    *app.App
-	logger hclog.Logger
-	budget time.Duration
-	source string
-	base   context.Context
-	cancel context.CancelFunc
-
-	mu          sync.Mutex
-	startCalled bool
-	stopping    bool
-	flights     map[flightKey]*flight
-	runs        sync.WaitGroup
-
-	// Tests only: called when Start begins and when a request joins a
-	// running sync, and extra options for the App.
-	beforeStart func()
-	onJoin      func(org string)
-	appOptions  []app.Option
+	mu       sync.Mutex
+	stopping bool
+	setup    *Setup       // set by a successful Start
+	source   string       // of the replies
+	sink     ce.Client    // to Setup.Sink; nil without one
+	metrics  http.Handler // of Setup.Metrics; nil without one
 }
 
 // New returns a Function that is not ready until Start succeeds.
-func New() *Function {
-	return &Function{
-		logOutput: os.Stderr,
-		started:   make(chan struct{}),
-		flights:   make(map[flightKey]*flight),
-	}
+func New(configure Configure) *Function {
+	return &Function{configure: configure, started: make(chan struct{})}
 }
 
-// Start reads the configuration from cfg (func-go passes the ./cfg file
-// overlaid with the environment), the same settings as the CLI, and
-// prepares the clients. It sends no request. An invalid configuration is
-// returned as the one-line *config.Error naming the setting, which makes
-// func-go stop the service. Start may be called once.
+// Start builds the Setup with the Configure given to New.
 func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
-	f.mu.Lock()
-	if f.startCalled {
-		f.mu.Unlock()
-		return errors.New("function: Start called twice")
-	}
-	f.startCalled = true
-	f.mu.Unlock()
 	defer close(f.started)
-	if f.beforeStart != nil {
-		f.beforeStart()
-	}
-
-	if f.cfgOverride != nil {
-		cfg = f.cfgOverride
-	}
-	c, err := config.Parse(ctx, envconfig.MapLookuper(cfg))
+	s, err := f.configure(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	level := hclog.Info
-	if c.Debug {
-		level = hclog.Debug
+	if s.Logger == nil {
+		s.Logger = hclog.NewNullLogger()
 	}
-	f.logger = hclog.New(&hclog.LoggerOptions{
-		Name: "quaymirror", Level: level, JSONFormat: true, Output: f.logOutput, TimeFormat: time.RFC3339Nano,
-	})
-	resolved, err := config.Resolve(c, config.NeedSync)
-	if err != nil {
-		f.logger.Error("invalid configuration", "error", err)
-		return err
+	var sink ce.Client
+	if s.Sink != "" {
+		if sink, err = ce.NewClientHTTP(); err != nil {
+			return err
+		}
 	}
-	a, err := app.New(resolved, f.logger, f.appOptions...)
-	if err != nil {
-		f.logger.Error("cannot prepare the clients", "error", err)
-		return fmt.Errorf("function: %w", err)
+	var mh http.Handler
+	if s.Metrics != nil {
+		mh = promhttp.HandlerFor(s.Metrics, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 	}
-	f.cfg, f.app = resolved, a
-	f.budget = time.Duration(resolved.Timeout)
-	if f.budget <= 0 {
-		f.budget = DefaultTimeout
-	}
-	f.source = "/quaymirror"
-	if svc := cfg["K_SERVICE"]; svc != "" {
-		f.source += "/" + svc
-	}
-	f.base, f.cancel = context.WithCancel(context.Background())
-	names := make([]string, len(resolved.Orgs))
-	for i, o := range resolved.Orgs {
-		names[i] = o.String()
-	}
-	f.logger.Info("ready", "organizations", strings.Join(names, ","), "destination", resolved.Destination.String(),
-		"dry_run", bool(resolved.DryRun), "budget", f.budget.String())
-	f.ready.Store(true)
+	s.Logger.Info("ready", "organizations", names(s.Orgs), "dry_run", s.DryRun, "metrics", s.Metrics != nil,
+		"pushgateway", s.Pusher != nil, "sink", s.Sink != "")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.setup, f.source = s, strings.TrimSuffix("/quaymirror/"+cfg["K_SERVICE"], "/")
+	f.sink, f.metrics = sink, mh
 	return nil
 }
 
-// Ready reports whether Start has succeeded and Stop has not been called
-// (func-go's /health/readiness: 200, or 503 when false).
-func (f *Function) Ready(context.Context) (bool, error) {
+// serveMetrics answers /metrics: 503 until Start is done, 404 without
+// Setup.Metrics; it goes on while stopping.
+func (f *Function) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "GET only", http.StatusMethodNotAllowed)
+		return
+	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.ready.Load() && !f.stopping, nil
+	s, h := f.setup, f.metrics
+	f.mu.Unlock()
+	switch {
+	case s == nil:
+		http.Error(w, "not started yet", http.StatusServiceUnavailable)
+	case h == nil:
+		http.NotFound(w, r)
+	default:
+		h.ServeHTTP(w, r)
+	}
 }
 
-// Alive reports that the instance can answer (func-go's
-// /health/liveness). A sync that takes long is not a reason to restart.
+// ready returns the Setup once Start has succeeded and until Stop.
+func (f *Function) ready() *Setup {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopping {
+		return nil
+	}
+	return f.setup
+}
+
+// Ready is func-go's /health/readiness: 200 once Start has succeeded and
+// until Stop, 503 otherwise.
+func (f *Function) Ready(context.Context) (bool, error) { return f.ready() != nil, nil }
+
+// Alive is func-go's /health/liveness: a long sync is no reason to
+// restart the instance.
 func (f *Function) Alive(context.Context) (bool, error) { return true, nil }
 
-// Stop stops starting repositories (syncs in flight end as interrupted
-// once the repositories already started finish) and waits for the syncs
-// to end, or for ctx to end. Requests arriving afterwards get 503.
+// Stop refuses new events (503) and closes the runner: runs in progress
+// start nothing new and end interrupted once their repositories in flight
+// finish. It waits for them, or for ctx.
 func (f *Function) Stop(ctx context.Context) error {
 	f.mu.Lock()
 	f.stopping = true
+	s := f.setup
 	f.mu.Unlock()
-	select {
-	case <-f.started:
-	default:
-		return nil // Start is still reading files; it sends nothing.
-	}
-	if f.cancel != nil {
-		f.cancel()
-	}
-	done := make(chan struct{})
-	go func() { f.runs.Wait(); close(done) }()
-	select {
-	case <-done:
+	if s == nil {
 		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("function: syncs still running at stop: %w", ctx.Err())
 	}
+	return s.Runner.Close(ctx)
 }
 
-var errStopping = errors.New("the instance is stopping")
+// Status is the HTTP status of a reply whose outcome is o: 200 for ok and
+// partial, 500 for the others (see the package documentation).
+func Status(o runner.Outcome) int {
+	if o == runner.OutcomeOK || o == runner.OutcomePartial {
+		return http.StatusOK
+	}
+	return http.StatusInternalServerError
+}
 
 // Handle syncs the organisations the event names and replies with the
-// report; see the package documentation for the statuses.
+// report.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
 	select {
 	case <-f.started:
 	case <-ctx.Done():
 		return nil, cehttp.NewResult(http.StatusServiceUnavailable, "not started yet")
 	}
-	if !f.ready.Load() {
-		return nil, cehttp.NewResult(http.StatusServiceUnavailable, "not configured")
+	s := f.ready()
+	if s == nil {
+		return nil, cehttp.NewResult(http.StatusServiceUnavailable, "not ready")
 	}
-	log := f.logger.With("event_id", e.ID(), "event_source", e.Source())
-	req, err := parseRequest(e)
+	log := s.Logger.With("event_id", e.ID(), "event_source", e.Source())
+	req, err := parseRequest(e, s.Orgs)
 	if err != nil {
 		log.Warn("refused event", "error", err)
 		return nil, cehttp.NewResult(http.StatusBadRequest, "%s", err)
 	}
-	orgs, err := f.organizations(req.Organizations)
-	if err != nil {
-		log.Warn("refused event", "error", err)
-		return nil, cehttp.NewResult(http.StatusBadRequest, "%s", err)
+	subject := names(req.orgs)
+	dryRun := req.dryRun || s.DryRun
+	log.Info("sync requested", "organizations", subject, "dry_run", dryRun)
+	run := s.Runner.Sync
+	if dryRun {
+		run = s.Runner.Plan
 	}
-	dryRun := req.DryRun || bool(f.cfg.DryRun)
-	names := make([]string, len(orgs))
-	for i, o := range orgs {
-		names[i] = o.Source
-	}
-	log.Info("sync requested", "organizations", strings.Join(names, ","), "dry_run", dryRun)
-
-	run, outcome, err := f.sync(ctx, log, orgs, dryRun)
-	switch {
-	case errors.Is(err, errStopping):
-		return nil, cehttp.NewResult(http.StatusServiceUnavailable, "%s", err)
-	case err != nil: // the caller went away; nobody reads this
+	// The caller does not stop the run (a PingSource giving up would cut
+	// it short for every delivery joining it): the budget and Stop do.
+	res, err := run(context.WithoutCancel(ctx), req.orgs)
+	if err != nil { // runner.ErrClosed: stopping
 		return nil, cehttp.NewResult(http.StatusServiceUnavailable, "%s", err)
 	}
-	reply, err := f.reply(run, outcome, names)
-	if err != nil {
-		log.Error("cannot encode the report", "error", err)
-		return nil, fmt.Errorf("encoding the report: %w", err)
+	reply := event.New()
+	reply.SetID(uuid.NewString())
+	reply.SetSource(f.source)
+	reply.SetType(ReportEventType)
+	reply.SetTime(time.Now())
+	reply.SetSubject(subject)
+	reply.SetExtension("outcome", string(res.Outcome))
+	if err := reply.SetData(event.ApplicationJSON, res); err != nil {
+		return nil, err
 	}
-	status := http.StatusOK
-	if outcome == OutcomeFailed || outcome == OutcomePreflightFailed {
-		status = http.StatusInternalServerError
-	}
-	log.Info("sync done", "organizations", strings.Join(names, ","), "outcome", string(outcome), "status", status,
-		"interrupted", run.Interrupted)
+	f.afterRun(context.WithoutCancel(ctx), s, log, req.orgs, dryRun, reply)
+	status := Status(res.Outcome)
+	log.Info("sync done", "organizations", subject, "outcome", string(res.Outcome), "status", status, "interrupted", res.Interrupted)
 	if status != http.StatusOK {
-		return reply, cehttp.NewResult(status, "sync %s", outcome)
+		return &reply, cehttp.NewResult(status, "sync %s", res.Outcome)
 	}
-	return reply, nil
+	return &reply, nil
 }
 
-// organizations maps source names to the configured organisations; none
-// means all of them.
-func (f *Function) organizations(names []string) ([]config.ResolvedOrg, error) {
-	if len(names) == 0 {
-		return f.cfg.Orgs, nil
-	}
-	out := make([]config.ResolvedOrg, 0, len(names))
-	for _, n := range names {
-		o, ok := f.cfg.Org(n)
-		if !ok {
-			known := make([]string, len(f.cfg.Orgs))
-			for i, c := range f.cfg.Orgs {
-				known[i] = c.Source
-			}
-			return nil, badRequest("unknown organization %s (configured: %s)", clip(n), orgNames(known))
-		}
-		out = append(out, o)
-	}
-	return out, nil
-}
+func names(orgs []runner.Org) string { return strings.Join(sources(orgs), ",") }
 
-// sync runs (or joins) one sync per organisation, one after the other,
-// within one time budget.
-func (f *Function) sync(ctx context.Context, log hclog.Logger, orgs []config.ResolvedOrg, dryRun bool) (*app.Run, Outcome, error) {
-	deadline := time.Now().Add(f.budget)
-	run := &app.Run{DryRun: dryRun, Organizations: make([]app.OrgRun, 0, len(orgs))}
-	var failed, preflight bool
-	for _, o := range orgs {
-		if !time.Now().Before(deadline) {
-			run.Organizations = append(run.Organizations, app.OrgRun{Report: emptyReport(o, dryRun),
-				Error: "not started: the time budget was spent"})
-			run.Interrupted = true
-			continue
+// afterRun pushes the run's metrics and sends its report to the sink,
+// when they are set up; their failures are warnings.
+func (f *Function) afterRun(ctx context.Context, s *Setup, log hclog.Logger, orgs []runner.Org, dryRun bool, report event.Event) {
+	if s.Pusher != nil {
+		cmd := runner.CommandSync
+		if dryRun {
+			cmd = runner.CommandPlan
 		}
-		fl, joined, err := f.join(flightKey{org: o.Source, dryRun: dryRun}, o, deadline)
+		pctx, cancel := context.WithTimeout(ctx, sideTimeout)
+		err := s.Pusher.Push(pctx, cmd, sources(orgs)...)
+		cancel()
 		if err != nil {
-			return nil, "", err
+			log.Warn("pushing the metrics failed; the run's result stands", "error", err)
 		}
-		if joined {
-			log.Info("joined the sync already running", "organization", o.Source)
-			if f.onJoin != nil {
-				f.onJoin(o.Source)
-			}
-		}
-		select {
-		case <-fl.done:
-		case <-ctx.Done():
-			return nil, "", fmt.Errorf("the request ended while waiting: %w", ctx.Err())
-		}
-		r := fl.result(o, dryRun)
-		run.Organizations = append(run.Organizations, r.org)
-		run.Interrupted = run.Interrupted || r.interrupted
-		failed = failed || r.failed
-		preflight = preflight || r.preflight
 	}
-	run.PreflightFailed = preflight
-	switch {
-	case preflight:
-		return run, OutcomePreflightFailed, nil
-	case failed:
-		return run, OutcomeFailed, nil
-	case run.Interrupted:
-		return run, OutcomePartial, nil
+	f.mu.Lock()
+	sink := f.sink
+	f.mu.Unlock()
+	if sink != nil {
+		sctx, cancel := context.WithTimeout(ce.ContextWithTarget(ctx, s.Sink), sideTimeout)
+		result := sink.Send(sctx, report)
+		cancel()
+		if !ce.IsACK(result) {
+			// The result may quote the sink's URL: it is K_SINK, which
+			// carries no secret of ours.
+			log.Warn("sending the report to K_SINK failed; the run's result stands", "error", result)
+		}
 	}
-	return run, OutcomeOK, nil
 }
 
-func (f *Function) reply(run *app.Run, outcome Outcome, names []string) (*event.Event, error) {
-	data, err := json.Marshal(run)
-	if err != nil {
-		return nil, err
+func sources(orgs []runner.Org) []string {
+	s := make([]string, len(orgs))
+	for i, o := range orgs {
+		s[i] = o.Source
 	}
-	r := event.New()
-	r.SetID(uuid.NewString())
-	r.SetSource(f.source)
-	r.SetType(ReportEventType)
-	r.SetTime(time.Now())
-	r.SetSubject(strings.Join(names, ","))
-	r.SetExtension("outcome", string(outcome))
-	if err := r.SetData(event.ApplicationJSON, data); err != nil {
-		return nil, err
-	}
-	return &r, nil
-}
-
-func emptyReport(o config.ResolvedOrg, dryRun bool) *quaymirror.Report {
-	return &quaymirror.Report{Organization: o.Source, DestinationOrganization: o.Destination, DryRun: dryRun,
-		Repositories: []quaymirror.Result{}}
+	return s
 }

@@ -19,12 +19,17 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/google/uuid"
+	"github.com/hashicorp/go-hclog"
+	"github.com/sethvargo/go-envconfig"
 
-	"github.com/quaymirror/quaymirror/internal/app"
 	"github.com/quaymirror/quaymirror/internal/config"
+	"github.com/quaymirror/quaymirror/internal/wiring"
+	"github.com/quaymirror/quaymirror/metrics"
 	"github.com/quaymirror/quaymirror/quaymirror"
 	"github.com/quaymirror/quaymirror/registry/fake"
 	"github.com/quaymirror/quaymirror/registry/quay/quaytest"
+	"github.com/quaymirror/quaymirror/runner"
+	"github.com/quaymirror/quaymirror/runner/runnertest"
 )
 
 // The secrets of the test environment: none may show in a log or reply.
@@ -57,11 +62,16 @@ type envOptions struct {
 	settings map[string]string
 	// gate, when set, holds Start until it is closed.
 	gate chan struct{}
+	// destinationTokens replaces the destination token of organisations.
+	destinationTokens map[string]string
+	// runner are options of the runner, after the configuration's.
+	runner []runner.Option
 }
 
-// newEnv seeds the Quays, sets the environment (func-go builds Start's
-// configuration map from it) and starts the function service. Tests using
-// it cannot be parallel: the environment is the process's.
+// newEnv seeds the Quays and starts the function service with a
+// configuration of the settings, as `quaymirror serve` builds it. Tests
+// using it cannot be parallel: func-go reads LISTEN_ADDRESS from the
+// process's environment.
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	e := &env{t: t, src: fake.New(), dst: fake.New(), logs: &syncBuffer{}}
@@ -95,8 +105,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 		must(t, os.Mkdir(d, 0o700))
 	}
 	for org := range sourceRepos {
+		token := dstToken
+		if tok, ok := o.destinationTokens[org]; ok {
+			token = tok
+		}
 		must(t, os.WriteFile(filepath.Join(srcDir, org), []byte(srcToken+"\n"), 0o600))
-		must(t, os.WriteFile(filepath.Join(dstDir, org), []byte(dstToken+"\n"), 0o600))
+		must(t, os.WriteFile(filepath.Join(dstDir, org), []byte(token+"\n"), 0o600))
 	}
 	must(t, os.WriteFile(filepath.Join(credDir, "quay_username"), []byte("svc-pull\n"), 0o600))
 	must(t, os.WriteFile(filepath.Join(credDir, "quay_password"), []byte(password+"\n"), 0o600))
@@ -117,25 +131,16 @@ func newEnv(t *testing.T, o envOptions) *env {
 	for k, v := range o.settings {
 		settings[k] = v
 	}
-	// Only these settings: none leaks in from the test's environment.
-	for _, s := range config.Settings() {
-		t.Setenv(s.Env, "")
-		must(t, os.Unsetenv(s.Env))
-	}
-	for k, v := range settings {
-		t.Setenv(k, v)
-	}
 	t.Setenv("LISTEN_ADDRESS", "127.0.0.1:0")
 
-	e.f = New()
-	e.f.logOutput = e.logs
 	entered := make(chan struct{})
-	e.f.beforeStart = func() {
+	e.f = New(func(ctx context.Context, _ map[string]string) (*Setup, error) {
 		close(entered)
 		if o.gate != nil {
 			<-o.gate
 		}
-	}
+		return e.setup(ctx, settings, o.runner)
+	})
 	svc := newService(e.f)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -158,9 +163,41 @@ func newEnv(t *testing.T, o envOptions) *env {
 	return e
 }
 
+// setup builds the function's Setup from settings as `quaymirror serve`
+// does: JSON logs, the runner of the configuration recording metrics,
+// served and pushed, and the sink.
+func (e *env) setup(ctx context.Context, settings map[string]string, opts []runner.Option) (*Setup, error) {
+	c, err := config.Parse(ctx, envconfig.MapLookuper(settings))
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Resolve(c, config.NeedSync)
+	if err != nil {
+		return nil, err
+	}
+	logger := hclog.New(&hclog.LoggerOptions{Name: "quaymirror", Level: hclog.Info, JSONFormat: true, Output: e.logs})
+	if cfg.Debug {
+		logger.SetLevel(hclog.Debug)
+	}
+	rec := metrics.NewRecorder()
+	r, err := wiring.NewWithMetrics(cfg, logger, rec, opts...)
+	if err != nil {
+		return nil, err
+	}
+	setup := &Setup{Runner: r, Orgs: wiring.Orgs(cfg), DryRun: bool(cfg.DryRun), Logger: logger, Metrics: rec, Sink: string(cfg.Sink)}
+	pusher, err := wiring.Pusher(cfg, rec)
+	if err != nil {
+		return nil, err
+	}
+	if pusher != nil {
+		setup.Pusher = pusher
+	}
+	return setup, nil
+}
+
 // tick sends a PingSource-shaped event and returns the reply, its status
 // and its report.
-func (e *env) tick(data string) (*event.Event, int, *app.Run) {
+func (e *env) tick(data string) (*event.Event, int, *runner.Result) {
 	e.t.Helper()
 	ev := event.New()
 	ev.SetID(uuid.NewString())
@@ -184,7 +221,7 @@ func (e *env) tick(data string) (*event.Event, int, *app.Run) {
 			e.t.Errorf("the reply shows a secret")
 		}
 	}
-	var run app.Run
+	var run runner.Result
 	if err := reply.DataAs(&run); err != nil {
 		e.t.Fatalf("reply data: %v", err)
 	}
@@ -225,7 +262,7 @@ func (e *env) converged(org string) {
 	}
 }
 
-func outcomeOf(t *testing.T, reply *event.Event) Outcome {
+func outcomeOf(t *testing.T, reply *event.Event) runner.Outcome {
 	t.Helper()
 	if reply == nil {
 		t.Fatal("no reply event")
@@ -237,7 +274,7 @@ func outcomeOf(t *testing.T, reply *event.Event) Outcome {
 	if !ok {
 		t.Errorf("reply has no outcome: %v", reply.Extensions())
 	}
-	return Outcome(v)
+	return runner.Outcome(v)
 }
 
 func TestTickSyncsAndReplies(t *testing.T) {
@@ -261,7 +298,7 @@ func TestTickSyncsAndReplies(t *testing.T) {
 	}
 
 	reply, code, run := e.tick(`{"organization":"acme"}`)
-	if code != http.StatusOK || outcomeOf(t, reply) != OutcomeOK {
+	if code != http.StatusOK || outcomeOf(t, reply) != runner.OutcomeOK {
 		t.Fatalf("status %d outcome %v, want 200 ok; report %+v", code, reply.Extensions(), run)
 	}
 	if reply.Subject() != "acme" || !strings.HasPrefix(reply.Source(), "/quaymirror") {
@@ -313,7 +350,12 @@ func TestBadEventsAre400(t *testing.T) {
 }
 
 func TestConcurrentDeliveriesShareOneSync(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	joined := make(chan string, 1)
+	e := newEnv(t, envOptions{runner: []runner.Option{runner.WithObserver(func(ev runner.Event) {
+		if ev.Kind == runner.EventJoined {
+			joined <- ev.Organization
+		}
+	})}})
 	<-e.f.started
 	// Hold the first sync at its first source call until a second
 	// delivery of the same tick has joined it.
@@ -325,13 +367,10 @@ func TestConcurrentDeliveriesShareOneSync(t *testing.T) {
 		}
 		return nil
 	})
-	joined := make(chan string, 1)
-	e.f.onJoin = func(org string) { joined <- org }
-
 	type result struct {
 		reply *event.Event
 		code  int
-		run   *app.Run
+		run   *runner.Result
 	}
 	results := make(chan result, 2)
 	send := func() {
@@ -368,7 +407,7 @@ func TestFailedRepositoryIs500WithTheReport(t *testing.T) {
 	// A 400 from the destination: the client does not retry it.
 	e.dst.FailOn(fake.OpCreateMirror, "acme", "web", fmt.Errorf("%w: injected", quaymirror.ErrInvalid))
 	reply, code, run := e.tick(`{"organization":"acme"}`)
-	if code != http.StatusInternalServerError || outcomeOf(t, reply) != OutcomeFailed {
+	if code != http.StatusInternalServerError || outcomeOf(t, reply) != runner.OutcomeFailed {
 		t.Fatalf("status %d outcome %v, want 500 failed", code, reply)
 	}
 	org := run.Organizations[0]
@@ -395,7 +434,7 @@ func TestFailedRepositoryIs500WithTheReport(t *testing.T) {
 func TestPreflightFailureIs500AndWritesNothing(t *testing.T) {
 	e := newEnv(t, envOptions{settings: map[string]string{"ROBOT_NAME": "absent"}})
 	reply, code, run := e.tick(`{"organization":"acme"}`)
-	if code != http.StatusInternalServerError || outcomeOf(t, reply) != OutcomePreflightFailed {
+	if code != http.StatusInternalServerError || outcomeOf(t, reply) != runner.OutcomePreflightFailed {
 		t.Fatalf("status %d outcome %v, want 500 preflight_failed", code, reply)
 	}
 	failed := run.Organizations[0].Preflight.Failed()
@@ -407,65 +446,90 @@ func TestPreflightFailureIs500AndWritesNothing(t *testing.T) {
 	}
 }
 
+// The time budget runs out while the first repository is written (the
+// test moves the runner's clock from the destination's hook, so nothing
+// depends on how fast the machine is): that repository finishes, no other
+// starts, the reply is 200 partial, and the next tick completes.
 func TestTimeBudgetGivesAPartialRunTheNextTickCompletes(t *testing.T) {
-	const budget = 300 * time.Millisecond
-	e := newEnv(t, envOptions{settings: map[string]string{"TIMEOUT": budget.String()}})
+	clock := runnertest.NewClock(time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC))
+	const budget = 7 * time.Minute
+	e := newEnv(t, envOptions{settings: map[string]string{"TIMEOUT": budget.String()}, runner: []runner.Option{runner.WithClock(clock)}})
 	<-e.f.started
-	// Hold the first write until the request's budget has surely run out
-	// (the request arrived before the hook ran), so only the repository in
-	// flight finishes.
 	var once sync.Once
 	e.dst.SetHook(func(ctx context.Context, op fake.Op, _, _ string) error {
 		if op == fake.OpCreateRepository {
-			once.Do(func() { time.Sleep(budget) })
+			once.Do(func() { clock.Advance(budget) })
 		}
 		return nil
 	})
-	reply, code, run := e.tick(`{"organization":"acme"}`)
-	if code != http.StatusOK || outcomeOf(t, reply) != OutcomePartial || !run.Interrupted {
+	reply, code, run := e.tick(`{"organizations":["acme","beta"]}`)
+	if code != http.StatusOK || outcomeOf(t, reply) != runner.OutcomePartial || !run.Interrupted {
 		t.Fatalf("status %d outcome %v interrupted %v, want 200 partial", code, reply.Extensions(), run.Interrupted)
 	}
-	org := run.Organizations[0]
-	if org.NotStarted == 0 || org.Failed != 0 {
-		t.Errorf("counts = %+v", org.Counts)
+	acme, beta := run.Organizations[0], run.Organizations[1]
+	if acme.Created != 1 || acme.NotStarted != 2 || acme.Failed != 0 {
+		t.Errorf("acme counts = %+v", acme.Counts)
+	}
+	if beta.Outcome != runner.OutcomePartial || !strings.Contains(beta.Error, "time budget") || len(e.dst.Repositories("beta")) != 0 {
+		t.Errorf("beta = %+v", beta)
 	}
 	e.dst.SetHook(nil)
-	if reply, code, _ := e.tick(`{"organization":"acme"}`); code != http.StatusOK || outcomeOf(t, reply) != OutcomeOK {
+	if reply, code, _ := e.tick(`{"organization":"acme"}`); code != http.StatusOK || outcomeOf(t, reply) != runner.OutcomeOK {
 		t.Errorf("next tick: %d %v", code, reply.Extensions())
 	}
 	e.converged("acme")
 }
 
-func TestServeStopsOnABadConfiguration(t *testing.T) {
-	for _, s := range config.Settings() {
-		t.Setenv(s.Env, "")
-		must(t, os.Unsetenv(s.Env))
+// One organisation's expired destination token does not stop the other:
+// the good one converges, the bad one is reported with its fix and
+// nothing is written to it, and the status is 500 preflight_failed.
+func TestOneOrganizationsBadTokenLeavesTheOtherConverging(t *testing.T) {
+	e := newEnv(t, envOptions{destinationTokens: map[string]string{"beta": "expired-token-1234"}})
+	reply, code, run := e.tick("")
+	if code != http.StatusInternalServerError || outcomeOf(t, reply) != runner.OutcomePreflightFailed || !run.PreflightFailed {
+		t.Fatalf("status %d outcome %s, want 500 preflight_failed", code, outcomeOf(t, reply))
 	}
+	acme, beta := run.Organizations[0], run.Organizations[1]
+	if acme.Organization != "acme" || acme.Outcome != runner.OutcomeOK || acme.Created != 3 {
+		t.Errorf("acme = %+v", acme)
+	}
+	e.converged("acme")
+	failed := beta.Preflight.Failed()
+	if beta.Outcome != runner.OutcomePreflightFailed || len(failed) != 1 || failed[0].Name != "destination credentials" || failed[0].Fix == "" {
+		t.Errorf("beta = %+v, failed checks %+v", beta, failed)
+	}
+	if n := len(e.dst.Repositories("beta")); n != 0 {
+		t.Errorf("%d repositories written to beta", n)
+	}
+}
+
+// A Configure that fails stops the service with its error.
+func TestServeStopsWhenStartFails(t *testing.T) {
 	t.Setenv("LISTEN_ADDRESS", "127.0.0.1:0")
-	t.Setenv("SOURCE_REGISTRY", "quay.example.com")
-	t.Setenv("DESTINATION_REGISTRY", "quay.example.com")
-	t.Setenv("ORGANIZATIONS", "acme")
-	t.Setenv("ROBOT_NAME", "mirror")
-	t.Setenv("SOURCE_TOKEN", srcToken)
-	t.Setenv("DESTINATION_TOKEN", dstToken)
-	t.Setenv("QUAY_USERNAME", "svc")
-	t.Setenv("QUAY_PASSWORD", password)
-	t.Setenv("SYNC_INTERVAL", "10")
-	err := Serve(context.Background())
-	var ce *config.Error
-	if !errors.As(err, &ce) || ce.Setting != "SYNC_INTERVAL" || !errors.Is(err, config.ErrInvalid) || strings.Contains(err.Error(), "\n") {
-		t.Errorf("error = %v, want one line naming SYNC_INTERVAL", err)
+	bad := errors.New("SYNC_INTERVAL: 10s is below the minimum of 1m0s")
+	err := Serve(context.Background(), New(func(context.Context, map[string]string) (*Setup, error) { return nil, bad }), false)
+	if !errors.Is(err, bad) {
+		t.Errorf("Serve = %v, want Start's error", err)
 	}
-	for _, secret := range []string{srcToken, dstToken, password} {
-		if strings.Contains(err.Error(), secret) {
-			t.Error("the error shows a secret")
+}
+
+// No outcome of a sync answers a status the PingSource adapter retries.
+func TestStatusesAreChosenForThePingSource(t *testing.T) {
+	t.Parallel()
+	retried := map[int]bool{404: true, 413: true, 425: true, 429: true, 502: true, 503: true, 504: true}
+	want := map[runner.Outcome]int{
+		runner.OutcomeOK: 200, runner.OutcomePartial: 200, runner.OutcomeFailed: 500, runner.OutcomePreflightFailed: 500,
+	}
+	for o, code := range want {
+		if got := Status(o); got != code || retried[got] {
+			t.Errorf("Status(%s) = %d, want %d", o, got, code)
 		}
 	}
 }
 
 func TestServiceTimeoutsAreLifted(t *testing.T) {
 	t.Parallel()
-	svc := newService(New())
+	svc := newService(New(nil))
 	if svc.ReadTimeout != 0 || svc.WriteTimeout != 0 {
 		t.Errorf("read/write timeouts %v/%v: a sync past them would answer nothing (502, redelivered)", svc.ReadTimeout, svc.WriteTimeout)
 	}
@@ -506,7 +570,7 @@ func TestStopInterruptsAndWaits(t *testing.T) {
 		}
 		return nil
 	})
-	done := make(chan *app.Run, 1)
+	done := make(chan *runner.Result, 1)
 	go func() { _, _, run := e.tick(`{"organization":"acme"}`); done <- run }()
 	<-entered
 	stopped := make(chan error, 1)
@@ -566,7 +630,7 @@ func TestDebugLogsOverFaultsShowNoSecret(t *testing.T) {
 	e := newEnv(t, envOptions{settings: map[string]string{"DEBUG": "true"}})
 	must(t, e.dstEm.SetFaults(quaytest.Faults{Seed: 3, ErrorRate: 0.1, ResetRate: 0.05, RateLimitRate: 0.05}))
 	reply, status, _ := e.tick(`{"organization": "acme"}`)
-	if status != 200 || outcomeOf(t, reply) != OutcomeOK {
+	if status != 200 || outcomeOf(t, reply) != runner.OutcomeOK {
 		t.Fatalf("status %d, outcome %s", status, outcomeOf(t, reply))
 	}
 	e.converged("acme")

@@ -7,18 +7,18 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/quaymirror/quaymirror/runner"
 )
 
-// Event types.
+// Event types: PingEventType is what Handle accepts (a PingSource tick),
+// ReportEventType is the reply.
 const (
-	// PingEventType is the type of the events Handle accepts: a
-	// PingSource tick.
-	PingEventType = "dev.knative.sources.ping"
-	// ReportEventType is the type of the reply.
+	PingEventType   = "dev.knative.sources.ping"
 	ReportEventType = "dev.quaymirror.sync.report"
 )
 
@@ -27,10 +27,8 @@ const maxData = 64 << 10
 
 // request is what an event asks for.
 type request struct {
-	// Organizations are source organisation names, in the event's order
-	// and without duplicates; empty means every configured one.
-	Organizations []string
-	DryRun        bool
+	orgs   []runner.Org // in the event's order, without duplicates
+	dryRun bool
 }
 
 // errBadRequest is wrapped by every error of parseRequest.
@@ -40,69 +38,54 @@ func badRequest(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errBadRequest, fmt.Sprintf(format, args...))
 }
 
-// parseRequest reads the organisations and the dry-run flag of e. Field
-// names are matched case-sensitively and unknown fields are refused, so a
-// misspelt key never silently means "every organisation".
-func parseRequest(e event.Event) (request, error) {
-	var req request
-	if e.Type() != PingEventType {
-		return req, badRequest("event type %s: want %s", clip(e.Type()), PingEventType)
-	}
-	data := e.Data()
-	if len(data) > maxData {
+// parseRequest reads the organisations (among known; none means all) and
+// the dry-run flag of e. Keys are matched case-sensitively and unknown
+// ones refused, so a misspelt key never means "every organisation".
+func parseRequest(e event.Event, known []runner.Org) (request, error) {
+	req := request{orgs: known}
+	data, ct := e.Data(), e.DataContentType()
+	mt, _, ctErr := mime.ParseMediaType(ct)
+	switch {
+	case e.Type() != PingEventType:
+		return req, badRequest("event type %.80q: want %s", e.Type(), PingEventType)
+	case len(data) > maxData:
 		return req, badRequest("data is %d bytes, more than %d", len(data), maxData)
-	}
-	if len(data) == 0 {
+	case len(data) == 0:
 		return req, nil
-	}
-	if ct := e.DataContentType(); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return req, badRequest("content type %s: want application/json", clip(ct))
-		}
+	case ct != "" && (ctErr != nil || mt != "application/json" && !strings.HasSuffix(mt, "+json")):
+		return req, badRequest("content type %.80q: want application/json", ct)
 	}
 	var fields map[string]json.RawMessage
 	if err := strictJSON(data, &fields); err != nil {
 		return req, badRequest("data is not a JSON object: %v", err)
 	}
+	var one string
 	var names []string
+	targets := map[string]any{"organization": &one, "organizations": &names, "dry_run": &req.dryRun}
 	for key, raw := range fields {
-		var err error
-		switch key {
-		case "organization":
-			var name string
-			if err = strictJSON(raw, &name); err == nil {
-				names = append(names, name)
-			}
-		case "organizations":
-			var list []string
-			if err = strictJSON(raw, &list); err == nil && len(list) == 0 {
-				err = errors.New("empty list (leave the field out to mean every organization)")
-			}
-			names = append(names, list...)
-		case "dry_run":
-			err = strictJSON(raw, &req.DryRun)
-		default:
-			return req, badRequest("unknown field %s (want organization, organizations, dry_run)", clip(key))
+		if targets[key] == nil {
+			return req, badRequest("unknown field %.80q (want organization, organizations, dry_run)", key)
 		}
-		if err != nil {
+		if err := strictJSON(raw, targets[key]); err != nil {
 			return req, badRequest("field %s: %v", key, err)
 		}
 	}
-	if _, one := fields["organization"]; one {
-		if _, many := fields["organizations"]; many {
-			return req, badRequest("give organization or organizations, not both")
-		}
+	_, hasOne := fields["organization"]
+	_, hasMany := fields["organizations"]
+	switch {
+	case hasOne && hasMany:
+		return req, badRequest("give organization or organizations, not both")
+	case hasOne:
+		names = []string{one}
+	case hasMany && len(names) == 0:
+		return req, badRequest("field organizations: empty list (leave it out to mean every organization)")
 	}
-	seen := make(map[string]bool, len(names))
-	for _, n := range names {
-		if n == "" {
-			return req, badRequest("empty organization name")
-		}
-		if !seen[n] {
-			seen[n] = true
-			req.Organizations = append(req.Organizations, n)
-		}
+	if slices.Contains(names, "") {
+		return req, badRequest("empty organization name")
+	}
+	var err error
+	if req.orgs, err = runner.Select(known, names...); err != nil {
+		return req, badRequest("%v", err)
 	}
 	return req, nil
 }
@@ -117,20 +100,4 @@ func strictJSON(data []byte, v any) error {
 		return errors.New("trailing data after the JSON value")
 	}
 	return nil
-}
-
-// clip quotes s for an error message, cut to a sane length.
-func clip(s string) string {
-	const max = 80
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return fmt.Sprintf("%q", s)
-}
-
-// orgNames lists names sorted, for messages.
-func orgNames(names []string) string {
-	s := append([]string(nil), names...)
-	sort.Strings(s)
-	return strings.Join(s, ", ")
 }

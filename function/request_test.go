@@ -7,7 +7,12 @@ import (
 	"testing"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/quaymirror/quaymirror/runner"
 )
+
+// configured are the organisations events may name.
+var configured = []runner.Org{{Source: "acme"}, {Source: "a1"}, {Source: "b2"}}
 
 func ping(t *testing.T, contentType string, data string) event.Event {
 	t.Helper()
@@ -30,8 +35,8 @@ func TestParseRequest(t *testing.T) {
 		want           []string
 		dryRun         bool
 	}{
-		{"no data means every organisation", "", "", nil, false},
-		{"empty object means every organisation", "application/json", `{}`, nil, false},
+		{"no data means every organisation", "", "", []string{"acme", "a1", "b2"}, false},
+		{"empty object means every organisation", "application/json", `{}`, []string{"acme", "a1", "b2"}, false},
 		{"one", "application/json", `{"organization":"acme"}`, []string{"acme"}, false},
 		{"many, deduplicated, in order", "application/json", `{"organizations":["b2","a1","b2"]}`, []string{"b2", "a1"}, false},
 		{"dry run", "application/json", `{"organization":"acme","dry_run":true}`, []string{"acme"}, true},
@@ -42,11 +47,11 @@ func TestParseRequest(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			req, err := parseRequest(ping(t, tc.ct, tc.data))
+			req, err := parseRequest(ping(t, tc.ct, tc.data), configured)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(req.Organizations, tc.want) || req.DryRun != tc.dryRun {
+			if !slices.Equal(sources(req.orgs), tc.want) || req.dryRun != tc.dryRun {
 				t.Errorf("got %+v, want %v dry_run=%v", req, tc.want, tc.dryRun)
 			}
 		})
@@ -70,11 +75,13 @@ func TestParseRequestRefusals(t *testing.T) {
 		{"both forms", "application/json", `{"organization":"a1","organizations":["b2"]}`, "not both"},
 		{"dry run as string", "application/json", `{"dry_run":"yes"}`, "field dry_run"},
 		{"too big", "application/json", `{"organization":"` + strings.Repeat("a", maxData) + `"}`, "bytes"},
+		{"unknown organization", "application/json", `{"organizations":["acme","nope"]}`, `unknown organization "nope" (configured: a1, acme, b2)`},
+		{"null name", "application/json", `{"organization":null}`, "empty organization"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := parseRequest(ping(t, tc.ct, tc.data))
+			_, err := parseRequest(ping(t, tc.ct, tc.data), configured)
 			if !errors.Is(err, errBadRequest) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error = %v, want one containing %q", err, tc.want)
 			}
@@ -87,7 +94,7 @@ func TestParseRequestRefusals(t *testing.T) {
 		t.Parallel()
 		e := ping(t, "", "")
 		e.SetType("dev.example.other")
-		if _, err := parseRequest(e); !errors.Is(err, errBadRequest) || !strings.Contains(err.Error(), PingEventType) {
+		if _, err := parseRequest(e, configured); !errors.Is(err, errBadRequest) || !strings.Contains(err.Error(), PingEventType) {
 			t.Errorf("error = %v", err)
 		}
 	})

@@ -89,14 +89,19 @@ type Report struct {
 	// repository; the rest are OutcomeNotStarted.
 	Interrupted bool `json:"interrupted"`
 	Counts
-	Repositories []Result `json:"repositories"`
+	// OrganizationError is set when a write met an error about the whole
+	// organisation, which stopped its writes (see Apply). The
+	// repositories it stopped are failed, "not attempted".
+	OrganizationError *OrganizationError `json:"organization_error,omitempty"`
+	Repositories      []Result           `json:"repositories"`
 	// Calls counts the requests of Plan and Apply together.
 	Calls    Calls         `json:"calls"`
 	Duration time.Duration `json:"duration_ns"`
 }
 
-// OK reports whether nothing failed and nothing was left unstarted.
-func (r *Report) OK() bool { return r.Failed == 0 && r.NotStarted == 0 }
+// OK reports whether nothing failed, nothing was left unstarted and no
+// organisation-level error stopped the run.
+func (r *Report) OK() bool { return r.Failed == 0 && r.NotStarted == 0 && r.OrganizationError == nil }
 
 // Errors returns the failures, one per failed repository.
 func (r *Report) Errors() []error {
@@ -182,6 +187,13 @@ func (it Item) result(o Outcome, err error, warning string) Result {
 // configure is CreateMirror and SyncNow; update is one UpdateMirror and,
 // for a NORMAL repository, ChangeState to MIRROR after it. ChangeState is
 // never called before a mirror configuration exists.
+//
+// An error about the whole organisation (see OrganizationError) stops its
+// writes: no repository starts after it (those in flight finish), the
+// ones not started are failed, "not attempted", and the report carries
+// the error once, with its fix. So that it is met by one repository and
+// not by a wave of them, the first repository that needs a new mirror
+// configuration is written alone before the others start.
 func (e *Engine) Apply(ctx context.Context, plan *Plan) (*Report, error) {
 	if plan == nil || plan.engine != e {
 		return nil, errors.New("quaymirror: Apply needs a plan made by this engine's Plan")
@@ -202,26 +214,49 @@ func (e *Engine) Apply(ctx context.Context, plan *Plan) (*Report, error) {
 		e.report(Progress{Phase: "apply", Done: done, Total: total})
 	}
 	var mu sync.Mutex
-
-	pool := newPool(ctx, e.concurrency)
-	for i, it := range plan.Items {
-		if !writes(it) {
-			results[i] = it.result(plannedOutcome(it), nil, "")
-			started[i] = true
-			continue
-		}
-		ok := pool.Go(func() {
+	stopped := &stop{}
+	run := func(i int, it Item) {
+		var res Result
+		if oe := stopped.get(); oe != nil {
+			res = notAttempted(it, oe)
+		} else {
 			// Once started, a repository's writes finish even if ctx
 			// ends, bounded by the repository timeout.
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.repoTimeout)
-			defer cancel()
-			res := e.applyItem(rctx, c, it)
-			mu.Lock()
-			results[i] = res
-			progress()
-			mu.Unlock()
-		})
-		if !ok {
+			res = e.applyItem(rctx, c, it)
+			cancel()
+			if oe := e.organizationError(res.err, it.Name); oe != nil {
+				stopped.set(oe)
+			}
+		}
+		mu.Lock()
+		results[i] = res
+		progress()
+		mu.Unlock()
+	}
+
+	first := canary(plan.Items)
+	if first >= 0 && ctx.Err() == nil {
+		run(first, plan.Items[first])
+		started[first] = true
+	}
+	pool := newPool(ctx, e.concurrency)
+	for i, it := range plan.Items {
+		switch {
+		case i == first:
+			continue
+		case !writes(it):
+			results[i] = it.result(plannedOutcome(it), nil, "")
+			started[i] = true
+			continue
+		case first >= 0 && !started[first]:
+			continue // stopped before the canary: none is started
+		case stopped.get() != nil:
+			run(i, it) // not attempted; no need to wait for a worker
+			started[i] = true
+			continue
+		}
+		if !pool.Go(func() { run(i, it) }) {
 			break
 		}
 		started[i] = true
@@ -242,6 +277,11 @@ func (e *Engine) Apply(ctx context.Context, plan *Plan) (*Report, error) {
 		rep.Counts.add(results[i].Outcome)
 	}
 	rep.Repositories = results
+	if oe := stopped.get(); oe != nil {
+		rep.OrganizationError = oe
+		e.logger.Error("writes to the organization stopped", "organization", oe.Organization, "repository", oe.Repository,
+			"reason", oe.Reason, "detail", oe.Detail, "fix", oe.Fix)
+	}
 	rep.Calls = rep.Calls.Add(c.calls())
 	rep.Duration = time.Since(start)
 	return rep, nil

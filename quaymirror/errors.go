@@ -38,6 +38,27 @@ var (
 	// ErrInvalidPolicy: a Policy or engine option is invalid. Returned
 	// wrapped in *PolicyError.
 	ErrInvalidPolicy = errors.New("invalid policy")
+
+	// ErrReadOnly: the registry is in read-only mode and refuses every
+	// write for now; retrying does not help. It is also ErrUnavailable.
+	ErrReadOnly = fmt.Errorf("registry is in read-only mode: %w", ErrUnavailable)
+	// ErrSourceNotAllowed: the destination refuses mirrors that pull from
+	// the source location (Quay's protection against server-side request
+	// forgery refuses loopback, private and link-local hosts it was not
+	// told to allow) or cannot resolve its name. It is also ErrInvalid.
+	ErrSourceNotAllowed = fmt.Errorf("the destination refuses the source location: %w", ErrInvalid)
+	// ErrNotApplied: the server accepted a write but reading it back
+	// shows it was not applied (Quay's tag rule update may land on an
+	// orphan rule row).
+	ErrNotApplied = errors.New("the server accepted the change but did not apply it")
+	// ErrUnreadable: the server holds the object but fails to return it
+	// (Quay answers 500 for a mirror whose stored credentials no longer
+	// decrypt). Re-sending the whole configuration (Policy.Recreate)
+	// repairs such a mirror.
+	ErrUnreadable = errors.New("stored but unreadable")
+	// ErrRobotNotFound: the robot a mirror configuration names does not
+	// exist. It is also ErrInvalid.
+	ErrRobotNotFound = fmt.Errorf("robot not found: %w", ErrInvalid)
 )
 
 // PolicyError reports an invalid Policy field or engine option.

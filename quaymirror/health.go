@@ -32,6 +32,14 @@ const (
 	ProblemCancelled Problem = "cancelled"
 	// ProblemUnreadable: the mirror could not be read.
 	ProblemUnreadable Problem = "unreadable"
+	// ProblemMissing: the repository exists at the source but not at the
+	// destination (reported when HealthOptions.Source is set).
+	ProblemMissing Problem = "missing"
+	// ProblemNotMirrored: the repository exists at the source and at the
+	// destination, where it is not a mirror (NORMAL or READ_ONLY state:
+	// Quay's worker does not sync it). Reported when HealthOptions.Source
+	// is set.
+	ProblemNotMirrored Problem = "not_mirrored"
 )
 
 // MirrorHealth is the health of one mirror.
@@ -64,14 +72,22 @@ type Health struct {
 	Disabled int                `json:"disabled"`
 	// Unreadable counts mirrors whose configuration could not be read.
 	Unreadable int `json:"unreadable"`
+	// Missing counts source repositories missing at the destination, and
+	// NotMirrored those present there but not mirrored (both only when
+	// HealthOptions.Source is set).
+	Missing     int `json:"missing"`
+	NotMirrored int `json:"not_mirrored"`
 	// Repositories lists the mirrors with a problem, sorted by name.
 	Repositories []MirrorHealth `json:"repositories"`
 	Calls        Calls          `json:"calls"`
 }
 
-// Healthy reports whether no mirror is failing, stuck or unreadable.
+// Healthy reports whether no mirror is failing, stuck or unreadable and
+// no source repository is missing or not mirrored at the destination.
 // Never-run, cancelled and disabled mirrors are reported but healthy.
-func (h *Health) Healthy() bool { return h.Failing == 0 && h.Stuck == 0 && h.Unreadable == 0 }
+func (h *Health) Healthy() bool {
+	return h.Failing == 0 && h.Stuck == 0 && h.Unreadable == 0 && h.Missing == 0 && h.NotMirrored == 0
+}
 
 // HealthOptions tunes CheckHealth. The zero value is usable.
 type HealthOptions struct {
@@ -85,13 +101,25 @@ type HealthOptions struct {
 	// Now is the clock that decides what is stuck (default time.Now).
 	Now    func() time.Time
 	Logger hclog.Logger
+
+	// Source, when set, is listed too (SourceNamespace, default the
+	// destination namespace; paced by SourceLimiter, default DefaultQPS,
+	// DefaultBurst), and each of its repositories that Include and Exclude
+	// select (as Policy's) is reported ProblemMissing when the
+	// destination lacks it, ProblemNotMirrored when the destination has
+	// it in NORMAL or READ_ONLY state.
+	Source           RepositoryLister
+	SourceNamespace  string
+	SourceLimiter    *rate.Limiter
+	Include, Exclude []string
 }
 
 // CheckHealth reads the mirror of every MIRROR repository of namespace and
 // classifies it. It reads the logs of failing mirrors when dst is a
-// SyncLogReader. With Heal, stuck mirrors get CancelSync then SyncNow; it
-// writes nothing else. An error is returned only when the listing fails or
-// ctx ends.
+// SyncLogReader. With o.Source it also reports the source repositories
+// the destination lacks or does not mirror. With Heal, stuck mirrors get
+// CancelSync then SyncNow; it writes nothing else. An error is returned
+// only when a listing fails or ctx ends.
 func CheckHealth(ctx context.Context, dst Destination, namespace string, o HealthOptions) (*Health, error) {
 	if o.Concurrency < 1 {
 		o.Concurrency = DefaultConcurrency
@@ -105,15 +133,27 @@ func CheckHealth(ctx context.Context, dst Destination, namespace string, o Healt
 	if o.Logger == nil {
 		o.Logger = hclog.NewNullLogger()
 	}
+	if o.SourceLimiter == nil {
+		o.SourceLimiter = rate.NewLimiter(DefaultQPS, DefaultBurst)
+	}
+	if o.SourceNamespace == "" {
+		o.SourceNamespace = namespace
+	}
 	c := &counter{}
 	call := func(s side, fn func() error) error {
-		if err := o.Limiter.Wait(ctx); err != nil {
+		lim := o.Limiter
+		if s == sourceRead {
+			lim = o.SourceLimiter
+		}
+		if err := lim.Wait(ctx); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			return context.DeadlineExceeded
 		}
 		switch s {
+		case sourceRead:
+			c.srcReads.Add(1)
 		case destinationRead:
 			c.dstReads.Add(1)
 		default:
@@ -123,6 +163,7 @@ func CheckHealth(ctx context.Context, dst Destination, namespace string, o Healt
 	}
 
 	var names []string
+	states := make(map[string]State) // the destination, when the source is compared
 	err := listPages(ctx, namespace, func(token string) (page RepositoryPage, err error) {
 		err = call(destinationRead, func() error {
 			page, err = dst.ListRepositories(ctx, namespace, token)
@@ -133,6 +174,9 @@ func CheckHealth(ctx context.Context, dst Destination, namespace string, o Healt
 		if r.State == StateMirror {
 			names = append(names, r.Name)
 		}
+		if o.Source != nil {
+			states[r.Name] = r.State
+		}
 		return true
 	})
 	if err != nil {
@@ -140,6 +184,11 @@ func CheckHealth(ctx context.Context, dst Destination, namespace string, o Healt
 	}
 
 	h := &Health{Organization: namespace, Mirrors: len(names), ByStatus: make(map[SyncStatus]int)}
+	if o.Source != nil {
+		if err := compareSource(ctx, call, o, states, h); err != nil {
+			return nil, err
+		}
+	}
 	var mu sync.Mutex
 	pool := newPool(ctx, o.Concurrency)
 	now := o.Now()
@@ -155,6 +204,8 @@ func CheckHealth(ctx context.Context, dst Destination, namespace string, o Healt
 			switch {
 			case errors.Is(err, ErrNotFound):
 				mh.Problem, mh.LastError = ProblemUnreadable, "in MIRROR state without a mirror configuration"
+			case errors.Is(err, ErrUnreadable):
+				mh.Problem, mh.LastError = ProblemUnreadable, err.Error()+"; fix: "+unreadableFix
 			case err != nil:
 				mh.Problem, mh.LastError = ProblemUnreadable, err.Error()
 			default:
@@ -209,6 +260,50 @@ func CheckHealth(ctx context.Context, dst Destination, namespace string, o Healt
 	slices.SortFunc(h.Repositories, func(a, b MirrorHealth) int { return cmp.Compare(a.Name, b.Name) })
 	h.Calls = c.calls()
 	return h, nil
+}
+
+// compareSource lists the source and reports, in h, its selected
+// repositories that the destination (states, by name) lacks or does not
+// mirror.
+func compareSource(ctx context.Context, call func(side, func() error) error, o HealthOptions, states map[string]State, h *Health) error {
+	selected := func(name string) bool {
+		return (len(o.Include) == 0 || matchAny(o.Include, name)) && !matchAny(o.Exclude, name)
+	}
+	err := listPages(ctx, o.SourceNamespace, func(token string) (page RepositoryPage, err error) {
+		err = call(sourceRead, func() error {
+			page, err = o.Source.ListRepositories(ctx, o.SourceNamespace, token)
+			return err
+		})
+		return page, err
+	}, func(r Repository) bool {
+		if !selected(r.Name) {
+			return true
+		}
+		state, exists := states[r.Name]
+		switch {
+		case !exists:
+			h.Missing++
+			h.Repositories = append(h.Repositories, MirrorHealth{Name: r.Name, Problem: ProblemMissing,
+				LastError: "missing at the destination: the next sync creates it (if it keeps failing, see the sync's report)"})
+		case state == StateNormal || state == StateReadOnly || state == "":
+			h.NotMirrored++
+			h.Repositories = append(h.Repositories, MirrorHealth{Name: r.Name, Problem: ProblemNotMirrored,
+				LastError: fmt.Sprintf("exists at the destination (state %s) but is not mirrored: the mirror worker never syncs it "+
+					"(a sync configures an empty one; one that holds tags needs adopt-existing)", stateName(state))})
+		}
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	return nil
+}
+
+func stateName(s State) string {
+	if s == "" {
+		return "unknown"
+	}
+	return string(s)
 }
 
 func classify(m *Mirror, now time.Time) Problem {

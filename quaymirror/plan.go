@@ -392,7 +392,8 @@ func (e *Engine) planExisting(ctx context.Context, c *counter, src Repository, d
 		})
 	}
 	if dst.State == "" {
-		// Old servers list no state; the repository itself may say.
+		// Quay lists the state (since 3.6); a backend that does not may
+		// still report it for the repository itself.
 		if err := readRepo(); err != nil {
 			return failed(it, "read repository", ns, err)
 		}
@@ -443,6 +444,17 @@ func (e *Engine) planExisting(ctx context.Context, c *counter, src Repository, d
 			it.Reason = fmt.Sprintf("NORMAL repository holding %s adopted (adopt-existing): tags the globs do not select will be deleted by the mirror", plural(tags, "tag"))
 		default:
 			it.Reason = "empty repository without a mirror configuration"
+		}
+		return it
+	case errors.Is(err, ErrUnreadable) && e.policy.Recreate:
+		// The configuration exists but cannot be read (Quay: credentials
+		// that no longer decrypt); re-sending it whole repairs it.
+		it.Action = ActionUpdate
+		it.Reason = "mirror configuration unreadable (" + err.Error() + "); recreate re-sends it whole, credentials included"
+		it.fields = recreateFields(e.policy)
+		it.Changes = append(it.Changes, Change{Field: FieldPassword, From: "", To: passwordShown(e.policy.Password) + " (re-sent)"})
+		if it.toState != "" {
+			it.Changes = append(it.Changes, Change{Field: FieldState, From: string(StateNormal), To: string(it.toState)})
 		}
 		return it
 	case err != nil:
@@ -569,8 +581,16 @@ func failed(it Item, op, ns string, err error) Item {
 	it.Action = ActionSkip
 	it.Err = &RepositoryError{Op: op, Repository: ns + "/" + it.Name, Err: err}
 	it.Reason = "could not read the destination: " + err.Error()
+	if errors.Is(err, ErrUnreadable) {
+		it.Reason += "; fix: " + unreadableFix
+	}
 	return it
 }
+
+// unreadableFix is what to do about a mirror configuration the
+// destination holds but cannot return.
+const unreadableFix = "run once with recreate (RECREATE_MIRROR_CONFIG=true): it re-sends every mirror configuration whole, " +
+	"credentials included, without reading it first"
 
 func plural(n int, word string) string {
 	switch {

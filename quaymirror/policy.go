@@ -107,8 +107,10 @@ var (
 	// Quay's repository name segments (joined by "/", 255 characters in
 	// all).
 	repoSegmentRe = regexp.MustCompile(`^[a-z0-9][.a-z0-9_-]{0,254}$`)
-	// Quay's robot short names.
-	robotShortRe = regexp.MustCompile(`^[a-z][a-z0-9_]{1,254}$`)
+	// Quay's robot short names: validate_username (util/validation.py),
+	// which create_robot applies in every version, 2 to 255 characters.
+	// Only the older web UI was stricter (^[a-z][a-z0-9_]{1,254}$).
+	robotShortRe = namespaceRe
 	// host[:port], as external_reference accepts it.
 	registryRe = regexp.MustCompile(`^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::[1-9][0-9]{0,4})?$`)
 )
@@ -136,14 +138,18 @@ func ValidRepositoryName(name string) bool {
 // false when the name is not of that form or the parts are invalid.
 func SplitRobot(robot string) (org, short string, ok bool) {
 	org, short, found := strings.Cut(robot, "+")
-	if !found || !ValidNamespace(org) || !robotShortRe.MatchString(short) {
+	if !found || !ValidNamespace(org) || !ValidRobotShortName(short) {
 		return "", "", false
 	}
 	return org, short, true
 }
 
-// ValidRobotShortName reports whether short is a valid robot short name.
-func ValidRobotShortName(short string) bool { return robotShortRe.MatchString(short) }
+// ValidRobotShortName reports whether short is a robot short name Quay
+// accepts: 2 to 255 characters, lowercase letters and digits in runs
+// separated by single ".", "_" or "-" (mirror, mirror-bot, ci.bot, 1bot).
+func ValidRobotShortName(short string) bool {
+	return len(short) >= 2 && len(short) <= 255 && robotShortRe.MatchString(short)
+}
 
 // ValidRegistryHost reports whether host is a host[:port] usable in an
 // external reference (no scheme, no path).

@@ -76,16 +76,18 @@ var ErrPreflight = errors.New("preflight failed")
 // destination one may be administered, the source listing answers, the
 // destination has repository mirroring and no organisation-level mirror
 // locking the organisation, the robot exists, and the policy asks for
-// nothing the destination cannot do. Checks the backends cannot answer are
-// reported CheckSkipped. The error is non-nil only when ctx ends.
+// nothing the destination cannot do. It warns when the destination is in
+// read-only mode or likely to refuse the source location (SourceChecker). Checks the backends cannot answer are reported
+// CheckSkipped. Failed checks and warnings carry a fix, the backend's own
+// when it is an Adviser. The error is non-nil only when ctx ends.
 func (e *Engine) Preflight(ctx context.Context) (Checklist, error) {
 	p := e.policy
 	c := &counter{}
 	var list Checklist
 	add := func(ch Check) { list = append(list, ch) }
 
-	srcOK := e.checkCredentials(ctx, c, sourceRead, e.src, "source", p.SourceNamespace, "repo:read and user:read", add)
-	dstOK := e.checkCredentials(ctx, c, destinationRead, e.dst, "destination", p.DestinationNamespace, "repo:admin, repo:create, org:admin and user:read", add)
+	srcOK := e.checkCredentials(ctx, c, sourceRead, e.src, "source", p.SourceNamespace, TopicSourceCredentials, add)
+	dstOK := e.checkCredentials(ctx, c, destinationRead, e.dst, "destination", p.DestinationNamespace, TopicDestinationCredentials, add)
 
 	if srcOK {
 		e.checkOrganization(ctx, c, sourceRead, e.src, "source", p.SourceNamespace, false, add)
@@ -115,6 +117,7 @@ func (e *Engine) Preflight(ctx context.Context) (Checklist, error) {
 	if dstOK {
 		e.checkOrganization(ctx, c, destinationRead, e.dst, "destination", p.DestinationNamespace, true, add)
 		e.checkCapabilities(ctx, c, add)
+		e.checkSourceLocation(ctx, c, add)
 		e.checkOrgMirror(ctx, c, add)
 		e.checkRobot(ctx, c, add)
 	} else {
@@ -126,7 +129,7 @@ func (e *Engine) Preflight(ctx context.Context) (Checklist, error) {
 	return list, nil
 }
 
-func (e *Engine) checkCredentials(ctx context.Context, c *counter, s side, backend any, which, org, scopes string, add func(Check)) bool {
+func (e *Engine) checkCredentials(ctx context.Context, c *counter, s side, backend any, which, org string, topic Topic, add func(Check)) bool {
 	name := which + " credentials"
 	auth, ok := backend.(Authenticator)
 	if !ok {
@@ -140,8 +143,8 @@ func (e *Engine) checkCredentials(ctx context.Context, c *counter, s side, backe
 	})
 	switch {
 	case errors.Is(err, ErrUnauthorized):
-		add(Check{Name: name, Status: CheckFail, Detail: "the " + which + " registry rejected the token (unknown, expired, or without the user:read scope)",
-			Fix: fmt.Sprintf("generate a new OAuth token (scopes %s) in an application of %s on the %s registry and store it under the organization's name", scopes, org, which)})
+		add(Check{Name: name, Status: CheckFail, Detail: "the " + which + " registry rejected the credentials (unknown, expired, or not allowed to say whose they are)",
+			Fix: adviceFor(backend, topic, org)})
 		return false
 	case err != nil:
 		add(Check{Name: name, Status: CheckFail, Detail: "the " + which + " registry did not answer: " + err.Error(),
@@ -171,8 +174,8 @@ func (e *Engine) checkOrganization(ctx context.Context, c *counter, s side, back
 	case err != nil:
 		add(Check{Name: name, Status: CheckFail, Detail: err.Error(), Fix: "check the token's permissions on " + org})
 	case needAdmin && !o.IsAdmin:
-		add(Check{Name: name, Status: CheckFail, Detail: fmt.Sprintf("the token may not administer %s", org),
-			Fix: "use a token of an administrator of " + org + " with scopes repo:admin, repo:create and org:admin"})
+		add(Check{Name: name, Status: CheckFail, Detail: fmt.Sprintf("the credentials may not administer %s", org),
+			Fix: adviceFor(backend, TopicOrganizationAdmin, org)})
 	default:
 		add(Check{Name: name, Status: CheckOK, Detail: fmt.Sprintf("%s exists", org)})
 	}
@@ -195,17 +198,54 @@ func (e *Engine) checkCapabilities(ctx context.Context, c *counter, add func(Che
 		return
 	case !caps.RepositoryMirroring:
 		add(Check{Name: "repository mirroring", Status: CheckFail, Detail: "the destination registry has repository mirroring disabled",
-			Fix: "set FEATURE_REPO_MIRROR: true in the destination Quay's config.yaml and run its mirror workers"})
+			Fix: adviceFor(e.dst, TopicRepositoryMirroring, "")})
 		return
 	}
-	add(Check{Name: "repository mirroring", Status: CheckOK, Detail: "enabled"})
+	enabled := "enabled"
+	if caps.Version != "" {
+		enabled += " (version " + caps.Version + ")"
+	}
+	add(Check{Name: "repository mirroring", Status: CheckOK, Detail: enabled})
+	if caps.ReadOnly {
+		// A warning: read-only mode is a passing state (a maintenance
+		// window); a sync meeting it stops at its first write.
+		add(Check{Name: "writable", Status: CheckWarn,
+			Detail: "the destination registry is in read-only mode: it refuses every write for now, and a sync would stop at its first one",
+			Fix:    adviceFor(e.dst, TopicReadOnly, "")})
+	}
 	if e.policy.SkopeoTimeout != 0 && !caps.SkopeoTimeout {
 		add(Check{Name: "skopeo timeout", Status: CheckFail, Detail: "the destination registry does not accept a skopeo timeout (Quay 3.15+)",
 			Fix: "remove the skopeo timeout from the configuration or upgrade the destination"})
 	}
-	if len(e.policy.ArchitectureFilter) > 0 && !caps.ArchitectureFilter {
-		add(Check{Name: "architecture filter", Status: CheckFail, Detail: "the destination registry does not accept an architecture filter (Quay 3.17+)",
-			Fix: "remove the architecture filter from the configuration or upgrade the destination"})
+	switch {
+	case len(e.policy.ArchitectureFilter) == 0:
+	case !caps.ArchitectureFilter:
+		add(Check{Name: "architecture filter", Status: CheckFail, Detail: "the destination registry's version has no architecture filter",
+			Fix: adviceFor(e.dst, TopicArchitectureFilter, "")})
+	case !caps.SparseIndex:
+		add(Check{Name: "architecture filter", Status: CheckFail,
+			Detail: "the destination registry refuses a non-empty architecture filter: its sparse index feature is off",
+			Fix:    adviceFor(e.dst, TopicSparseIndex, "")})
+	}
+}
+
+// checkSourceLocation warns when the destination is likely to refuse
+// mirrors that pull from the source registry (Quay's SSRF protection).
+func (e *Engine) checkSourceLocation(ctx context.Context, c *counter, add func(Check)) {
+	const name = "source location"
+	host := e.policy.SourceRegistry
+	sc, ok := e.dst.(SourceChecker)
+	if !ok {
+		return // a warning only: nothing to say without the capability
+	}
+	err := e.call(ctx, c, destinationRead, func() error { return sc.CheckSource(ctx, host) })
+	switch {
+	case errors.Is(err, ErrSourceNotAllowed):
+		add(Check{Name: name, Status: CheckWarn, Detail: err.Error(), Fix: adviceFor(e.dst, TopicSourceNotAllowed, host)})
+	case err != nil:
+		add(Check{Name: name, Status: CheckWarn, Detail: "cannot tell whether the destination accepts mirrors of " + host + ": " + err.Error()})
+	default:
+		add(Check{Name: name, Status: CheckOK, Detail: "nothing suggests the destination refuses mirrors that pull from " + host})
 	}
 }
 
@@ -249,7 +289,7 @@ func (e *Engine) checkRobot(ctx context.Context, c *counter, add func(Check)) {
 		add(Check{Name: "robot", Status: CheckFail, Detail: "robot " + e.policy.Robot + " does not exist",
 			Fix: fmt.Sprintf("create robot account %s in %s (Quay gives it write on each mirrored repository itself)", short, org)})
 	case err != nil:
-		add(Check{Name: "robot", Status: CheckFail, Detail: err.Error(), Fix: "reading robots needs org:admin on " + org})
+		add(Check{Name: "robot", Status: CheckFail, Detail: err.Error(), Fix: adviceFor(e.dst, TopicOrganizationAdmin, org)})
 	default:
 		add(Check{Name: "robot", Status: CheckOK, Detail: e.policy.Robot + " exists"})
 	}

@@ -58,8 +58,10 @@ type MirrorWriter interface {
 	// CreateMirror stores cfg as the repository's mirror configuration and
 	// sets the repository state to MIRROR in the same step. Status starts
 	// at NEVER_RUN with 3 retries. A repository that already has a
-	// configuration yields ErrAlreadyExists; a missing one ErrNotFound; a
-	// robot that is unknown or of another namespace ErrInvalid.
+	// configuration yields ErrAlreadyExists; a missing one ErrNotFound; an
+	// unknown robot ErrRobotNotFound, one of another namespace ErrInvalid;
+	// a source location the server refuses to pull from
+	// ErrSourceNotAllowed; a server in read-only mode ErrReadOnly.
 	CreateMirror(ctx context.Context, namespace, name string, cfg MirrorConfig) error
 	// UpdateMirror copies the listed fields of cfg into the repository's
 	// mirror configuration and leaves the others alone. Sending
@@ -146,6 +148,17 @@ type OrgMirrorReader interface {
 	// creation and repository mirror writes in it (Quay 3.17+). Servers
 	// without the feature report false.
 	OrganizationMirrored(ctx context.Context, org string) (bool, error)
+}
+
+// SourceChecker tells whether a server is likely to refuse mirrors that
+// pull from a host.
+type SourceChecker interface {
+	// CheckSource returns nil when nothing suggests that the server
+	// refuses mirror configurations whose source is host (host[:port]),
+	// and otherwise an error wrapping ErrSourceNotAllowed that says why.
+	// A server's allow-list is not readable, so a refusal is a
+	// likelihood: preflight reports it as a warning.
+	CheckSource(ctx context.Context, host string) error
 }
 
 // SyncLogReader reads a repository's mirror events.

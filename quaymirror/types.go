@@ -120,6 +120,15 @@ type Capabilities struct {
 	// ArchitectureFilter reports whether mirror configurations accept an
 	// architecture filter (Quay 3.17+).
 	ArchitectureFilter bool `json:"architecture_filter"`
+	// SparseIndex reports whether a non-empty architecture filter is
+	// accepted where ArchitectureFilter says the field exists: Quay
+	// refuses one unless FEATURE_SPARSE_INDEX is on (off by default).
+	SparseIndex bool `json:"sparse_index"`
+	// ReadOnly reports that the server refuses every write for now
+	// (Quay's read-only mode, REGISTRY_STATE: readonly).
+	ReadOnly bool `json:"read_only,omitempty"`
+	// Version is the server's version when it tells, e.g. "3.17.4".
+	Version string `json:"version,omitempty"`
 }
 
 // SyncLog is one mirror event from a repository's audit log.

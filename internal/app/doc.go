@@ -1,6 +1,5 @@
-// Package app wires a resolved configuration to the engine: one Quay client
-// per organisation and side over shared transports, one rate limiter per
-// registry shared by every organisation, and runs over several
-// organisations with the preflight-before-any-write rule. The CLI and the
-// function both use it, so they behave alike.
+// Package app is what is left of the wiring the CLI and the function
+// used to share before package runner took it over: the name of the JSON
+// report that test/reliability decodes. Delete it once test/reliability
+// uses runner.Result.
 package app

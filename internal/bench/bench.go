@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/quaymirror/quaymirror/internal/app"
 	"github.com/quaymirror/quaymirror/internal/config"
 	"github.com/quaymirror/quaymirror/internal/demo"
+	"github.com/quaymirror/quaymirror/internal/wiring"
 	"github.com/quaymirror/quaymirror/quaymirror"
 )
 
@@ -325,11 +325,11 @@ func newEngine(ctx context.Context, em *Emulators, sc Scenario, opts Options) (*
 	if err != nil {
 		return nil, err
 	}
-	a, err := app.New(r, nil)
+	run, err := wiring.New(r, nil)
 	if err != nil {
 		return nil, err
 	}
-	return a.Engine(r.Orgs[0])
+	return run.Engine(ctx, wiring.Orgs(r)[0])
 }
 
 func round(d time.Duration) time.Duration {

@@ -112,7 +112,7 @@ func InProcess(_ context.Context, spec EmulatorSpec) (*Emulators, error) {
 }
 
 // Subprocess returns a launcher that runs argv (a program that calls
-// ServeChild when ChildEnv is set: `quaymirror bench` does, and so do this
+// ServeChild when ChildEnv is set: `quaymirror-bench` does, and so do this
 // package's tests) with environ plus ChildEnv, and talks to it over a
 // control endpoint on loopback. The child exits when its standard input
 // closes, so it never outlives this process. Its standard error is copied

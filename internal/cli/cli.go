@@ -9,15 +9,16 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/mattn/go-isatty"
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/quaymirror/quaymirror/internal/app"
 	"github.com/quaymirror/quaymirror/internal/config"
 	"github.com/quaymirror/quaymirror/internal/version"
+	"github.com/quaymirror/quaymirror/internal/wiring"
+	"github.com/quaymirror/quaymirror/metrics"
+	"github.com/quaymirror/quaymirror/runner"
 )
 
 // Exit codes.
@@ -46,14 +47,15 @@ type runEnv struct {
 	lookup         envconfig.Lookuper // flags over the environment
 	cfg            *config.Resolved
 	logger         hclog.Logger
-	app            *app.App
+	runner         *runner.Runner
+	orgs           []runner.Org
 	terminal       bool
 
 	heal bool // status --heal
 }
 
 func commands() []*command {
-	return []*command{syncCommand(), planCommand(), statusCommand(), checkCommand(), serveCommand(), demoCommand(), benchCommand(), versionCommand()}
+	return []*command{syncCommand(), planCommand(), statusCommand(), checkCommand(), serveCommand(), demoCommand(), versionCommand()}
 }
 
 // Run runs quaymirror with args (without the program name) and environ
@@ -110,16 +112,46 @@ func Run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	}
 	env.logger = newLogger(stderr, bool(cfg.Debug), env.terminal)
 	if c.need != 0 {
-		opts := []app.Option{}
+		var opts []runner.Option
 		if env.terminal && cfg.Output == config.OutputText {
-			opts = append(opts, app.WithProgress(newProgress(stderr).report))
+			opts = append(opts, runner.WithProgress(newProgress(stderr).report))
 		}
-		if env.app, err = app.New(env.cfg, env.logger, opts...); err != nil {
+		rec := metrics.NewRecorder()
+		if env.runner, err = wiring.NewWithMetrics(env.cfg, env.logger, rec, opts...); err != nil {
 			fmt.Fprintf(stderr, "quaymirror %s: %v\n", c.name, oneLine(err))
 			return ExitUsage
 		}
+		defer func() { _ = env.runner.Close(context.WithoutCancel(ctx)) }()
+		env.orgs = wiring.Orgs(env.cfg)
+		pusher, err := wiring.Pusher(env.cfg, rec)
+		if err != nil {
+			fmt.Fprintf(stderr, "quaymirror %s: %v\n", c.name, oneLine(err))
+			return ExitUsage
+		}
+		if pusher != nil {
+			defer pushMetrics(ctx, env, pusher, c.name)
+		}
 	}
 	return c.run(ctx, env)
+}
+
+// pushMetrics pushes the metrics of the run of command to the
+// Pushgateway, even after a stop; a failure is a warning and leaves the
+// exit code alone.
+func pushMetrics(ctx context.Context, env *runEnv, p *metrics.Pusher, command string) {
+	cmd := runner.Command(command)
+	if cmd == runner.CommandSync && env.cfg.DryRun {
+		cmd = runner.CommandPlan
+	}
+	orgs := make([]string, len(env.orgs))
+	for i, o := range env.orgs {
+		orgs[i] = o.Source
+	}
+	if err := p.Push(context.WithoutCancel(ctx), cmd, orgs...); err != nil {
+		env.logger.Warn("pushing the metrics failed; the run's result stands", "error", oneLine(err))
+		return
+	}
+	env.logger.Debug("metrics pushed", "pushgateway", p.String(), "command", string(cmd))
 }
 
 func find(name string) *command {
@@ -219,10 +251,13 @@ func versionCommand() *command {
 	}
 }
 
-// withBudget applies the TIMEOUT time budget.
-func withBudget(ctx context.Context, cfg *config.Resolved) (context.Context, context.CancelFunc) {
-	if d := time.Duration(cfg.Timeout); d > 0 {
-		return context.WithTimeout(ctx, d)
+// exitCode is the exit code of a sync or plan.
+func exitCode(o runner.Outcome) int {
+	switch o {
+	case runner.OutcomeOK:
+		return ExitOK
+	case runner.OutcomePreflightFailed:
+		return ExitPreflight
 	}
-	return context.WithCancel(ctx)
+	return ExitFailed
 }

@@ -229,7 +229,7 @@ func TestInvalidConfigurationExits2BeforeAnyRequest(t *testing.T) {
 		{"TAG_GLOB", nil, []string{`TAG_GLOB=["a,b"]`}},
 		{"SYNC_INTERVAL", nil, []string{"SYNC_INTERVAL=59"}},
 		{"SYNC_INTERVAL", nil, []string{"SYNC_INTERVAL=soon"}},
-		{"SYNC_INTERVAL", []string{"--sync-interval", "0"}, nil},
+		{"SYNC_INTERVAL", []string{"--sync-interval", "30"}, nil},
 		{"OUTPUT", []string{"-o", "yaml"}, nil},
 		{"ORGANIZATIONS", nil, []string{"ORGANIZATIONS="}},
 		{"ORGANIZATIONS", []string{"--org", "Not_Valid"}, nil},
@@ -380,5 +380,66 @@ func TestServe(t *testing.T) {
 		}
 	case <-time.After(40 * time.Second):
 		t.Fatal("serve did not stop after its context was cancelled")
+	}
+}
+
+// One organization with an expired destination token does not stop the
+// other: the good one converges, the bad one is reported with its fix and
+// nothing is written to it, and the exit code is 3.
+func TestOneOrganizationsBadTokenLeavesTheOtherConverging(t *testing.T) {
+	t.Parallel()
+	d := startDemo(t)
+	const good, bad = "internal-docker-io", "internal-registry-redhat-io"
+	tokens := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(tokens, good), []byte(demo.DestinationToken+"\n"), 0o600))
+	must(t, os.WriteFile(filepath.Join(tokens, bad), []byte("expired-token-0000\n"), 0o600))
+	env := d.Environ("DESTINATION_TOKEN=", "DESTINATION_TOKENS_DIR="+tokens)
+
+	r := run(t, env, "sync", "-o", "json")
+	if r.code != ExitPreflight {
+		t.Fatalf("sync = %d, want 3\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	var rep struct {
+		Outcome         string `json:"outcome"`
+		PreflightFailed bool   `json:"preflight_failed"`
+		Organizations   []struct {
+			Organization string `json:"organization"`
+			Outcome      string `json:"outcome"`
+			Created      int    `json:"created"`
+			Error        string `json:"error"`
+			Preflight    []quaymirror.Check
+		} `json:"organizations"`
+	}
+	must(t, json.Unmarshal([]byte(r.stdout), &rep))
+	if rep.Outcome != "preflight_failed" || !rep.PreflightFailed || len(rep.Organizations) != 2 {
+		t.Fatalf("report: %s", r.stdout)
+	}
+	if g := rep.Organizations[0]; g.Organization != good || g.Outcome != "ok" || g.Created != 4 || g.Error != "" {
+		t.Errorf("good organization: %+v", g)
+	}
+	b := rep.Organizations[1]
+	failed := quaymirror.Checklist(b.Preflight).Failed()
+	if b.Organization != bad || b.Outcome != "preflight_failed" || len(failed) != 1 || failed[0].Name != "destination credentials" || failed[0].Fix == "" {
+		t.Errorf("bad organization: %+v", b)
+	}
+	for _, src := range d.Source.Fake.Repositories(good) {
+		if _, ok := d.Destination.Fake.Mirror(good, src.Name); !ok {
+			t.Errorf("%s/%s was not mirrored", good, src.Name)
+		}
+	}
+	if n := len(d.Destination.Fake.Repositories(bad)); n != 1 { // the one seeded by the demo
+		t.Errorf("%d repositories at the bad organization's destination", n)
+	}
+
+	// The text report names the failure, its fix and the converged one.
+	r = run(t, env, "sync")
+	if r.code != ExitPreflight || !strings.Contains(r.stdout, "4 unchanged") || !strings.Contains(r.stdout, "✗ destination credentials: ") ||
+		!strings.Contains(r.stdout, "      fix: ") ||
+		!strings.Contains(r.stdout, "preflight failed for "+bad) {
+		t.Errorf("text sync = %d\n%s", r.code, r.stdout)
+	}
+	// check says the same.
+	if r := run(t, env, "check"); r.code != ExitPreflight || strings.Count(r.stdout, "✗") != 1 {
+		t.Errorf("check = %d\n%s", r.code, r.stdout)
 	}
 }

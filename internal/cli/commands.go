@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,9 +10,9 @@ import (
 	"sync"
 	"text/tabwriter"
 
-	"github.com/quaymirror/quaymirror/internal/app"
 	"github.com/quaymirror/quaymirror/internal/config"
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/runner"
 )
 
 func syncCommand() *command {
@@ -23,8 +22,11 @@ func syncCommand() *command {
 		need:    config.NeedSync,
 		usage: `Creates the repositories missing at the destination and configures their
 mirrors; updates mirrors whose configuration drifted; leaves correct ones
-alone. Preflight checks run first for every organization: if one fails,
-nothing is written (exit 3).
+alone. Each organization runs its preflight checks first: one that fails
+them is reported with the fix and nothing is written to it, while the
+others are synced. Exit code 3 when an organization failed its preflight,
+else 1 when a repository failed or the run was interrupted (TIMEOUT, a
+signal), else 0.
 
 Examples:
   export SOURCE_REGISTRY=quay.example.com DESTINATION_REGISTRY=quay-dr.example.com
@@ -55,25 +57,21 @@ Examples:
 }
 
 func runSync(ctx context.Context, env *runEnv, dryRun bool) int {
-	ctx, cancel := withBudget(ctx, env.cfg)
-	defer cancel()
-	run, err := env.app.Sync(ctx, env.cfg.Orgs, dryRun)
-	if err != nil && !errors.Is(err, app.ErrPreflight) {
+	run := env.runner.Sync
+	if dryRun {
+		run = env.runner.Plan
+	}
+	res, err := run(ctx, env.orgs)
+	if err != nil {
 		fmt.Fprintf(env.stderr, "quaymirror: %s\n", oneLine(err))
 		return ExitFailed
 	}
 	if env.cfg.Output == config.OutputJSON {
-		writeJSON(env.stdout, run)
+		writeJSON(env.stdout, res)
 	} else {
-		writeRunText(env.stdout, run)
+		writeRunText(env.stdout, res)
 	}
-	switch {
-	case run.PreflightFailed:
-		return ExitPreflight
-	case !run.OK():
-		return ExitFailed
-	}
-	return ExitOK
+	return exitCode(res.Outcome)
 }
 
 func checkCommand() *command {
@@ -91,24 +89,17 @@ Examples:
   quaymirror check
   quaymirror check --org internal-docker-io --output json`,
 		run: func(ctx context.Context, env *runEnv) int {
-			checks, err := env.app.Check(ctx, env.cfg.Orgs)
+			res, err := env.runner.Check(ctx, env.orgs)
 			if err != nil {
 				fmt.Fprintf(env.stderr, "quaymirror: %s\n", oneLine(err))
 				return ExitFailed
 			}
-			ok := true
-			for _, c := range checks {
-				ok = ok && c.Checks.OK()
-			}
 			if env.cfg.Output == config.OutputJSON {
-				writeJSON(env.stdout, struct {
-					OK            bool           `json:"ok"`
-					Organizations []app.OrgCheck `json:"organizations"`
-				}{ok, checks})
+				writeJSON(env.stdout, res)
 			} else {
-				writeChecksText(env.stdout, checks)
+				writeChecksText(env.stdout, res)
 			}
-			if !ok {
+			if !res.OK {
 				return ExitPreflight
 			}
 			return ExitOK
@@ -135,7 +126,7 @@ Examples:
 			fs.BoolVar(&env.heal, "heal", false, "cancel and re-trigger mirrors stuck in SYNCING past their expiration")
 		},
 		run: func(ctx context.Context, env *runEnv) int {
-			health, err := env.app.Status(ctx, env.cfg.Orgs, env.heal)
+			health, err := env.runner.Status(ctx, env.orgs, env.heal)
 			if err != nil && len(health) == 0 {
 				fmt.Fprintf(env.stderr, "quaymirror: %s\n", oneLine(err))
 				return ExitFailed
@@ -174,17 +165,19 @@ func writeJSON(w io.Writer, v any) {
 	_ = enc.Encode(v)
 }
 
-func writeRunText(w io.Writer, run *app.Run) {
+func writeRunText(w io.Writer, run *runner.Result) {
 	mode := ""
 	if run.DryRun {
 		mode = " (dry run: nothing written)"
 	}
+	var preflight []string
 	for _, o := range run.Organizations {
 		rep := o.Report
 		fmt.Fprintf(w, "\n%s -> %s%s\n", rep.Organization, rep.DestinationOrganization, mode)
-		if failed := o.Preflight.Failed(); len(failed) > 0 {
+		if o.Outcome == runner.OutcomePreflightFailed {
+			preflight = append(preflight, rep.Organization)
 			fmt.Fprintf(w, "  preflight failed, nothing written:\n")
-			for _, c := range failed {
+			for _, c := range o.Preflight.Failed() {
 				fmt.Fprintf(w, "    ✗ %s: %s\n      fix: %s\n", c.Name, c.Detail, c.Fix)
 			}
 			continue
@@ -231,20 +224,25 @@ func writeRunText(w io.Writer, run *app.Run) {
 			fmt.Fprintf(w, "  (%d unchanged repositories not listed; --output json lists every one)\n", rep.Unchanged)
 		}
 	}
-	switch {
-	case run.PreflightFailed:
-		fmt.Fprintf(w, "\npreflight failed: nothing was written. Run quaymirror check for the full checklist.\n")
-	case run.Interrupted:
+	if len(preflight) > 0 {
+		fmt.Fprintf(w, "\npreflight failed for %s: nothing was written there; the other organizations ran. "+
+			"Run quaymirror check for the full checklist.\n", strings.Join(preflight, ", "))
+	}
+	if run.Interrupted {
 		fmt.Fprintf(w, "\ninterrupted: the time budget ran out or the run was stopped; the next run continues.\n")
 	}
 }
 
-func writeChecksText(w io.Writer, checks []app.OrgCheck) {
+func writeChecksText(w io.Writer, res *runner.CheckResult) {
 	mark := map[quaymirror.CheckStatus]string{
 		quaymirror.CheckOK: "✓", quaymirror.CheckFail: "✗", quaymirror.CheckWarn: "!", quaymirror.CheckSkipped: "-",
 	}
-	for _, oc := range checks {
+	for _, oc := range res.Organizations {
 		fmt.Fprintf(w, "\n%s -> %s\n", oc.Organization, oc.DestinationOrganization)
+		if oc.Error != "" {
+			fmt.Fprintf(w, "  ✗ %s\n", oc.Error)
+			continue
+		}
 		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 		for _, c := range oc.Checks {
 			fmt.Fprintf(tw, "  %s %s\t%s\n", mark[c.Status], c.Name, c.Detail)

@@ -4,10 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/quaymirror/quaymirror/function"
 	"github.com/quaymirror/quaymirror/internal/config"
+	"github.com/quaymirror/quaymirror/internal/wiring"
+	"github.com/quaymirror/quaymirror/metrics"
+	"github.com/quaymirror/quaymirror/runner"
 )
+
+// DefaultServeTimeout is the budget of one event when TIMEOUT is 0: with
+// the two minutes a started repository may still take
+// (quaymirror.DefaultRepositoryTimeout), it stays below Knative's default
+// revision timeout, 300 s.
+const DefaultServeTimeout = 2 * time.Minute
 
 func serveCommand() *command {
 	return &command{
@@ -21,35 +36,67 @@ runs a sync and answers with the JSON report as a CloudEvent. The
 configuration is read from the environment (the same settings as sync);
 a bad setting exits 2 before the server starts. It listens on
 LISTEN_ADDRESS (default [::]:8080); func-go's 30 s server timeouts are
-lifted, TIMEOUT is the time budget of one event. Health endpoints:
-/health/readiness, /health/liveness. See docs/deploy.md.
+lifted, TIMEOUT is the time budget of one event (default 2m). Health
+endpoints: /health/readiness, /health/liveness. Prometheus metrics:
+/metrics on the same port; with METRICS_PUSHGATEWAY each event's metrics
+are pushed too, and with K_SINK (a SinkBinding) each report is also sent
+there. See docs/deploy.md and docs/operations.md.
 
 Example:
   LISTEN_ADDRESS=127.0.0.1:8080 TIMEOUT=420 quaymirror serve`,
 		run: func(ctx context.Context, env *runEnv) int {
-			// The function reads the process environment itself (func-go's
-			// configuration map); check it here first so that a bad value
-			// exits 2 with the same one-line message as the other commands.
-			if _, err := config.Resolve(env.cfg.Config, config.NeedSync); err != nil {
+			setup, err := functionSetup(env.cfg.Config, env.stderr)
+			if err != nil {
 				fmt.Fprintf(env.stderr, "quaymirror serve: invalid configuration: %v\n", oneLine(err))
 				return ExitUsage
 			}
-			cfg := make(map[string]string)
-			for _, s := range config.Settings() {
-				if v, ok := env.lookup.Lookup(s.Env); ok {
-					cfg[s.Env] = v
-				}
-			}
-			err := function.ServeWith(ctx, cfg)
-			switch {
-			case err == nil || errors.Is(err, context.Canceled):
+			f := function.New(func(context.Context, map[string]string) (*function.Setup, error) { return setup, nil })
+			err = function.Serve(ctx, f, bool(env.cfg.Debug))
+			if err == nil || errors.Is(err, context.Canceled) {
 				return ExitOK
-			case errors.Is(err, config.ErrInvalid):
-				fmt.Fprintf(env.stderr, "quaymirror serve: invalid configuration: %v\n", oneLine(err))
-				return ExitUsage
 			}
 			fmt.Fprintf(env.stderr, "quaymirror serve: %v\n", oneLine(err))
 			return ExitFailed
 		},
 	}
+}
+
+// functionSetup checks c for a sync and builds the function's runner:
+// JSON logs (a log collector reads them), TIMEOUT or DefaultServeTimeout
+// as the budget of an event.
+func functionSetup(c *config.Config, logOutput io.Writer) (*function.Setup, error) {
+	cfg, err := config.Resolve(c, config.NeedSync)
+	if err != nil {
+		return nil, err
+	}
+	level := hclog.Info
+	if cfg.Debug {
+		level = hclog.Debug
+	}
+	logger := hclog.New(&hclog.LoggerOptions{
+		Name: "quaymirror", Level: level, JSONFormat: true, Output: logOutput, TimeFormat: time.RFC3339Nano,
+	})
+	budget := time.Duration(cfg.Timeout)
+	if budget <= 0 {
+		budget = DefaultServeTimeout
+	}
+	rec := metrics.NewRecorder()
+	r, err := wiring.NewWithMetrics(cfg, logger, rec, runner.WithBudget(budget))
+	if err != nil {
+		return nil, err
+	}
+	// What /metrics serves: the runs, and the process as every long-lived
+	// Go service shows it.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(rec, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	setup := &function.Setup{Runner: r, Orgs: wiring.Orgs(cfg), DryRun: bool(cfg.DryRun), Logger: logger,
+		Metrics: reg, Sink: string(cfg.Sink)}
+	pusher, err := wiring.Pusher(cfg, rec)
+	if err != nil {
+		return nil, err
+	}
+	if pusher != nil { // not a typed nil in the interface
+		setup.Pusher = pusher
+	}
+	return setup, nil
 }

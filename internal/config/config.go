@@ -35,7 +35,7 @@ type Config struct {
 
 	// Mirror configuration written into every repository.
 	TagGlob            JSONList `env:"TAG_GLOB, default=[\"*\"]" group:"Mirror configuration" help:"Tags to mirror: a JSON list of globs (fnmatch: * ? [..]), e.g. [\"v*\",\"latest\"]."`
-	SyncInterval       Seconds  `env:"SYNC_INTERVAL, default=600" group:"Mirror configuration" help:"Seconds between two synchronizations of a mirror (at least 60)."`
+	SyncInterval       Seconds  `env:"SYNC_INTERVAL, default=600" group:"Mirror configuration" help:"Seconds between two synchronizations of a mirror: at least 60 (0 means the default)."`
 	RecreateMirror     Bool     `env:"RECREATE_MIRROR_CONFIG, default=false" flag:"recreate-mirror-config" group:"Mirror configuration" help:"Re-send the full configuration of every existing mirror, password included (after a credential rotation, say)."`
 	MirrorVerifyTLS    Bool     `env:"MIRROR_VERIFY_TLS, default=true" group:"Mirror configuration" help:"Mirrors verify the source's TLS certificate."`
 	UnsignedImages     Bool     `env:"UNSIGNED_IMAGES, default=false" group:"Mirror configuration" help:"Mirrors accept unsigned images."`
@@ -68,6 +68,10 @@ type Config struct {
 	// Output.
 	Output Output `env:"OUTPUT, default=text" group:"Output" help:"Report format on stdout: text or json."`
 	Debug  Bool   `env:"DEBUG, default=false" group:"Output" help:"Debug logging on stderr (secrets are never logged)."`
+
+	// Metrics and events.
+	MetricsPushgateway PushgatewayURL `env:"METRICS_PUSHGATEWAY" group:"Metrics and events" help:"Pushgateway base URL, http(s)://host[:port][/prefix]: at the end of every run the metrics of each organization are pushed to the group job=quaymirror, organization, command (docs/operations.md). user:password@ in it is sent as basic auth and never shown. A failed push is a warning."`
+	Sink               SinkURL        `env:"K_SINK" flag:"k-sink" group:"Metrics and events" help:"Where serve also sends each report CloudEvent (set by a Knative SinkBinding): an http(s) URL. A failed send is a warning."`
 }
 
 // Error is an invalid setting.

@@ -10,10 +10,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"flag"
+	"fmt"
+	"maps"
 	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -95,7 +98,7 @@ func TestEveryVariableIsParsed(t *testing.T) {
 		"SKOPEO_TIMEOUT": "900", "ARCHITECTURE_FILTER": "amd64, arm64", "DRY_RUN": "1", "INCLUDE": "team-*,base",
 		"EXCLUDE": "*-tmp", "VISIBILITY": "source", "ADOPT_EXISTING": "on", "SYNC_NOW": "false", "DISABLE_ORPHANS": "TRUE",
 		"QPS": "2.5", "BURST": "4", "CONCURRENCY": "16", "CA_BUNDLE": ca, "REQUEST_TIMEOUT": "45s", "TIMEOUT": "540",
-		"OUTPUT": "JSON", "DEBUG": "true",
+		"OUTPUT": "JSON", "DEBUG": "true", "METRICS_PUSHGATEWAY": "http://pgw:9091", "K_SINK": "http://sink/x",
 	} {
 		env[k] = v
 	}
@@ -112,7 +115,8 @@ func TestEveryVariableIsParsed(t *testing.T) {
 		t.Errorf("policy = %+v", p)
 	}
 	if !r.DryRun || r.QPS != 2.5 || r.Burst != 4 || r.Concurrency != 16 || len(r.CABundle) == 0 ||
-		time.Duration(r.RequestTimeout) != 45*time.Second || time.Duration(r.Timeout) != 9*time.Minute || r.Output != OutputJSON || !r.Debug {
+		time.Duration(r.RequestTimeout) != 45*time.Second || time.Duration(r.Timeout) != 9*time.Minute || r.Output != OutputJSON || !r.Debug ||
+		r.MetricsPushgateway != "http://pgw:9091" || r.Sink != "http://sink/x" {
 		t.Errorf("config = %+v", r.Config)
 	}
 	// Every setting was exercised by this test or by validEnv (tokens
@@ -208,6 +212,7 @@ func TestInvalidConfigurations(t *testing.T) {
 		{"SYNC_INTERVAL", map[string]string{"SYNC_INTERVAL": "59"}},
 		{"SYNC_INTERVAL", map[string]string{"SYNC_INTERVAL": "ten"}},
 		{"SYNC_INTERVAL", map[string]string{"SYNC_INTERVAL": "-600"}},
+		{"SYNC_INTERVAL", map[string]string{"SYNC_INTERVAL": "31622401"}},
 		{"OUTPUT", map[string]string{"OUTPUT": "yaml"}},
 		{"DRY_RUN", map[string]string{"DRY_RUN": "maybe"}},
 		{"SOURCE_REGISTRY", map[string]string{"SOURCE_REGISTRY": ""}},
@@ -221,7 +226,7 @@ func TestInvalidConfigurations(t *testing.T) {
 		{"ORGANIZATIONS", map[string]string{"ORGANIZATIONS": "a1,,b2"}},
 		{"ORGANIZATIONS", map[string]string{"ORGANIZATIONS": "a1,a1:b2"}},
 		{"ROBOT_NAME", map[string]string{"ROBOT_NAME": ""}},
-		{"ROBOT_NAME", map[string]string{"ROBOT_NAME": "9robot"}},
+		{"ROBOT_NAME", map[string]string{"ROBOT_NAME": "robot-"}},
 		{"ROBOT_NAME", map[string]string{"ROBOT_NAME": "other-org+mirror"}},
 		{"SOURCE_TOKEN", map[string]string{"SOURCE_TOKEN": ""}},
 		{"SOURCE_TOKEN", map[string]string{"SOURCE_TOKEN": "two words"}},
@@ -241,6 +246,7 @@ func TestInvalidConfigurations(t *testing.T) {
 		{"QPS", map[string]string{"QPS": "NaN"}},
 		{"BURST", map[string]string{"BURST": "0"}},
 		{"SKOPEO_TIMEOUT", map[string]string{"SKOPEO_TIMEOUT": "120"}},
+		{"SKOPEO_TIMEOUT", map[string]string{"SKOPEO_TIMEOUT": "299"}},
 		{"ARCHITECTURE_FILTER", map[string]string{"ARCHITECTURE_FILTER": "x86"}},
 		{"INCLUDE", map[string]string{"INCLUDE": "a b"}},
 		{"EXCLUDE", map[string]string{"EXCLUDE": "a,,b"}},
@@ -304,6 +310,52 @@ func TestInsecureHTTP(t *testing.T) {
 	}
 }
 
+// The limits of the mirror settings are the SDK's (quaymirror.Policy's
+// Validate): the configuration checks them by validating the policy, and
+// its help text and default say the same numbers.
+func TestPolicyLimitsComeFromTheSDK(t *testing.T) {
+	t.Parallel()
+	limits := []struct {
+		setting      string
+		min, example time.Duration
+	}{
+		{"SYNC_INTERVAL", quaymirror.MinSyncInterval, quaymirror.DefaultSyncInterval},
+		{"SKOPEO_TIMEOUT", quaymirror.MinSkopeoTimeout, 0},
+	}
+	for _, l := range limits {
+		min := int(l.min / time.Second)
+		var s Setting
+		for _, x := range Settings() {
+			if x.Env == l.setting {
+				s = x
+			}
+		}
+		if want := fmt.Sprintf("at least %d", min); !strings.Contains(s.Help, want) {
+			t.Errorf("%s help %q does not say %q", l.setting, s.Help, want)
+		}
+		if l.example > 0 && s.Default != strconv.Itoa(int(l.example/time.Second)) {
+			t.Errorf("%s default %s, the SDK's is %s", l.setting, s.Default, l.example)
+		}
+		for value, ok := range map[int]bool{min: true, min - 1: false} {
+			env := validEnv()
+			env[l.setting] = strconv.Itoa(value)
+			_, err := load(t, env, NeedSync)
+			var ce *Error
+			if ok != (err == nil) || (!ok && (!errors.As(err, &ce) || ce.Setting != l.setting)) {
+				t.Errorf("%s=%d: error %v", l.setting, value, err)
+			}
+		}
+	}
+	// The SDK's zero is its default, and so is the setting's.
+	env := validEnv()
+	env["SYNC_INTERVAL"] = "0"
+	r, err := load(t, env, NeedSync)
+	must(t, err)
+	if p := r.Policy(r.Orgs[0]); p.Validate() != nil || p.SyncInterval != 0 {
+		t.Errorf("SYNC_INTERVAL=0: policy %+v", p)
+	}
+}
+
 var update = flag.Bool("update", false, "rewrite docs/configuration.md from the settings")
 
 const (
@@ -353,4 +405,53 @@ func writeCA(t *testing.T, dir string) string {
 	path := filepath.Join(dir, "ca.crt")
 	must(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
 	return path
+}
+
+func TestMetricsAndEventsSettings(t *testing.T) {
+	t.Parallel()
+	env := validEnv()
+	env["METRICS_PUSHGATEWAY"] = "https://pusher:pgw-secret-5a@pgw.example.com:9091/prefix"
+	env["K_SINK"] = "http://broker-ingress.knative-eventing.svc.cluster.local/ns/default"
+	r, err := load(t, env, NeedSync)
+	must(t, err)
+	if string(r.MetricsPushgateway) != env["METRICS_PUSHGATEWAY"] || r.MetricsPushgateway.String() != "https://pgw.example.com:9091/prefix" ||
+		strings.Contains(fmt.Sprintf("%+v", *r.Config), "pgw-secret-5a") {
+		t.Errorf("pushgateway %q / %q", string(r.MetricsPushgateway), r.MetricsPushgateway)
+	}
+	if string(r.Sink) != env["K_SINK"] {
+		t.Errorf("sink %q", r.Sink)
+	}
+	unset, err := load(t, validEnv(), NeedSync)
+	must(t, err)
+	if unset.MetricsPushgateway != "" || unset.Sink != "" || unset.MetricsPushgateway.String() != "" {
+		t.Error("unset settings are set")
+	}
+
+	for name, c := range map[string]struct{ key, value, want string }{
+		"no scheme":         {"METRICS_PUSHGATEWAY", "pgw:9091", "METRICS_PUSHGATEWAY: "},
+		"push path":         {"METRICS_PUSHGATEWAY", "http://u:pgw-secret-5a@pgw:9091/metrics/job/x", "METRICS_PUSHGATEWAY: http://pgw:9091/metrics/job/x: give the Pushgateway's base URL"},
+		"query":             {"METRICS_PUSHGATEWAY", "http://pgw:9091/?pgw-secret-5a", "no query"},
+		"password in clear": {"METRICS_PUSHGATEWAY", "http://u:pgw-secret-5a@pgw.example.com:9091", "METRICS_PUSHGATEWAY: http:// to pgw.example.com would send the basic-auth password in clear"},
+		"sink scheme":       {"K_SINK", "ftp://u:pgw-secret-5a@sink", "K_SINK: ftp://sink: the scheme must be http or https"},
+		"sink host":         {"K_SINK", "http:///path", "K_SINK: http:///path has no host"},
+	} {
+		env := validEnv()
+		env[c.key] = c.value
+		_, err := load(t, env, NeedSync)
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "pgw-secret-5a") ||
+			strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// Over loopback, or when allowed, the password may travel in clear.
+	for _, extra := range []map[string]string{
+		{"METRICS_PUSHGATEWAY": "http://u:p@127.0.0.1:9091"},
+		{"METRICS_PUSHGATEWAY": "http://u:p@pgw.example.com:9091", "ALLOW_INSECURE_HTTP": "true"},
+	} {
+		env := validEnv()
+		maps.Copy(env, extra)
+		if _, err := load(t, env, NeedStatus); err != nil {
+			t.Errorf("%v: %v", extra, err)
+		}
+	}
 }

@@ -90,6 +90,9 @@ func Resolve(c *Config, need Need) (*Resolved, error) {
 	if err := c.checkNumbers(); err != nil {
 		return nil, err
 	}
+	if u := c.MetricsPushgateway.url(); u != nil && u.User != nil && u.Scheme == "http" && !isLoopback(u.Hostname()) && !bool(c.AllowInsecureHTTP) {
+		return nil, invalid("METRICS_PUSHGATEWAY", "http:// to %s would send the basic-auth password in clear; use https, or set ALLOW_INSECURE_HTTP=true", u.Hostname())
+	}
 	if c.CABundle != "" {
 		if r.CABundle, err = readCABundle(c.CABundle); err != nil {
 			return nil, err
@@ -260,12 +263,12 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// checkNumbers checks the settings that are not part of a policy. The
+// policy's own (SYNC_INTERVAL, SKOPEO_TIMEOUT, ...) are checked by
+// quaymirror.Policy.Validate, the one source of their limits, and named
+// by policyError.
 func (c *Config) checkNumbers() error {
 	switch {
-	case c.SyncInterval < 60:
-		return invalid("SYNC_INTERVAL", "%d seconds is below the minimum of 60", c.SyncInterval)
-	case c.SkopeoTimeout != 0 && c.SkopeoTimeout < 300:
-		return invalid("SKOPEO_TIMEOUT", "%d seconds is below Quay's minimum of 300 (0 leaves the server's default)", c.SkopeoTimeout)
 	case c.Concurrency < 1:
 		return invalid("CONCURRENCY", "must be at least 1")
 	case c.Concurrency > 256:
@@ -288,7 +291,7 @@ func (c *Config) robotFor(dst string) (string, error) {
 		short, org = name, dst
 	}
 	if !quaymirror.ValidRobotShortName(short) {
-		return "", invalid("ROBOT_NAME", "%q is not a valid robot name (a lowercase letter, then lowercase letters, digits or _)", short)
+		return "", invalid("ROBOT_NAME", "%q is not a valid robot name (2 to 255 lowercase letters and digits, runs separated by one '.', '_' or '-')", short)
 	}
 	if org != dst {
 		return "", invalid("ROBOT_NAME", "%s belongs to organization %s, not to the destination %s; give a short name to use <dst-org>+<name>", name, org, dst)

@@ -1,23 +1,22 @@
 package version
 
-import "runtime/debug"
+import "github.com/quaymirror/quaymirror/quaymirror"
 
-// Version is the release version; "dev" unless set by the linker.
+// Version is the release version; "dev" unless set by the linker (the
+// image build of deploy/image sets it).
 var Version = "dev"
 
-// String returns Version, or the module version recorded by `go install`
-// when the linker did not set one.
+// String returns Version when the linker set it, else the version of the
+// quaymirror module (quaymirror.Version: its own linker variable, which
+// the Makefile sets too, else the build info).
 func String() string {
 	if Version != "dev" {
 		return Version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return Version
+	return quaymirror.Version()
 }
 
-// UserAgent is the User-Agent quaymirror sends.
+// UserAgent is the User-Agent registry/quay sends, for its tests.
 func UserAgent() string {
-	return "quaymirror/" + String() + " (+https://github.com/quaymirror/quaymirror)"
+	return "quaymirror/" + quaymirror.Version() + " (+https://github.com/quaymirror/quaymirror)"
 }

@@ -48,6 +48,18 @@ func (r *Registry) IsOrganizationMirrored(name string) bool {
 	return r.orgMirroredLocked(r.orgs[name])
 }
 
+// HasOrganizationMirror reports whether the organisation carries an
+// organisation-level mirror configuration (SetOrganizationMirrored),
+// whatever the capability OrganizationMirroring says: Quay 3.17+ locks
+// repository mirror writes on the configuration alone, even with
+// FEATURE_ORG_MIRROR turned off again.
+func (r *Registry) HasOrganizationMirror(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	o := r.orgs[name]
+	return o != nil && o.orgMirrored
+}
+
 // RepositoryCount returns how many repositories the organisation has.
 func (r *Registry) RepositoryCount(namespace string) int {
 	r.mu.Lock()

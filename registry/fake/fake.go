@@ -88,8 +88,9 @@ type failure struct {
 type Option func(*Registry)
 
 // WithCapabilities sets what the registry reports and enforces (default:
-// repository mirroring, skopeo timeout and architecture filter on,
-// organisation mirroring off, as a Quay 3.17+ with FEATURE_REPO_MIRROR).
+// repository mirroring, skopeo timeout, architecture filter and sparse
+// index on, organisation mirroring off, as a Quay 3.17+ with
+// FEATURE_REPO_MIRROR and FEATURE_SPARSE_INDEX).
 func WithCapabilities(c quaymirror.Capabilities) Option {
 	return func(r *Registry) { r.caps = c }
 }
@@ -126,6 +127,7 @@ func New(opts ...Option) *Registry {
 			RepositoryMirroring: true,
 			SkopeoTimeout:       true,
 			ArchitectureFilter:  true,
+			SparseIndex:         true,
 		},
 	}
 	for _, opt := range opts {
@@ -510,6 +512,9 @@ func (r *Registry) validateLocked(o *org, cfg quaymirror.MirrorConfig, fields []
 			if len(cfg.ArchitectureFilter) > 0 && !r.caps.ArchitectureFilter {
 				return fmt.Errorf("architecture_filter: %w", quaymirror.ErrUnsupported)
 			}
+			if len(cfg.ArchitectureFilter) > 0 && !r.caps.SparseIndex {
+				return fmt.Errorf("Architecture filtering requires FEATURE_SPARSE_INDEX to be enabled.: %w", quaymirror.ErrUnsupported)
+			}
 		case quaymirror.FieldEnabled, quaymirror.FieldUsername, quaymirror.FieldSyncStartDate,
 			quaymirror.FieldVerifyTLS, quaymirror.FieldUnsignedImages, quaymirror.FieldProxy:
 		default:
@@ -522,16 +527,17 @@ func (r *Registry) validateLocked(o *org, cfg quaymirror.MirrorConfig, fields []
 // validRobotLocked checks a mirror robot as Quay does: it must be an
 // existing robot of the repository's own organisation.
 func (r *Registry) validRobotLocked(o *org, robot string) error {
+	notFound := fmt.Errorf("Could not find robot with specified username: %w", quaymirror.ErrRobotNotFound)
 	robotOrg, short, ok := strings.Cut(robot, "+")
 	if !ok {
-		return invalid("Could not find robot with specified username")
+		return notFound
 	}
 	owner := r.orgs[robotOrg]
 	if owner == nil {
-		return invalid("Could not find robot with specified username")
+		return notFound
 	}
 	if _, exists := owner.robots[short]; !exists {
-		return invalid("Could not find robot with specified username")
+		return notFound
 	}
 	if owner != o {
 		return invalid("Invalid robot")

@@ -13,9 +13,10 @@ func TestConformance(t *testing.T) {
 		name string
 		caps quaymirror.Capabilities
 	}{
-		{"Default", quaymirror.Capabilities{RepositoryMirroring: true, SkopeoTimeout: true, ArchitectureFilter: true}},
+		{"Default", quaymirror.Capabilities{RepositoryMirroring: true, SkopeoTimeout: true, ArchitectureFilter: true, SparseIndex: true}},
 		{"Quay3.6", quaymirror.Capabilities{RepositoryMirroring: true}},
-		{"OrgMirroring", quaymirror.Capabilities{RepositoryMirroring: true, OrganizationMirroring: true, SkopeoTimeout: true, ArchitectureFilter: true}},
+		{"OrgMirroring", quaymirror.Capabilities{RepositoryMirroring: true, OrganizationMirroring: true, SkopeoTimeout: true, ArchitectureFilter: true, SparseIndex: true}},
+		{"NoSparseIndex", quaymirror.Capabilities{RepositoryMirroring: true, SkopeoTimeout: true, ArchitectureFilter: true}},
 		{"MirroringDisabled", quaymirror.Capabilities{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

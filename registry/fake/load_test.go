@@ -49,7 +49,7 @@ func TestLoad(t *testing.T) {
 func TestSeedValidateReportsEverything(t *testing.T) {
 	err := fake.Seed{Organizations: []fake.SeedOrganization{
 		{Name: "Bad"},
-		{Name: "ok", Robots: []fake.SeedRobot{{Name: "1x"}}, Repositories: []fake.SeedRepository{
+		{Name: "ok", Robots: []fake.SeedRobot{{Name: "x-"}}, Repositories: []fake.SeedRepository{
 			{Name: "a", State: "WEIRD", Visibility: "hidden", Permissions: map[string]quaymirror.Role{"u": "owner"}},
 			{Name: "a", Mirror: &fake.SeedMirror{SyncStatus: "DONE", SyncInterval: -1}},
 		}},
@@ -57,7 +57,7 @@ func TestSeedValidateReportsEverything(t *testing.T) {
 	if err == nil {
 		t.Fatal("accepted")
 	}
-	for _, want := range []string{`"Bad"`, `"1x"`, `"WEIRD"`, `"hidden"`, `"owner"`, `listed twice`, `"DONE"`, "negative sync_interval"} {
+	for _, want := range []string{`"Bad"`, `"x-"`, `"WEIRD"`, `"hidden"`, `"owner"`, `listed twice`, `"DONE"`, "negative sync_interval"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s:\n%v", want, err)
 		}

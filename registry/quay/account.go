@@ -73,11 +73,11 @@ func (c *Client) OrganizationMirrored(ctx context.Context, org string) (bool, er
 	if err != nil {
 		return false, err
 	}
-	caps, err := c.Capabilities(ctx)
+	d, err := c.discovery(ctx)
 	if err != nil {
 		return false, err
 	}
-	if !caps.OrganizationMirroring {
+	if !d.caps.OrganizationMirroring {
 		return false, nil
 	}
 	_, err = c.do(ctx, request{method: http.MethodGet, path: "/organization/" + p + "/mirror"})

@@ -59,14 +59,14 @@ func TestListRepositories(t *testing.T) {
 	env := newGock(t)
 	// A token with characters that must be escaped in a query.
 	const token = "gAAAA+b/c=d&e"
-	on("GET", "/api/v1/repository", "namespace=acme").Reply(200).JSON(map[string]any{
+	on("GET", "/api/v1/repository", "namespace=acme&public=true").Reply(200).JSON(map[string]any{
 		"repositories": []any{
 			map[string]any{"namespace": "acme", "name": "app", "description": "the app", "is_public": true, "kind": "image", "state": "NORMAL"},
 			map[string]any{"namespace": "acme", "name": "team/tool", "description": nil, "is_public": false, "kind": "image", "state": "MIRROR"},
 		},
 		"next_page": token,
 	})
-	on("GET", "/api/v1/repository", "namespace=acme&next_page=gAAAA%2Bb%2Fc%3Dd%26e").Reply(200).JSON(map[string]any{
+	on("GET", "/api/v1/repository", "namespace=acme&next_page=gAAAA%2Bb%2Fc%3Dd%26e&public=true").Reply(200).JSON(map[string]any{
 		"repositories": []any{
 			// An old server: no state.
 			map[string]any{"namespace": "acme", "name": "legacy", "is_public": false},
@@ -95,8 +95,8 @@ func TestListRepositories(t *testing.T) {
 	if len(reqs) != 2 {
 		t.Fatalf("requests: %s", describe(reqs))
 	}
-	check(t, reqs[0], "GET", "/api/v1/repository", "namespace=acme", "")
-	check(t, reqs[1], "GET", "/api/v1/repository", "namespace=acme&next_page=gAAAA%2Bb%2Fc%3Dd%26e", "")
+	check(t, reqs[0], "GET", "/api/v1/repository", "namespace=acme&public=true", "")
+	check(t, reqs[1], "GET", "/api/v1/repository", "namespace=acme&next_page=gAAAA%2Bb%2Fc%3Dd%26e&public=true", "")
 }
 
 func sameRepo(a, b quaymirror.Repository) bool {
@@ -106,7 +106,7 @@ func sameRepo(a, b quaymirror.Repository) bool {
 
 func TestListRepositoriesEmptyPage(t *testing.T) {
 	env := newGock(t)
-	on("GET", "/api/v1/repository", "namespace=acme").Reply(200).JSON(map[string]any{"repositories": []any{}})
+	on("GET", "/api/v1/repository", "namespace=acme&public=true").Reply(200).JSON(map[string]any{"repositories": []any{}})
 	p, err := env.c.ListRepositories(context.Background(), "acme", "")
 	if err != nil || len(p.Repositories) != 0 || p.Next != "" {
 		t.Errorf("page = %+v, %v", p, err)
@@ -361,18 +361,27 @@ func TestSyncLogs(t *testing.T) {
 
 func TestCapabilities(t *testing.T) {
 	for _, tc := range []struct {
-		mode string
-		want quaymirror.Capabilities
-		req  bool
+		name, mode, config string
+		want               quaymirror.Capabilities
+		req                bool
 	}{
-		{"nomirror", quaymirror.Capabilities{}, false},
-		{"3.6", quaymirror.Capabilities{RepositoryMirroring: true}, false},
-		{"3.15", quaymirror.Capabilities{RepositoryMirroring: true, SkopeoTimeout: true}, true},
-		{"3.17", quaymirror.Capabilities{RepositoryMirroring: true, OrganizationMirroring: true, SkopeoTimeout: true, ArchitectureFilter: true}, true},
+		{"nomirror", "nomirror", config315, quaymirror.Capabilities{}, false},
+		{"3.6", "3.6", configBeforeQuay38, quaymirror.Capabilities{RepositoryMirroring: true}, false},
+		{"3.15", "3.15", config315, quaymirror.Capabilities{RepositoryMirroring: true, SkopeoTimeout: true}, true},
+		{"3.17", "3.17", config317, quaymirror.Capabilities{RepositoryMirroring: true, OrganizationMirroring: true, SkopeoTimeout: true,
+			ArchitectureFilter: true, SparseIndex: true, Version: "3.17.4"}, true},
+		{"3.17 without sparse index", "3.17", config317NoSparse, quaymirror.Capabilities{RepositoryMirroring: true, OrganizationMirroring: true,
+			SkopeoTimeout: true, ArchitectureFilter: true, Version: "3.17.4"}, true},
+		{"3.17 read-only", "3.17", config317ReadOnly, quaymirror.Capabilities{RepositoryMirroring: true, OrganizationMirroring: true,
+			SkopeoTimeout: true, ArchitectureFilter: true, SparseIndex: true, ReadOnly: true, Version: "3.17.4"}, true},
+		// A SPARSE_INDEX without the architecture filter means nothing.
+		{"3.15 with sparse index", "3.15", config317, quaymirror.Capabilities{RepositoryMirroring: true, SkopeoTimeout: true, Version: "3.17.4"}, true},
 	} {
-		t.Run(tc.mode, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			env := newGock(t)
-			serveDiscovery(tc.mode) // once: the second call must use the cache
+			// Once each: the second call must use the cache.
+			serveDiscovery(tc.mode)
+			serveConfig(tc.config)
 			for range 2 {
 				caps, err := env.c.Capabilities(context.Background())
 				if err != nil {
@@ -386,8 +395,33 @@ func TestCapabilities(t *testing.T) {
 			if d.skopeoRequired != tc.req {
 				t.Errorf("skopeo required = %v, want %v", d.skopeoRequired, tc.req)
 			}
-			check(t, env.only(), "GET", "/api/v1/discovery", "", "")
+			reqs := env.requests()
+			if len(reqs) != 2 {
+				t.Fatalf("requests: %s", describe(reqs))
+			}
+			check(t, reqs[0], "GET", "/api/v1/discovery", "", "")
+			check(t, reqs[1], "GET", "/config", "", "")
 		})
+	}
+}
+
+// /config matters only where the architecture filter exists: there a
+// failure to read it fails Capabilities (and is retried later), elsewhere
+// it only leaves the version and read-only mode unknown.
+func TestCapabilitiesWithoutConfig(t *testing.T) {
+	env := newGock(t)
+	serveDiscovery("3.15")
+	on("GET", "/config", "").Reply(500).BodyString("<html>Internal Server Error</html>")
+	caps, err := env.c.Capabilities(context.Background())
+	if err != nil || caps != (quaymirror.Capabilities{RepositoryMirroring: true, SkopeoTimeout: true}) {
+		t.Errorf("3.15 without /config: %+v, %v", caps, err)
+	}
+
+	env = newGock(t)
+	serveDiscovery("3.17")
+	on("GET", "/config", "").Reply(500).BodyString("<html>Internal Server Error</html>")
+	if _, err := env.c.Capabilities(context.Background()); !errors.Is(err, quaymirror.ErrUnavailable) {
+		t.Errorf("3.17 without /config: err = %v, want ErrUnavailable", err)
 	}
 }
 
@@ -409,12 +443,13 @@ func TestCapabilitiesFailureIsRetriedLater(t *testing.T) {
 		t.Fatalf("sent %d requests, want 1", n)
 	}
 	now = now.Add(discoveryRetryAfter)
+	serveConfig(configBeforeQuay38)
 	caps, err := env.c.Capabilities(ctx)
 	if err != nil || !caps.RepositoryMirroring {
 		t.Fatalf("after the window: %+v, %v", caps, err)
 	}
-	if n := len(env.requests()); n != 2 {
-		t.Errorf("sent %d requests, want 2", n)
+	if n := len(env.requests()); n != 3 {
+		t.Errorf("sent %d requests, want 3 (discovery again, then /config)", n)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/quaymirror/quaymirror/internal/version"
 	"github.com/quaymirror/quaymirror/quaymirror"
 )
 
@@ -36,15 +36,17 @@ var (
 // Client talks to one Quay registry with one token. It is safe for
 // concurrent use.
 type Client struct {
-	base    *url.URL // scheme, host and optional path prefix, no trailing slash
-	token   quaymirror.Secret
-	hc      *http.Client
-	retry   *retryTransport
-	logger  hclog.Logger
-	maxBody int64
-	now     func() time.Time
+	base     *url.URL // scheme, host and optional path prefix, no trailing slash
+	token    quaymirror.Secret
+	hc       *http.Client
+	retry    *retryTransport
+	logger   hclog.Logger
+	maxBody  int64
+	now      func() time.Time
+	resolver Resolver
 
-	disc discoveryCache
+	disc lazy[discovery]
+	cfg  lazy[serverConfig]
 }
 
 // New returns a client for the Quay registry at baseURL, e.g.
@@ -78,7 +80,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		}
 		rt = t
 	}
-	ua := version.UserAgent()
+	ua := "quaymirror/" + quaymirror.Version() + " (+https://github.com/quaymirror/quaymirror)"
 	if o.userAgent != "" {
 		ua = o.userAgent + " " + ua
 	}
@@ -90,15 +92,20 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	retry := newRetryTransport(rt, o)
 
 	c := &Client{
-		base:    base,
-		token:   o.token,
-		hc:      &http.Client{Transport: retry, CheckRedirect: checkRedirect(o.allowInsecureHTTP)},
-		retry:   retry,
-		logger:  logger,
-		maxBody: o.maxBody,
-		now:     time.Now,
+		base:     base,
+		token:    o.token,
+		hc:       &http.Client{Transport: retry, CheckRedirect: checkRedirect(o.allowInsecureHTTP)},
+		retry:    retry,
+		logger:   logger,
+		maxBody:  o.maxBody,
+		now:      time.Now,
+		resolver: o.resolver,
+	}
+	if c.resolver == nil {
+		c.resolver = net.DefaultResolver
 	}
 	c.disc.init()
+	c.cfg.init()
 	return c, nil
 }
 
@@ -131,8 +138,10 @@ func (c *Client) BaseURL() string { return c.base.String() }
 // request describes one API call.
 type request struct {
 	method string
-	// path is the escaped path below /api/v1, e.g. "/repository/acme/app".
+	// path is the escaped path below /api/v1, e.g. "/repository/acme/app",
+	// or below the base URL itself when root is set (e.g. "/config").
 	path  string
+	root  bool
 	query url.Values
 	// body is encoded as JSON when not nil.
 	body any
@@ -157,8 +166,12 @@ const errorBodyLimit = 64 << 10
 // do sends r and returns its 2xx answer, or an *Error.
 func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	u := *c.base
-	u.Path = c.base.Path + "/api/v1" + unescapedPath(r.path)
-	u.RawPath = c.base.EscapedPath() + "/api/v1" + r.path
+	prefix := "/api/v1"
+	if r.root {
+		prefix = ""
+	}
+	u.Path = c.base.Path + prefix + unescapedPath(r.path)
+	u.RawPath = c.base.EscapedPath() + prefix + r.path
 	if len(r.query) > 0 {
 		u.RawQuery = r.query.Encode()
 	}
@@ -208,6 +221,9 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyLimit))
 		e.Message = scrub(errorMessage(resp.StatusCode, resp.Header.Get("Content-Type"), raw), secrets...)
 		e.kind = kindFor(resp.StatusCode, e.Message)
+		if resp.StatusCode == http.StatusServiceUnavailable && isReadOnlyBody(raw) {
+			e.kind = quaymirror.ErrReadOnly
+		}
 		return nil, e
 	}
 

@@ -47,53 +47,81 @@ type discovery struct {
 	skopeoRequired bool
 }
 
-// discoveryCache holds the discovery of one Client. sem is a one-slot lock
-// that a waiting caller can give up on when its context ends.
-type discoveryCache struct {
+// lazy holds a document a Client reads once (the discovery document, the
+// server's /config). sem is a one-slot lock that a waiting caller can give
+// up on when its context ends; a failed read is remembered for
+// discoveryRetryAfter, then tried again.
+type lazy[T any] struct {
 	sem      chan struct{}
-	doc      *discovery
+	doc      *T
 	err      error
 	failedAt time.Time
 }
 
-func (d *discoveryCache) init() { d.sem = make(chan struct{}, 1) }
+func (l *lazy[T]) init() { l.sem = make(chan struct{}, 1) }
 
-// Capabilities reads GET /api/v1/discovery (once per Client; a failure is
-// retried after a short while) and reports: RepositoryMirroring when the
-// repository mirror path exists (FEATURE_REPO_MIRROR), OrganizationMirroring
-// when the organisation mirror path exists (3.17+ with FEATURE_ORG_MIRROR),
-// SkopeoTimeout and ArchitectureFilter when CreateMirrorConfig declares
-// skopeo_timeout_interval and architecture_filter.
+// get returns the document, reading it with read the first time.
+func (l *lazy[T]) get(ctx context.Context, now func() time.Time, read func(context.Context) (*T, error)) (*T, error) {
+	select {
+	case l.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-l.sem }()
+	if l.doc != nil {
+		return l.doc, nil
+	}
+	if l.err != nil && now().Sub(l.failedAt) < discoveryRetryAfter {
+		return nil, l.err
+	}
+	d, err := read(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			l.err, l.failedAt = err, now()
+		}
+		return nil, err
+	}
+	l.doc, l.err = d, nil
+	return d, nil
+}
+
+// Capabilities reads GET /api/v1/discovery and, where the server has it,
+// the anonymous GET /config at the server root (Quay 3.8+), each once per
+// Client (a failure is retried after a short while), and reports:
+// RepositoryMirroring when the repository mirror path exists
+// (FEATURE_REPO_MIRROR), OrganizationMirroring when the organisation
+// mirror path exists (3.17+ with FEATURE_ORG_MIRROR), SkopeoTimeout and
+// ArchitectureFilter when CreateMirrorConfig declares
+// skopeo_timeout_interval and architecture_filter; from /config,
+// SparseIndex (features.SPARSE_INDEX; a missing key is false), ReadOnly
+// (registry_state "readonly") and Version (version_number, 3.16+). A
+// server without /config (404) reports none of those three. /config
+// failing otherwise fails Capabilities only where the architecture filter
+// exists, the one place its answer changes what may be written.
 func (c *Client) Capabilities(ctx context.Context) (quaymirror.Capabilities, error) {
 	d, err := c.discovery(ctx)
 	if err != nil {
 		return quaymirror.Capabilities{}, err
 	}
-	return d.caps, nil
+	caps := d.caps
+	sc, err := c.cfg.get(ctx, c.now, c.readServerConfig)
+	switch {
+	case err == nil:
+		caps.SparseIndex = caps.ArchitectureFilter && sc.sparseIndex
+		caps.ReadOnly = sc.readOnly
+		caps.Version = sc.version
+	case ctx.Err() != nil:
+		return quaymirror.Capabilities{}, ctx.Err()
+	case caps.ArchitectureFilter:
+		return quaymirror.Capabilities{}, err
+	default:
+		c.logger.Debug("the server's /config cannot be read; version and read-only mode unknown", "error", err)
+	}
+	return caps, nil
 }
 
 func (c *Client) discovery(ctx context.Context) (*discovery, error) {
-	select {
-	case c.disc.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	defer func() { <-c.disc.sem }()
-	if c.disc.doc != nil {
-		return c.disc.doc, nil
-	}
-	if c.disc.err != nil && c.now().Sub(c.disc.failedAt) < discoveryRetryAfter {
-		return nil, c.disc.err
-	}
-	d, err := c.readDiscovery(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			c.disc.err, c.disc.failedAt = err, c.now()
-		}
-		return nil, err
-	}
-	c.disc.doc, c.disc.err = d, nil
-	return d, nil
+	return c.disc.get(ctx, c.now, c.readDiscovery)
 }
 
 func (c *Client) readDiscovery(ctx context.Context) (*discovery, error) {
@@ -144,8 +172,11 @@ func (c *Client) readDiscovery(ctx context.Context) (*discovery, error) {
 }
 
 // mirrorShape returns the discovery that shapes mirror bodies. When the
-// server's discovery cannot be read it falls back to the shape of Quay 3.6,
-// which every supported version accepts.
+// server's discovery cannot be read there is no safe shape to fall back
+// to: Quay 3.15+ requires skopeo_timeout_interval on create, 3.6 to 3.14.6
+// fail with a 500 when it is sent, and 3.14.7 refuses it with a 400. So no
+// mirror is written: the error names the discovery document, quotes what
+// reading it returned, and wraps ErrUnavailable.
 func (c *Client) mirrorShape(ctx context.Context) (*discovery, error) {
 	d, err := c.discovery(ctx)
 	switch {
@@ -157,38 +188,8 @@ func (c *Client) mirrorShape(ctx context.Context) (*discovery, error) {
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
 	}
-	c.logger.Debug("discovery unavailable; shaping mirror bodies as for Quay 3.6", "error", err)
-	return fallbackShape(), nil
-}
-
-// fallbackShape is the mirror request schema of Quay 3.6: no skopeo timeout,
-// no architecture filter, no unsigned_images.
-func fallbackShape() *discovery {
-	leaf := func() *schemaNode { return &schemaNode{} }
-	props := func() map[string]*schemaNode {
-		return map[string]*schemaNode{
-			"is_enabled":                 leaf(),
-			"external_reference":         leaf(),
-			"external_registry_username": leaf(),
-			"external_registry_password": leaf(),
-			"sync_start_date":            leaf(),
-			"sync_interval":              leaf(),
-			"robot_username":             leaf(),
-			"root_rule": {Properties: map[string]*schemaNode{
-				"rule_kind": leaf(), "rule_value": leaf(),
-			}, Required: []string{"rule_kind", "rule_value"}},
-			"external_registry_config": {Properties: map[string]*schemaNode{
-				"verify_tls": leaf(),
-				"proxy": {Properties: map[string]*schemaNode{
-					"http_proxy": leaf(), "https_proxy": leaf(), "no_proxy": leaf(),
-				}},
-			}},
-		}
-	}
-	return &discovery{
-		caps: quaymirror.Capabilities{RepositoryMirroring: true},
-		create: &schemaNode{Properties: props(),
-			Required: []string{"external_reference", "sync_interval", "sync_start_date", "root_rule"}},
-		update: &schemaNode{Properties: props()},
-	}
+	// The cause is kept as text: its sentinel (a 404 of the document, say)
+	// would read as one about the repository.
+	return nil, fmt.Errorf("quay: no mirror is written without the server's discovery document (/api/v1/discovery), "+
+		"which says whether this Quay version requires or refuses skopeo_timeout_interval (%v): %w", err, quaymirror.ErrUnavailable)
 }

@@ -2,11 +2,13 @@
 // implements quaymirror.Destination (hence Source) and every optional
 // capability of the core package over Quay's v1 REST API (/api/v1).
 //
-// One Client talks to one registry with one OAuth bearer token. Quay tokens
-// belong to an organisation's application, so a run over several
-// organisations builds one Client per organisation; they may share a base
-// transport (and so a connection pool) through [WithTransport] and
-// [NewTransport]:
+// One Client talks to one registry with one OAuth bearer token. A Quay
+// OAuth token acts for the user who generated it, in every organisation
+// that user can reach, whatever organisation's application it was
+// generated in; its scopes cap what it may do there. A run over several
+// organisations may use one token for all of them or one per organisation
+// (one Client per token); Clients may share a base transport (and so a
+// connection pool) through [WithTransport] and [NewTransport]:
 //
 //	base, err := quay.NewTransport(quay.TransportOptions{CABundle: pem})
 //	...
@@ -30,7 +32,9 @@
 //     bodies.
 //   - bearer token: added only to requests for the registry's own origin,
 //     so a redirect to another host never carries it.
-//   - User-Agent: internal/version.UserAgent.
+//   - User-Agent: "quaymirror/" and quaymirror.Version(), the version of
+//     the quaymirror module linked (not the embedding program's), after
+//     the product tokens of [WithUserAgent].
 //   - the base transport: TLS verification on, optional extra CA bundle,
 //     proxy from the environment (http.ProxyFromEnvironment).
 //
@@ -65,13 +69,26 @@
 //     architecture_filter (3.17+) and
 //     external_registry_config.unsigned_images are sent only when the
 //     server declares them, and a non-zero value the server cannot take is
-//     refused with ErrUnsupported before any write.
+//     refused with ErrUnsupported before any write. When the document
+//     cannot be read no mirror is written (ErrUnavailable): no body shape
+//     is accepted by every version.
+//   - Discovery cannot show feature flags; the anonymous GET /config at the
+//     server root (Quay 3.8+) can: [Client.Capabilities] reads
+//     FEATURE_SPARSE_INDEX (a non-empty architecture filter is refused
+//     without it), read-only mode and, from 3.16, the version there, and
+//     a mirror write carrying an architecture filter is refused with
+//     ErrUnsupported before it reaches a server whose sparse index is off.
 //   - Dates are sent as YYYY-MM-DDTHH:MM:SSZ and read back with or without
 //     microseconds, or null.
 //   - Quay drops the first proxy key of a mirror PUT when the stored
 //     configuration has no proxy object yet; [Client.UpdateMirror] follows
 //     a PUT carrying the proxy with a second, proxy-only PUT so that the
 //     result converges whatever was stored.
+//   - A mirror POST that fails after Quay stored its tag rule leaves an
+//     orphan rule row that a later root_rule PUT may update instead of the
+//     mirror's own (201, and GET unchanged): [Client.UpdateMirror] reads
+//     the tag globs back after such a PUT and reports a mismatch as
+//     quaymirror.ErrNotApplied.
 //   - A create retried after a failure in flight that then answers
 //     "already exists" is verified by reading the object back and reported
 //     as the success it was.

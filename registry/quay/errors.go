@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
 )
@@ -95,6 +96,12 @@ func kindFor(status int, msg string) error {
 			return quaymirror.ErrOrgMirrored
 		case strings.Contains(lower, "already exist"), strings.Contains(lower, "existing robot"):
 			return quaymirror.ErrAlreadyExists
+		case sourceRefused(lower):
+			return quaymirror.ErrSourceNotAllowed
+		case strings.Contains(lower, "could not find robot"):
+			return quaymirror.ErrRobotNotFound
+		case strings.Contains(lower, "requires feature_sparse_index"):
+			return quaymirror.ErrUnsupported
 		}
 		return quaymirror.ErrInvalid
 	case status == http.StatusUnauthorized:
@@ -120,6 +127,22 @@ func kindFor(status int, msg string) error {
 		return quaymirror.ErrInvalid
 	}
 	return quaymirror.ErrBadResponse
+}
+
+// sourceRefused reports whether a (lowercased) 400 message is Quay
+// refusing a mirror's external_reference host: the API's generic SSRF
+// answer (3.17.4, and the PUT of 3.9.25, 3.10.25, 3.12.21), the detailed
+// ones of enable_mirroring_for_repository (the POST of those lines), or a
+// name the destination cannot resolve.
+func sourceRefused(lower string) bool {
+	switch {
+	case strings.Contains(lower, "registry location is not allowed"),
+		strings.Contains(lower, "private or reserved ip address"),
+		strings.HasPrefix(lower, "hostname '") && strings.HasSuffix(lower, "' is not allowed"),
+		strings.HasPrefix(lower, "cannot resolve hostname '"):
+		return true
+	}
+	return false
 }
 
 // maxMessage bounds the server message kept in an Error.
@@ -185,10 +208,10 @@ func scrub(msg string, secrets ...string) string {
 		if s == "" {
 			continue
 		}
-		msg = strings.ReplaceAll(msg, s, "[redacted]")
+		msg = redactSecret(msg, s)
 		if q, err := json.Marshal(s); err == nil {
 			if esc := string(q[1 : len(q)-1]); esc != s {
-				msg = strings.ReplaceAll(msg, esc, "[redacted]")
+				msg = redactSecret(msg, esc)
 			}
 		}
 	}
@@ -204,6 +227,48 @@ func scrub(msg string, secrets ...string) string {
 }
 
 func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
+
+// shortSecret is the length under which a secret is redacted only where it
+// stands alone: a one-character password is in almost every word, and
+// redacting it there garbles the message ("[redacted]rovided") while
+// telling a reader which character it is.
+const shortSecret = 8
+
+// redactSecret replaces the occurrences of secret in msg with
+// "[redacted]": every occurrence of a secret of shortSecret characters or
+// more, only whole occurrences of a shorter one (not preceded or followed
+// by a letter or digit where the secret itself starts or ends with one).
+func redactSecret(msg, secret string) string {
+	if len(secret) >= shortSecret {
+		return strings.ReplaceAll(msg, secret, redactedText)
+	}
+	first, _ := utf8.DecodeRuneInString(secret)
+	last, _ := utf8.DecodeLastRuneInString(secret)
+	var b strings.Builder
+	rest := msg
+	for {
+		i := strings.Index(rest, secret)
+		if i < 0 {
+			b.WriteString(rest)
+			return b.String()
+		}
+		before, _ := utf8.DecodeLastRuneInString(rest[:i])
+		after, _ := utf8.DecodeRuneInString(rest[i+len(secret):])
+		whole := (i == 0 || !wordRune(first) || !wordRune(before)) &&
+			(i+len(secret) == len(rest) || !wordRune(last) || !wordRune(after))
+		b.WriteString(rest[:i])
+		if whole {
+			b.WriteString(redactedText)
+		} else {
+			b.WriteString(secret)
+		}
+		rest = rest[i+len(secret):]
+	}
+}
+
+const redactedText = "[redacted]"
+
+func wordRune(r rune) bool { return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 // cleanURL renders u without user information or fragment, with every
 // query value replaced by "xxxxx": page tokens and the like never reach an

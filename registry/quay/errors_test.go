@@ -82,7 +82,19 @@ func TestErrorShapes(t *testing.T) {
 		{"existing robot", 400, "application/json", `{"detail": "Existing robot with name: acme+x"}`, "Existing robot with name: acme+x", quaymirror.ErrAlreadyExists},
 		{"plain forbidden", 403, "application/json", `{"detail": "Unauthorized", "error_type": "insufficient_scope", "status": 403}`, "Unauthorized", quaymirror.ErrForbidden},
 		{"quota", 402, "application/json", `{"detail": "Quota exceeded"}`, "Quota exceeded", quaymirror.ErrForbidden},
-		{"read-only", 503, "application/json", `{"message": "System is currently read-only.", "is_readonly": true}`, "System is currently read-only.", quaymirror.ErrUnavailable},
+		{"read-only", 503, "application/json", `{"message": "System is currently read-only.", "is_readonly": true}`, "System is currently read-only.", quaymirror.ErrReadOnly},
+		{"SSRF refusal", 400, "application/json", `{"detail": "The provided registry location is not allowed", "error_type": "invalid_request"}`,
+			"The provided registry location is not allowed", quaymirror.ErrSourceNotAllowed},
+		{"SSRF refusal in the model (3.9.25)", 400, "application/json", `{"message": "URL points to a private or reserved IP address"}`,
+			"URL points to a private or reserved IP address", quaymirror.ErrSourceNotAllowed},
+		{"blocked host name (3.9.25)", 400, "application/json", `{"message": "Hostname 'localhost' is not allowed"}`,
+			"Hostname 'localhost' is not allowed", quaymirror.ErrSourceNotAllowed},
+		{"unresolvable source", 400, "application/json", `{"detail": "Cannot resolve hostname 'quay.corp'"}`,
+			"Cannot resolve hostname 'quay.corp'", quaymirror.ErrSourceNotAllowed},
+		{"missing robot", 400, "application/json", `{"message": "Could not find robot with specified username"}`,
+			"Could not find robot with specified username", quaymirror.ErrRobotNotFound},
+		{"sparse index off", 400, "application/json", `{"detail": "Architecture filtering requires FEATURE_SPARSE_INDEX to be enabled."}`,
+			"Architecture filtering requires FEATURE_SPARSE_INDEX to be enabled.", quaymirror.ErrUnsupported},
 		{"downstream", 520, "application/json", `{"detail": "Downstream issue"}`, "Downstream issue", quaymirror.ErrUnavailable},
 		{"no known key", 400, "application/json", `{"oops": 1}`, "Bad Request", quaymirror.ErrInvalid},
 		{"broken JSON", 400, "application/json", `{"detail": `, "unreadable JSON error body", quaymirror.ErrInvalid},
@@ -103,7 +115,7 @@ func TestErrorShapes(t *testing.T) {
 			if qe.Message != tc.message || qe.Status != tc.status || qe.Method != "GET" {
 				t.Errorf("error = %+v, want message %q", qe, tc.message)
 			}
-			if want := "https://quay.test/api/v1/repository?namespace=xxxxx&next_page=xxxxx"; qe.URL != want {
+			if want := "https://quay.test/api/v1/repository?namespace=xxxxx&next_page=xxxxx&public=xxxxx"; qe.URL != want {
 				t.Errorf("URL = %q, want %q", qe.URL, want)
 			}
 			for _, leak := range []string{testToken, "PAGE-TOKEN-VALUE"} {
@@ -171,6 +183,15 @@ func TestScrub(t *testing.T) {
 		{`pw "q\"uote"`, []string{`q"uote`}, `pw "[redacted]"`},
 		{"nothing\n\tto  hide", []string{"", "zzz"}, "nothing to hide"},
 		{strings.Repeat("é", 600), nil, strings.Repeat("é", 500) + "…"},
+		// A short secret is redacted where it stands alone, not inside
+		// the words it happens to be part of.
+		{"The provided registry location is not allowed", []string{"p"}, "The provided registry location is not allowed"},
+		{`{"password": "p", "user": "p@q"}`, []string{"p"}, `{"password": "[redacted]", "user": "[redacted]@q"}`},
+		{"p", []string{"p"}, "[redacted]"},
+		{"pw=ab12 ab123 xab12", []string{"ab12"}, "pw=[redacted] ab123 xab12"},
+		{"hello! !x", []string{"!"}, "hello[redacted] [redacted]x"},
+		// A long one is redacted wherever it appears.
+		{"xxSECRET-VALUEyy", []string{"SECRET-VALUE"}, "xx[redacted]yy"},
 	} {
 		if got := scrub(tc.in, tc.secrets...); got != tc.want {
 			t.Errorf("scrub(%q) = %q, want %q", tc.in, got, tc.want)

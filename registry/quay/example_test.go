@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net/http/httptest"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/fake"
 	"github.com/quaymirror/quaymirror/registry/quay"
+	"github.com/quaymirror/quaymirror/registry/quay/quaytest"
 )
 
 // One Client per organisation token, sharing one transport (and so its
@@ -31,17 +34,42 @@ func ExampleNew() {
 }
 
 // Errors unwrap to the core sentinels; *quay.Error tells the details.
+// (An emulated Quay answers here, on loopback.)
 func ExampleError() {
-	c, err := quay.New("https://quay.example.com", quay.WithToken("token"))
+	reg := fake.New()
+	if err := reg.AddOrganization("acme"); err != nil {
+		log.Fatal(err)
+	}
+	em, err := quaytest.New(reg)
 	if err != nil {
 		log.Fatal(err)
 	}
-	_, err = c.GetRobot(context.Background(), "acme", "mirror")
-	var qe *quay.Error
-	switch {
-	case errors.Is(err, quaymirror.ErrNotFound):
-		fmt.Println("create the robot first")
-	case errors.As(err, &qe):
-		fmt.Println(qe.Method, qe.URL, qe.Status, qe.Message)
+	if err := em.AddAdmin("admin", "token", quaytest.ScopeOrgAdmin, quaytest.ScopeUserRead); err != nil {
+		log.Fatal(err)
 	}
+	srv := httptest.NewServer(em)
+	defer srv.Close()
+	ctx := context.Background()
+
+	c, err := quay.New(srv.URL, quay.WithToken("token"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = c.GetRobot(ctx, "acme", "mirror")
+	var qe *quay.Error
+	if errors.Is(err, quaymirror.ErrNotFound) && errors.As(err, &qe) {
+		fmt.Println("create the robot first:", qe.Method, qe.Status, qe.Message)
+	}
+
+	expired, err := quay.New(srv.URL, quay.WithToken("expired"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = expired.CurrentUser(ctx)
+	if errors.Is(err, quaymirror.ErrUnauthorized) && errors.As(err, &qe) {
+		fmt.Println("renew the token:", qe.Status)
+	}
+	// Output:
+	// create the robot first: GET 400 Could not find robot with specified username
+	// renew the token: 401
 }

@@ -279,6 +279,27 @@ func serveDiscovery(mode string) {
 	on(http.MethodGet, "/api/v1/discovery", "").Reply(200).Type("json").BodyString(discoveryDoc(mode))
 }
 
+// Answers of GET /config (the server root), in the shapes of Quay 3.15
+// (features, no SPARSE_INDEX, no version), 3.17 with FEATURE_SPARSE_INDEX
+// on or off, and 3.17 in read-only mode.
+const (
+	config315          = `{"config": {}, "features": {"REPO_MIRROR": true}, "registry_state": "normal"}`
+	config317          = `{"config": {}, "features": {"REPO_MIRROR": true, "SPARSE_INDEX": true}, "registry_state": "normal", "version_number": "Quay 3.17.4"}`
+	config317NoSparse  = `{"config": {}, "features": {"REPO_MIRROR": true, "SPARSE_INDEX": false}, "registry_state": "normal", "version_number": "Quay 3.17.4"}`
+	config317ReadOnly  = `{"config": {}, "features": {"REPO_MIRROR": true, "SPARSE_INDEX": true}, "registry_state": "readonly", "version_number": "Quay 3.17.4"}`
+	configBeforeQuay38 = ""
+)
+
+// serveConfig registers one answer of GET /config: body, or Werkzeug's
+// 404 page for configBeforeQuay38.
+func serveConfig(body string) {
+	if body == configBeforeQuay38 {
+		on(http.MethodGet, "/config", "").Reply(404).Type("html").BodyString("<html>Not Found</html>")
+		return
+	}
+	on(http.MethodGet, "/config", "").Reply(200).Type("json").BodyString(body)
+}
+
 // roundTripFunc adapts a function to http.RoundTripper.
 type roundTripFunc func(*http.Request) (*http.Response, error)
 

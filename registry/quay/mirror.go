@@ -2,6 +2,7 @@ package quay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -57,7 +58,8 @@ type mirrorJSON struct {
 
 // GetMirror reads GET /api/v1/repository/{namespace}/{name}/mirror. A
 // repository without a mirror configuration, or a missing one, is
-// ErrNotFound. The password is never returned. Dates may come with
+// ErrNotFound. A 500 is quaymirror.ErrUnreadable: Quay's answer when the
+// stored credentials no longer decrypt, which re-sending them repairs. The password is never returned. Dates may come with
 // microseconds or be null; VerifyTLS is true when the stored configuration
 // does not say (Quay's default).
 func (c *Client) GetMirror(ctx context.Context, namespace, name string) (*quaymirror.Mirror, error) {
@@ -66,6 +68,16 @@ func (c *Client) GetMirror(ctx context.Context, namespace, name string) (*quaymi
 		return nil, err
 	}
 	resp, err := c.do(ctx, request{method: http.MethodGet, path: "/repository/" + p + "/mirror"})
+	var qe *Error
+	if errors.As(err, &qe) && qe.Status == http.StatusInternalServerError {
+		// Quay's GET decrypts the stored username; when that fails
+		// (DATABASE_SECRET_KEY changed) its error path names an undefined
+		// logger. PUT does not decrypt, so re-sending the configuration
+		// repairs it.
+		qe.kind = quaymirror.ErrUnreadable
+		return nil, fmt.Errorf("quay: the mirror configuration of %s/%s cannot be read: Quay answers 500 when its stored credentials "+
+			"no longer decrypt (its DATABASE_SECRET_KEY changed), and re-sending them repairs it: %w", namespace, name, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -181,6 +193,9 @@ func (c *Client) CreateMirror(ctx context.Context, namespace, name string, cfg q
 	if err := fit(body, shape.create, ""); err != nil {
 		return fmt.Errorf("quay: create mirror %s/%s: %w", namespace, name, err)
 	}
+	if err := c.checkArchitectureFilter(ctx, body); err != nil {
+		return fmt.Errorf("quay: create mirror %s/%s: %w", namespace, name, err)
+	}
 	_, err = c.do(ctx, request{method: http.MethodPost, path: "/repository/" + p + "/mirror", body: body, secrets: []string{cfg.Password.Reveal()}})
 	if retriedConflict(err) {
 		if m, gerr := c.GetMirror(ctx, namespace, name); gerr == nil &&
@@ -203,6 +218,11 @@ func (c *Client) CreateMirror(ctx context.Context, namespace, name string, cfg q
 // refused with ErrUnsupported otherwise, before any write; when nothing is
 // left to send, no write is made.
 // FieldState is not a mirror field (use ChangeState): ErrInvalid.
+//
+// A PUT carrying root_rule is followed by a GET of the mirror: when the
+// tag globs read back differ (the change landed on an orphan tag rule row
+// a failed create left), UpdateMirror returns an error wrapping
+// ErrNotApplied that says so.
 //
 // Proxy: Quay drops the first proxy key of a PUT when the stored
 // configuration has no proxy object yet (configurations created without
@@ -284,6 +304,9 @@ func (c *Client) UpdateMirror(ctx context.Context, namespace, name string, cfg q
 	if err := fit(body, shape.update, ""); err != nil {
 		return fmt.Errorf("quay: update mirror %s/%s: %w", namespace, name, err)
 	}
+	if err := c.checkArchitectureFilter(ctx, body); err != nil {
+		return fmt.Errorf("quay: update mirror %s/%s: %w", namespace, name, err)
+	}
 	if len(body) == 0 {
 		c.logger.Debug("nothing this server accepts is left to update", "repository", namespace+"/"+name)
 		return nil
@@ -299,7 +322,29 @@ func (c *Client) UpdateMirror(ctx context.Context, namespace, name string, cfg q
 			return fmt.Errorf("quay: update mirror %s/%s: second proxy PUT: %w", namespace, name, err)
 		}
 	}
+	if _, ok := body["root_rule"]; ok {
+		return c.checkTagGlobs(ctx, namespace, name, cfg.TagGlobs)
+	}
 	return nil
+}
+
+// checkTagGlobs reads the mirror back after a PUT of root_rule. Quay's
+// change_rule updates the repository's first RepoMirrorRule row, which is
+// not the mirror's own when a mirror POST that failed after storing its
+// rule (an unknown robot, say) left an orphan row: the PUT answers 201 and
+// GET still shows the old globs. That is ErrNotApplied.
+func (c *Client) checkTagGlobs(ctx context.Context, namespace, name string, want []string) error {
+	m, err := c.GetMirror(ctx, namespace, name)
+	if err != nil {
+		return fmt.Errorf("quay: update mirror %s/%s: reading the tag globs back: %w", namespace, name, err)
+	}
+	if quaymirror.SameTagGlobs(m.Config.TagGlobs, want) {
+		return nil
+	}
+	return fmt.Errorf("quay: update mirror %s/%s: Quay answered the tag glob change with success but the mirror still has %q, not %q: "+
+		"the change went to another tag rule (RepoMirrorRule) row of the repository, an orphan that a failed mirror create left behind, "+
+		"which Quay's API cannot remove (delete the row in Quay's database, or delete and recreate the repository): %w",
+		namespace, name, strings.Join(m.Config.TagGlobs, ","), strings.Join(want, ","), quaymirror.ErrNotApplied)
 }
 
 // SyncNow sends POST .../mirror/sync-now (204). A repository without a
@@ -322,6 +367,18 @@ func (c *Client) mirrorAction(ctx context.Context, namespace, name, action strin
 	}
 	_, err = c.do(ctx, request{method: http.MethodPost, path: "/repository/" + p + "/mirror/" + action})
 	return err
+}
+
+// checkArchitectureFilter refuses a body carrying a non-empty
+// architecture_filter when the server's FEATURE_SPARSE_INDEX is off: Quay
+// 3.17.4 then answers 400, and 3.17.0 to 3.17.3 and 3.18.0 first create
+// the mirror without the filter (the repository turned MIRROR) and then
+// answer 400.
+func (c *Client) checkArchitectureFilter(ctx context.Context, body map[string]any) error {
+	if filter, _ := body[keyArchitectureFilter].([]string); len(filter) == 0 || !c.sparseIndexOff(ctx) {
+		return nil
+	}
+	return fmt.Errorf("architecture_filter: the server refuses an architecture filter while its FEATURE_SPARSE_INDEX is off: %w", quaymirror.ErrUnsupported)
 }
 
 // fit removes from body the keys that schema s does not declare, walking

@@ -88,6 +88,9 @@ func TestCreateMirrorShapes(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(&cfg)
 			}
+			if len(cfg.ArchitectureFilter) > 0 {
+				serveConfig(config317) // read only for an architecture filter
+			}
 			if err := env.c.CreateMirror(context.Background(), "acme", "team/app", cfg); err != nil {
 				t.Fatal(err)
 			}
@@ -161,14 +164,19 @@ func TestCreateMirrorUnsupported(t *testing.T) {
 	}
 }
 
-func TestCreateMirrorDiscoveryUnavailableFallsBackTo36(t *testing.T) {
+// Without the discovery document no mirror body can be shaped safely
+// (3.15+ requires skopeo_timeout_interval, older versions fail on it):
+// nothing is written, and the error says why.
+func TestMirrorWritesNeedDiscovery(t *testing.T) {
 	env := newGock(t)
 	on("GET", "/api/v1/discovery", "").Reply(404).Type("html").BodyString("<html>not here</html>")
-	on("POST", mirrorPath, "").Reply(201).BodyString(`""`)
-	if err := env.c.CreateMirror(context.Background(), "acme", "team/app", baseConfig()); err != nil {
-		t.Fatal(err)
+	err := env.c.CreateMirror(context.Background(), "acme", "team/app", baseConfig())
+	if !errors.Is(err, quaymirror.ErrUnavailable) || errors.Is(err, quaymirror.ErrNotFound) || !strings.Contains(err.Error(), "/api/v1/discovery") {
+		t.Errorf("CreateMirror = %v, want ErrUnavailable (not ErrNotFound) naming the discovery document", err)
 	}
-	check(t, env.writes()[0], "POST", mirrorPath, "", `{`+commonCreate+`,"external_registry_config":{"verify_tls":true,`+fullProxy+`}}`)
+	if n := len(env.writes()); n != 0 {
+		t.Errorf("sent %d writes: %s", n, describe(env.writes()))
+	}
 }
 
 func TestCreateMirrorNeedsRobotGlobsAndReference(t *testing.T) {
@@ -341,6 +349,14 @@ func TestUpdateMirrorPartial(t *testing.T) {
 			cfg := baseConfig()
 			if tc.edit != nil {
 				tc.edit(&cfg)
+			}
+			if tc.mode == "3.17" && len(cfg.ArchitectureFilter) > 0 && slices.Contains(tc.fields, quaymirror.FieldArchitectureFilter) {
+				serveConfig(config317) // read only for an architecture filter
+			}
+			if slices.Contains(tc.fields, quaymirror.FieldTagGlobs) {
+				// The tag globs are read back.
+				on("GET", mirrorPath, "").Reply(200).JSON(map[string]any{"is_enabled": true, "external_reference": cfg.ExternalReference,
+					"root_rule": map[string]any{"rule_kind": "tag_glob_csv", "rule_value": cfg.TagGlobs}})
 			}
 			if err := env.c.UpdateMirror(context.Background(), "acme", "team/app", cfg, tc.fields); err != nil {
 				t.Fatal(err)
@@ -521,5 +537,57 @@ func TestParseQuayTime(t *testing.T) {
 		if _, err := parseQuayTime(&bad); err == nil {
 			t.Errorf("parseQuayTime(%q) accepted", bad)
 		}
+	}
+}
+
+// A non-empty architecture filter is refused before any write while the
+// server's FEATURE_SPARSE_INDEX is off: Quay 3.17.4 would answer 400, and
+// 3.17.0 to 3.17.3 and 3.18.0 would first create the mirror without the
+// filter.
+func TestArchitectureFilterNeedsSparseIndex(t *testing.T) {
+	env := newGock(t)
+	serveDiscovery("3.17")
+	serveConfig(config317NoSparse)
+	cfg := baseConfig()
+	cfg.ArchitectureFilter = []string{"amd64"}
+	err := env.c.CreateMirror(context.Background(), "acme", "team/app", cfg)
+	if !errors.Is(err, quaymirror.ErrUnsupported) || !strings.Contains(err.Error(), "FEATURE_SPARSE_INDEX") {
+		t.Errorf("CreateMirror = %v, want ErrUnsupported naming FEATURE_SPARSE_INDEX", err)
+	}
+	err = env.c.UpdateMirror(context.Background(), "acme", "team/app", cfg, []quaymirror.Field{quaymirror.FieldArchitectureFilter})
+	if !errors.Is(err, quaymirror.ErrUnsupported) {
+		t.Errorf("UpdateMirror = %v, want ErrUnsupported", err)
+	}
+	// Clearing the filter needs no sparse index.
+	on("PUT", mirrorPath, "").Reply(201).Type("json").BodyString(`""`)
+	cfg.ArchitectureFilter = nil
+	if err := env.c.UpdateMirror(context.Background(), "acme", "team/app", cfg, []quaymirror.Field{quaymirror.FieldArchitectureFilter}); err != nil {
+		t.Errorf("clearing the filter: %v", err)
+	}
+	if w := env.writes(); len(w) != 1 {
+		t.Errorf("writes: %s, want the clearing PUT alone", describe(w))
+	}
+}
+
+// A tag glob change is read back: Quay may answer it 201 and apply it to
+// an orphan tag rule row instead of the mirror's (see checkTagGlobs).
+func TestTagGlobChangeIsReadBack(t *testing.T) {
+	env := newGock(t)
+	serveDiscovery("3.15")
+	on("PUT", mirrorPath, "").Reply(201).Type("json").BodyString(`""`)
+	on("GET", mirrorPath, "").Reply(200).JSON(map[string]any{"is_enabled": true, "external_reference": "src.example.com/acme/team/app",
+		"root_rule": map[string]any{"rule_kind": "tag_glob_csv", "rule_value": []string{"*"}}})
+	cfg := baseConfig()
+	err := env.c.UpdateMirror(context.Background(), "acme", "team/app", cfg, []quaymirror.Field{quaymirror.FieldTagGlobs})
+	if !errors.Is(err, quaymirror.ErrNotApplied) || !strings.Contains(err.Error(), `still has "*", not "v*,latest"`) {
+		t.Errorf("err = %v, want ErrNotApplied naming both glob lists", err)
+	}
+	// Other fields are not read back.
+	on("PUT", mirrorPath, "").Reply(201).Type("json").BodyString(`""`)
+	if err := env.c.UpdateMirror(context.Background(), "acme", "team/app", cfg, []quaymirror.Field{quaymirror.FieldEnabled}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(env.requests()); n != 4 {
+		t.Errorf("sent %d requests, want discovery, PUT, GET, PUT", n)
 	}
 }

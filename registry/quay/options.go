@@ -53,6 +53,7 @@ type options struct {
 	logger             hclog.Logger
 	userAgent          string
 	transport          http.RoundTripper
+	resolver           Resolver
 }
 
 func defaultOptions() options {
@@ -222,6 +223,18 @@ func WithTransport(rt http.RoundTripper) Option {
 			return errors.New("WithTransport: nil transport")
 		}
 		o.transport = rt
+		return nil
+	}
+}
+
+// WithResolver sets how CheckSource looks the source host up (default
+// net.DefaultResolver). Tests inject their own.
+func WithResolver(r Resolver) Option {
+	return func(o *options) error {
+		if r == nil {
+			return errors.New("WithResolver: nil resolver")
+		}
+		o.resolver = r
 		return nil
 	}
 }

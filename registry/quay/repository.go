@@ -39,17 +39,22 @@ func (r repositoryJSON) repository(namespace string) quaymirror.Repository {
 }
 
 // ListRepositories reads one page of GET
-// /api/v1/repository?namespace=...&next_page=... (100 repositories a page,
-// in a stable order). pageToken is sent exactly as given; the returned
-// Next is Quay's next_page, empty on the last page. State is empty when
-// the server does not report it (before Quay 3.9). Quay answers a
-// namespace the token cannot see, and an invalid token, with an empty
-// page: check the token with CurrentUser first.
+// /api/v1/repository?namespace=...&public=true&next_page=... (100
+// repositories a page, in a stable order). Without public=true Quay lists
+// only the repositories the token's user reaches through a permission, a
+// team or an organisation role, and leaves out the public repositories of
+// the organisation the user has no permission on; with it they are added,
+// once, still filtered by namespace (Quay 3.6+). pageToken is sent exactly
+// as given; the returned Next is Quay's next_page, empty on the last page.
+// Quay reports each repository's state in listings since 3.6; a server
+// that does not leaves State empty. Quay answers a namespace the token
+// cannot see, and an invalid token, with an empty page (or only the public
+// repositories): check the token with CurrentUser first.
 func (c *Client) ListRepositories(ctx context.Context, namespace, pageToken string) (quaymirror.RepositoryPage, error) {
 	if _, err := namePath("namespace", namespace); err != nil {
 		return quaymirror.RepositoryPage{}, err
 	}
-	q := url.Values{"namespace": {namespace}}
+	q := url.Values{"namespace": {namespace}, "public": {"true"}}
 	if pageToken != "" {
 		q.Set("next_page", pageToken)
 	}

@@ -21,7 +21,8 @@ import (
 
 // retryTransport retries an exchange that failed in a way worth retrying:
 // a connection failure (refused, reset, EOF, the attempt's own timeout) or
-// a 429, 502, 503 or 504 answer. It waits a full-jitter exponential backoff
+// a 429, 502, 503 or 504 answer, except Quay's read-only refusal (a 503
+// with "is_readonly": true), which retrying does not clear. It waits a full-jitter exponential backoff
 // between attempts, or what Retry-After asks for, both capped at max. Any
 // other answer (400, 401, 403, 404, 409, 500...) is returned at once. When
 // the retries run out, the last answer (or error) is returned as is.
@@ -105,7 +106,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			reason, ambiguous = redact(parent, t.token, err.Error()), amb
 		} else {
-			if !retryableStatus(resp.StatusCode) || last {
+			if !retryableStatus(resp.StatusCode) || last || readOnlyAnswer(resp) {
 				resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
 				return resp, nil
 			}

@@ -103,9 +103,6 @@ func TestRetryGivesUp(t *testing.T) {
 		message string
 	}{
 		{"nginx 429", func() { on("GET", "/api/v1/user/", "").Reply(429).Type("html").BodyString(nginx429) }, quaymirror.ErrRateLimited, 429, "HTML error page"},
-		{"read-only 503", func() {
-			on("GET", "/api/v1/user/", "").Reply(503).JSON(map[string]any{"message": "System is currently read-only. Pulls will succeed but all write operations are currently suspended.", "is_readonly": true})
-		}, quaymirror.ErrUnavailable, 503, "System is currently read-only. Pulls will succeed but all write operations are currently suspended."},
 		{"connection reset", func() { on("GET", "/api/v1/user/", "").ReplyError(syscall.ECONNRESET) }, quaymirror.ErrUnavailable, 0, "connection reset by peer"},
 		{"connection refused", func() { on("GET", "/api/v1/user/", "").ReplyError(syscall.ECONNREFUSED) }, quaymirror.ErrUnavailable, 0, "connection refused"},
 	} {

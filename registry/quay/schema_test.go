@@ -100,6 +100,12 @@ func TestRequestBodiesMatchQuay36Schemas(t *testing.T) {
 			_, _ = w.Write(raw)
 			return
 		}
+		if r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/mirror") {
+			// The read-back after a tag glob change: the globs sent.
+			_, _ = w.Write([]byte(`{"is_enabled": true, "external_reference": "src.example.com/acme/team/app",
+				"root_rule": {"rule_kind": "tag_glob_csv", "rule_value": ["v*", "latest"]}}`))
+			return
+		}
 		b, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		sent = append(sent, sentBody{r.Method, r.URL.EscapedPath(), b})

@@ -150,7 +150,7 @@ func testMirror(t *testing.T, h Harness) {
 			{quaymirror.FieldSkopeoTimeout, e.caps.SkopeoTimeout,
 				func(c *quaymirror.MirrorConfig) { c.SkopeoTimeout = 1200 * time.Second },
 				func(c quaymirror.MirrorConfig) bool { return c.SkopeoTimeout == 1200*time.Second }},
-			{quaymirror.FieldArchitectureFilter, e.caps.ArchitectureFilter,
+			{quaymirror.FieldArchitectureFilter, e.archFilterUsable(),
 				func(c *quaymirror.MirrorConfig) { c.ArchitectureFilter = []string{"s390x"} },
 				func(c quaymirror.MirrorConfig) bool { return len(c.ArchitectureFilter) > 0 }},
 		} {
@@ -204,15 +204,18 @@ func testMirror(t *testing.T, h Harness) {
 		e.needMirroring(t)
 		foreign := e.org + "f"
 		must(t, e.store.AddRobot(foreign, "mirror"))
-		for i, tc := range []struct{ name, robot string }{
-			{"unknown robot", e.org + "+ghost"},
-			{"robot of another organization", foreign + "+mirror"},
-			{"not a robot name", "someuser"},
+		for i, tc := range []struct {
+			name, robot string
+			want        error
+		}{
+			{"unknown robot", e.org + "+ghost", quaymirror.ErrRobotNotFound},
+			{"robot of another organization", foreign + "+mirror", quaymirror.ErrInvalid},
+			{"not a robot name", "someuser", quaymirror.ErrInvalid},
 		} {
 			repo := e.repo(fmt.Sprintf("bad-robot-%d", i))
 			cfg := e.baseConfig(repo)
 			cfg.Robot = tc.robot
-			wantErr(t, "CreateMirror with "+tc.name, e.backend.CreateMirror(t.Context(), e.org, repo, cfg), quaymirror.ErrInvalid)
+			wantErr(t, "CreateMirror with "+tc.name, e.backend.CreateMirror(t.Context(), e.org, repo, cfg), tc.want)
 			checkNoMirror(t, e, repo, tc.name)
 		}
 	})

@@ -164,11 +164,16 @@ func (e *env) baseConfig(name string) quaymirror.MirrorConfig {
 	if e.caps.SkopeoTimeout {
 		c.SkopeoTimeout = 600 * time.Second
 	}
-	if e.caps.ArchitectureFilter {
+	if e.archFilterUsable() {
 		c.ArchitectureFilter = []string{"amd64", "arm64"}
 	}
 	return c
 }
+
+// archFilterUsable reports whether the backend takes a non-empty
+// architecture filter: the field exists and the server's sparse index is
+// on.
+func (e *env) archFilterUsable() bool { return e.caps.ArchitectureFilter && e.caps.SparseIndex }
 
 // configDiff lists the fields where got differs from want. Passwords are
 // compared only when withPassword is set.

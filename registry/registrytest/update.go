@@ -74,7 +74,7 @@ func (e *env) mayBeUnsupported(f quaymirror.Field) bool {
 	case quaymirror.FieldSkopeoTimeout:
 		return !e.caps.SkopeoTimeout
 	case quaymirror.FieldArchitectureFilter:
-		return !e.caps.ArchitectureFilter
+		return !e.archFilterUsable()
 	}
 	return false
 }
@@ -203,10 +203,10 @@ func testUpdateMirror(t *testing.T, h Harness) {
 		before := e.created(t, "app")
 		foreign := e.org + "f"
 		must(t, e.store.AddRobot(foreign, "mirror"))
-		for _, robot := range []string{e.org + "+ghost", foreign + "+mirror"} {
+		for robot, want := range map[string]error{e.org + "+ghost": quaymirror.ErrRobotNotFound, foreign + "+mirror": quaymirror.ErrInvalid} {
 			cfg := before.Config
 			cfg.Robot = robot
-			wantErr(t, "UpdateMirror to robot "+robot, e.backend.UpdateMirror(t.Context(), e.org, "app", cfg, []quaymirror.Field{quaymirror.FieldRobot}), quaymirror.ErrInvalid)
+			wantErr(t, "UpdateMirror to robot "+robot, e.backend.UpdateMirror(t.Context(), e.org, "app", cfg, []quaymirror.Field{quaymirror.FieldRobot}), want)
 		}
 		reportDiff(t, "stored configuration after refused robots", configDiff(e.storedMirror(t, "app").Config, before.Config, true))
 	})

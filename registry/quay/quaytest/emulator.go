@@ -43,10 +43,17 @@ type Emulator struct {
 	readOnly bool
 	pageKey  []byte
 	extras   map[string]*mirrorExtras // "namespace/name" → what fake.Registry does not hold
-	events   map[string][]event       // "namespace/name" → configuration changes, oldest first
-	requests map[string]int           // "METHOD /route/template" → count
-	reads    int
-	writes   int
+	// orphanRules are the RepoMirrorRule rows that mirror POSTs failing
+	// after create_rule left behind ("namespace/name" → their values,
+	// oldest first).
+	orphanRules map[string][][]string
+	// undecryptable are the mirrors whose stored credentials no longer
+	// decrypt ("namespace/name").
+	undecryptable map[string]bool
+	events        map[string][]event // "namespace/name" → configuration changes, oldest first
+	requests      map[string]int     // "METHOD /route/template" → count
+	reads         int
+	writes        int
 
 	faults *faultState
 }
@@ -179,17 +186,19 @@ func New(reg *fake.Registry, opts ...Option) (*Emulator, error) {
 		return nil, errors.New("quaytest: nil registry")
 	}
 	e := &Emulator{
-		reg:      reg,
-		version:  V3_17,
-		features: DefaultFeatures(),
-		now:      time.Now,
-		tokenTTL: DefaultPageTokenTTL,
-		users:    make(map[string]*user),
-		roles:    make(map[string]map[string]OrgRole),
-		tokens:   make(map[string]*Token),
-		extras:   make(map[string]*mirrorExtras),
-		requests: make(map[string]int),
-		faults:   newFaultState(),
+		reg:           reg,
+		version:       V3_17,
+		features:      DefaultFeatures(),
+		now:           time.Now,
+		tokenTTL:      DefaultPageTokenTTL,
+		users:         make(map[string]*user),
+		roles:         make(map[string]map[string]OrgRole),
+		tokens:        make(map[string]*Token),
+		extras:        make(map[string]*mirrorExtras),
+		orphanRules:   make(map[string][][]string),
+		undecryptable: make(map[string]bool),
+		requests:      make(map[string]int),
+		faults:        newFaultState(),
 	}
 	for _, opt := range opts {
 		if err := opt(e); err != nil {
@@ -215,23 +224,37 @@ func (e *Emulator) Version() Version { return e.version }
 
 // Features returns the feature flags.
 func (e *Emulator) Features() Features {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	f := e.features
 	f.SSRFAllowedHosts = append([]string(nil), f.SSRFAllowedHosts...)
 	return f
 }
 
-// Capabilities returns what a client reading /api/v1/discovery learns:
-// repository mirroring with FEATURE_REPO_MIRROR, organisation mirroring in
-// 3.17+ with FEATURE_ORG_MIRROR, skopeo timeout in 3.15+, architecture
-// filter in 3.17+ (the last two only where the mirror endpoints exist).
+// Capabilities returns what a client reading /api/v1/discovery and
+// /config learns: repository mirroring with FEATURE_REPO_MIRROR,
+// organisation mirroring in 3.17+ with FEATURE_ORG_MIRROR, skopeo timeout
+// in 3.15+, architecture filter in 3.17+ (the last two only where the
+// mirror endpoints exist) and sparse index where the architecture filter
+// exists and FEATURE_SPARSE_INDEX is on, read-only mode, and the version
+// from 3.16.
 func (e *Emulator) Capabilities() quaymirror.Capabilities {
 	m := e.features.RepoMirror
-	return quaymirror.Capabilities{
+	e.mu.Lock()
+	readOnly := e.readOnly
+	e.mu.Unlock()
+	c := quaymirror.Capabilities{
 		RepositoryMirroring:   m,
 		OrganizationMirroring: e.orgMirrorOn(),
 		SkopeoTimeout:         m && e.version.skopeoTimeout(),
 		ArchitectureFilter:    m && e.version.architectureFilter(),
+		SparseIndex:           m && e.version.architectureFilter() && e.features.SparseIndex,
+		ReadOnly:              readOnly,
 	}
+	if e.version.versionNumber() {
+		c.Version = e.version.String()
+	}
+	return c
 }
 
 func (e *Emulator) orgMirrorOn() bool { return e.features.OrgMirror && e.version.orgMirroring() }
@@ -325,6 +348,30 @@ func knownScope(s string) bool {
 		}
 	}
 	return false
+}
+
+// SetSSRFAllowedHosts replaces SSRF_ALLOWED_HOSTS, as an administrator
+// editing config.yaml and restarting Quay would.
+func (e *Emulator) SetSSRFAllowedHosts(hosts []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.features.SSRFAllowedHosts = append([]string(nil), hosts...)
+}
+
+// BreakCredentials makes the stored credentials of a repository's mirror
+// undecryptable, as a change of Quay's DATABASE_SECRET_KEY does: GET of
+// the mirror then fails with a 500 (the handler's error path names an
+// undefined logger) in every version but 3.16.4 and 3.16.5, which show
+// the username as "(invalid. please re-enter)". A PUT that sets the
+// username (which does not decrypt the old one) repairs it.
+func (e *Emulator) BreakCredentials(ns, name string) error {
+	if m, ok := e.reg.Mirror(ns, name); !ok || m.Config.Username == "" {
+		return fmt.Errorf("quaytest: %s/%s has no mirror with stored credentials", ns, name)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.undecryptable[repoKey(ns, name)] = true
+	return nil
 }
 
 // SetReadOnly puts the registry in read-only mode: every write answers 503
@@ -428,6 +475,10 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, m match) {
 	case m.route == nil:
 		w.Header().Set("Allow", strings.Join(append(m.allowed, "OPTIONS"), ", "))
 		c.html(http.StatusMethodNotAllowed)
+		return
+	}
+	if m.route.web {
+		m.route.handle(c)
 		return
 	}
 	e.mu.Lock()

@@ -321,3 +321,18 @@ func (e *env) state() quaymirror.State {
 	}
 	return r.State
 }
+
+// publicRepos adds public repositories: acme/site, which bob (a member of
+// acme) reaches by no permission, acme/granted, on which he has read, and
+// beta/other.
+func (e *env) publicRepos() {
+	e.t.Helper()
+	for _, r := range []quaymirror.Repository{
+		{Namespace: "acme", Name: "site", Visibility: quaymirror.Public},
+		{Namespace: "acme", Name: "granted", Visibility: quaymirror.Public},
+		{Namespace: "beta", Name: "other", Visibility: quaymirror.Public},
+	} {
+		must(e.t, e.reg.AddRepository(r))
+	}
+	must(e.t, e.reg.GrantPermission("acme", "granted", "bob", quaymirror.RoleRead))
+}

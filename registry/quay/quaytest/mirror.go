@@ -144,13 +144,27 @@ func (c *call) getMirror() {
 		c.notFound()
 		return
 	}
+	c.e.mu.Lock()
+	broken := c.e.undecryptable[repoKey(c.ns, c.name)]
+	c.e.mu.Unlock()
+	if broken && m.Config.Username != "" {
+		if !c.e.version.decryptFailureShown() {
+			// logger.warning(...) in the except block: NameError.
+			c.html(http.StatusInternalServerError)
+			return
+		}
+		m.Config.Username = "(invalid. please re-enter)"
+	}
 	c.json(http.StatusOK, c.mirrorView(m))
 }
 
 // orgMirrorLocked answers the 3.17+ organisation-mirror lock of mirror
-// writes (an InvalidRequest).
+// writes (an InvalidRequest). _reject_if_org_mirror_configured looks for
+// the organisation's mirror configuration without looking at
+// FEATURE_ORG_MIRROR: the lock holds after the feature is turned off
+// (repository creation and changestate do check the flag).
 func (c *call) orgMirrorLocked() bool {
-	if c.e.orgMirrorOn() && c.e.reg.IsOrganizationMirrored(c.ns) {
+	if c.e.version.orgMirroring() && c.e.reg.HasOrganizationMirror(c.ns) {
 		c.invalid("Repository mirror configuration cannot be managed when organization-level mirroring is configured")
 		return true
 	}
@@ -255,9 +269,9 @@ func (c *call) createMirror() {
 	}
 	ref := data["external_reference"].(string)
 	archValue, hasArch := data["architecture_filter"]
-	if v.hardened() {
+	if v.hardened() && !v.referenceCheckedInModel() {
 		// Everything is validated before anything is written.
-		if msg := c.e.referenceProblem(ref); msg != "" {
+		if msg := c.e.apiReferenceProblem(ref); msg != "" {
 			c.invalid(msg)
 			return
 		}
@@ -282,6 +296,15 @@ func (c *call) createMirror() {
 		c.invalid(msgRuleValue)
 		return
 	}
+	// create_rule has stored the rule row: a failure from here on leaves
+	// it behind, an orphan that a later PUT of root_rule may change
+	// instead of the mirror's own row.
+	created := false
+	defer func() {
+		if !created {
+			c.e.addOrphanRule(c.ns, c.name, rule)
+		}
+	}()
 	robot, hasRobot := data["robot_username"].(string)
 	if !hasRobot {
 		c.html(http.StatusInternalServerError) // data["robot_username"]: KeyError
@@ -310,6 +333,15 @@ func (c *call) createMirror() {
 			}
 		default:
 			c.html(http.StatusInternalServerError)
+			return
+		}
+	}
+	if v.referenceCheckedInModel() {
+		// enable_mirroring_for_repository checks the reference itself,
+		// without DNS, after the rule and the robot grant: its
+		// DataModelException is a 400 {"message"} with the detail.
+		if msg, _ := c.e.referenceProblem(ref, false); msg != "" {
+			c.message(http.StatusBadRequest, msg)
 			return
 		}
 	}
@@ -368,6 +400,7 @@ func (c *call) createMirror() {
 	}
 	_ = c.e.reg.PutMirror(c.ns, c.name, quaymirror.Mirror{Config: cfg, Status: status})
 	_ = c.e.reg.SetState(c.ns, c.name, quaymirror.StateMirror)
+	created = true
 	c.e.setExtras(c.ns, c.name, x)
 	c.e.logChange(c.who, c.ns, c.name, "external_reference", ref)
 	if archErr != "" {
@@ -375,6 +408,28 @@ func (c *call) createMirror() {
 		return
 	}
 	c.emptyString(http.StatusCreated)
+}
+
+// addOrphanRule records a rule row a failed POST left behind.
+func (e *Emulator) addOrphanRule(ns, name string, globs []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	k := repoKey(ns, name)
+	e.orphanRules[k] = append(e.orphanRules[k], slices.Clone(globs))
+}
+
+// changeOrphanRule gives the repository's first orphan rule row the value
+// globs, as change_rule does when that row comes first, and reports
+// whether there was one.
+func (e *Emulator) changeOrphanRule(ns, name string, globs []string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rows := e.orphanRules[repoKey(ns, name)]
+	if len(rows) == 0 {
+		return false
+	}
+	rows[0] = slices.Clone(globs)
+	return true
 }
 
 func setProxy(p *quaymirror.Proxy, i int, s string) {
@@ -512,7 +567,7 @@ func (c *call) updateSteps() []step {
 			check: func(u *mirrorUpdate) func() {
 				ref := u.data["external_reference"].(string)
 				if v.hardened() {
-					if msg := c.e.referenceProblem(ref); msg != "" {
+					if msg := c.e.apiReferenceProblem(ref); msg != "" {
 						return func() { c.invalid(msg) }
 					}
 				} else if ref == "" {
@@ -585,6 +640,10 @@ func (c *call) updateSteps() []step {
 			apply: func(u *mirrorUpdate) {
 				name, _ := u.data["external_registry_username"].(string)
 				u.m.Config.Username = name
+				// Encrypted with the current key: readable again.
+				c.e.mu.Lock()
+				delete(c.e.undecryptable, repoKey(c.ns, c.name))
+				c.e.mu.Unlock()
 				if pw, both := u.data["external_registry_password"]; both {
 					s, _ := pw.(string)
 					u.m.Config.Password = quaymirror.Secret(s)
@@ -639,8 +698,15 @@ func (c *call) updateSteps() []step {
 				return nil
 			},
 			apply: func(u *mirrorUpdate) {
-				u.m.Config.TagGlobs = strings_(u.data["root_rule"].(map[string]any)["rule_value"])
-				u.changed("mirror_rule", u.m.Config.TagGlobs)
+				globs := strings_(u.data["root_rule"].(map[string]any)["rule_value"])
+				// change_rule updates the repository's first rule row
+				// (RepoMirrorRule.get, no ORDER BY), which is an
+				// orphan when a failed POST left one: the mirror keeps
+				// its own rule, and GET shows it unchanged.
+				if !c.e.changeOrphanRule(c.ns, c.name, globs) {
+					u.m.Config.TagGlobs = globs
+				}
+				u.changed("mirror_rule", globs)
 			}},
 	)
 	return steps

@@ -28,6 +28,9 @@ var (
 	notHardened = []quaytest.Version{quaytest.V3_6, quaytest.V3_15, quaytest.V3_18}
 	only318     = []quaytest.Version{quaytest.V3_18}
 	before318   = []quaytest.Version{quaytest.V3_6, quaytest.V3_15, quaytest.V3_17}
+	// modelChecked: the hardened lines that check a POST's reference
+	// inside enable_mirroring_for_repository.
+	modelChecked = []quaytest.Version{{Major: 3, Minor: 9, Patch: 25}, {Major: 3, Minor: 10, Patch: 25}, {Major: 3, Minor: 12, Patch: 21}}
 )
 
 func orgMirrorOn(f *quaytest.Features)   { f.OrgMirror = true }
@@ -189,6 +192,32 @@ func quirks() []quirk {
 					t.Errorf("robot %+v (exists %v)", rb, ok)
 				}
 			}},
+		{name: "11 robot: PUT accepts every short name validate_username does (mirror-bot, ci.bot, 1bot)",
+			setup: func(e *env) {
+				for _, n := range []string{"ci.bot", "1bot"} {
+					status(201)(e.t, e.do(req{method: http.MethodPut, path: "/api/v1/organization/acme/robots/" + n, token: tokAdmin}))
+				}
+			},
+			req: put("/api/v1/organization/acme/robots/mirror-bot", nil), want: all(status(201), field("name", `"acme+mirror-bot"`)),
+			after: func(t *testing.T, e *env) {
+				for _, n := range []string{"mirror-bot", "ci.bot", "1bot"} {
+					if _, ok := e.reg.Robot("acme", n); !ok {
+						t.Errorf("robot %s was not stored", n)
+					}
+				}
+			}},
+		{name: "11 robot: a mirror POST and a robot GET take such a robot",
+			setup: func(e *env) { must(e.t, e.reg.AddRobot("acme", "ci.bot")) },
+			req:   createMirror(map[string]any{"robot_username": "acme+ci.bot"}), want: emptyString(201),
+			after: func(t *testing.T, e *env) {
+				status(200)(t, e.do(req{method: http.MethodGet, path: "/api/v1/organization/acme/robots/ci.bot", token: tokAdmin}))
+			}},
+		{name: "11 robot: PUT of a name validate_username refuses → 400",
+			req:  put("/api/v1/organization/acme/robots/bot-", nil),
+			want: apiError(400, "invalid_request", "The name for the robot 'bot-' is invalid")},
+		{name: "11 robot: PUT of a one-character name → 400",
+			req:  put("/api/v1/organization/acme/robots/b", nil),
+			want: apiError(400, "invalid_request", "Namespace must be between 2 and 255 characters in length")},
 		{name: "3.3 robot: PUT without a body is fine",
 			req: func(*env) req {
 				return req{method: http.MethodPut, path: "/api/v1/organization/acme/robots/builder", token: tokAdmin}
@@ -238,6 +267,27 @@ func quirks() []quirk {
 				e.reg.RunMirrors(time.Date(2026, 1, 1, 0, 30, 0, 250000000, time.UTC), nil)
 			},
 			req: get(mirrorPath), want: all(status(200), field("sync_start_date", `"2026-01-01T01:00:00.250000Z"`), field("sync_status", `"SUCCESS"`))},
+
+		{name: "11 GET: credentials that no longer decrypt → 500 (the error path's undefined logger)",
+			versions: []quaytest.Version{quaytest.V3_6, quaytest.V3_15, {Major: 3, Minor: 16, Patch: 3}, quaytest.V3_17, quaytest.V3_18},
+			setup:    func(e *env) { e.seedMirror(nil, nil); must(e.t, e.em.BreakCredentials("acme", "app")) },
+			req:      get(mirrorPath), want: html(500)},
+		{name: "11 GET: 3.16.4 and 3.16.5 show such a username as (invalid. please re-enter)",
+			versions: []quaytest.Version{{Major: 3, Minor: 16, Patch: 4}, {Major: 3, Minor: 16, Patch: 5}},
+			setup:    func(e *env) { e.seedMirror(nil, nil); must(e.t, e.em.BreakCredentials("acme", "app")) },
+			req:      get(mirrorPath), want: all(status(200), field("external_registry_username", `"(invalid. please re-enter)"`))},
+		{name: "11 PUT does not decrypt: it answers 201 and re-sending the credentials repairs GET",
+			setup: func(e *env) {
+				e.seedMirror(nil, nil)
+				must(e.t, e.em.BreakCredentials("acme", "app"))
+				emptyString(201)(e.t, e.do(put(mirrorPath, map[string]any{"sync_interval": 7200})(e)))
+				html(500)(e.t, e.do(get(mirrorPath)(e)))
+			},
+			req:  put(mirrorPath, map[string]any{"external_registry_username": "puller", "external_registry_password": "new"}),
+			want: emptyString(201),
+			after: func(t *testing.T, e *env) {
+				all(status(200), field("external_registry_username", `"puller"`))(t, e.do(get(mirrorPath)(e)))
+			}},
 
 		// §3.4 POST mirror
 		{name: "3.4 POST: 201 \"\"; MIRROR, NEVER_RUN, 3 retries; a read robot is granted write",
@@ -305,13 +355,35 @@ func quirks() []quirk {
 					t.Errorf("robot permission = %q; Quay grants write before failing", p)
 				}
 			}},
-		{name: "5 POST skopeo_timeout_interval silently dropped in 3.14.7 and 3.14.8", versions: []quaytest.Version{{Major: 3, Minor: 14, Patch: 7}, {Major: 3, Minor: 14, Patch: 8}},
+		{name: "5 POST skopeo_timeout_interval silently dropped in 3.14.8", versions: []quaytest.Version{{Major: 3, Minor: 14, Patch: 8}},
 			req: createMirror(map[string]any{"skopeo_timeout_interval": 600}), want: emptyString(201),
 			after: func(t *testing.T, e *env) {
 				if e.mirror().Config.SkopeoTimeout != 0 {
 					t.Error("skopeo timeout stored")
 				}
 			}},
+		{name: "5 POST skopeo_timeout_interval → 400 in 3.14.7 (additionalProperties: false)", versions: []quaytest.Version{{Major: 3, Minor: 14, Patch: 7}},
+			req:  createMirror(map[string]any{"skopeo_timeout_interval": 600}),
+			want: apiError(400, "invalid_request", "Additional properties are not allowed ('skopeo_timeout_interval' was unexpected)"), after: noMirror},
+		{name: "5 POST any undeclared key → 400 in 3.14.7, and the discovery says so", versions: []quaytest.Version{{Major: 3, Minor: 14, Patch: 7}},
+			setup: func(e *env) {
+				r := e.do(get("/api/v1/discovery")(e))
+				var doc struct {
+					Definitions map[string]map[string]any `json:"definitions"`
+				}
+				must(e.t, json.Unmarshal(r.body, &doc))
+				if v, ok := doc.Definitions["CreateMirrorConfig"]["additionalProperties"]; !ok || v != false {
+					e.t.Errorf("CreateMirrorConfig.additionalProperties = %v, want false", v)
+				}
+				if _, ok := doc.Definitions["UpdateMirrorConfig"]["additionalProperties"]; ok {
+					e.t.Error("UpdateMirrorConfig has additionalProperties")
+				}
+			},
+			req:  createMirror(map[string]any{"mirror_type": "PULL", "architecture_filter": []string{}}),
+			want: apiError(400, "invalid_request", "Additional properties are not allowed ('architecture_filter', 'mirror_type' were unexpected)"), after: noMirror},
+		{name: "5 PUT unknown keys still pass in 3.14.7", versions: []quaytest.Version{{Major: 3, Minor: 14, Patch: 7}},
+			setup: func(e *env) { e.seedMirror(nil, nil) },
+			req:   put(mirrorPath, map[string]any{"skopeo_timeout_interval": 600}), want: emptyString(201)},
 		{name: "5 POST architecture_filter silently dropped in 3.16.4 and 3.16.5", versions: []quaytest.Version{{Major: 3, Minor: 16, Patch: 4}, {Major: 3, Minor: 16, Patch: 5}},
 			req: createMirror(map[string]any{"architecture_filter": []string{"amd64"}}), want: emptyString(201),
 			after: func(t *testing.T, e *env) {
@@ -342,7 +414,8 @@ func quirks() []quirk {
 			features: func(f *quaytest.Features) { f.SparseIndex = false },
 			req:      createMirror(map[string]any{"architecture_filter": []string{"amd64"}}),
 			want:     detail(400, "Architecture filtering requires FEATURE_SPARSE_INDEX to be enabled."), after: noMirror},
-		{name: "5 POST architecture_filter without FEATURE_SPARSE_INDEX → created, then 400 (3.18.0)", versions: only318,
+		{name: "5 POST architecture_filter without FEATURE_SPARSE_INDEX → created, then 400 (3.17.0-3.17.3, 3.18.0)",
+			versions: []quaytest.Version{{Major: 3, Minor: 17, Patch: 0}, {Major: 3, Minor: 17, Patch: 3}, quaytest.V3_18},
 			features: func(f *quaytest.Features) { f.SparseIndex = false },
 			req:      createMirror(map[string]any{"architecture_filter": []string{"amd64"}}),
 			want:     detail(400, "Architecture filtering requires FEATURE_SPARSE_INDEX to be enabled."),
@@ -384,6 +457,68 @@ func quirks() []quirk {
 		{name: "3.6 no reference checks before the hardening", versions: notHardened,
 			req: createMirror(map[string]any{"external_reference": "localhost"}), want: emptyString(201)},
 
+		{name: "11 SSRF (3.9.25, 3.10.25, 3.12.21): the POST checks inside enable_mirroring, after the robot grant, → 400 {message} with the detail",
+			versions: modelChecked,
+			req:      createMirror(map[string]any{"external_reference": "10.1.2.3/x/y"}),
+			want:     message(400, "URL points to a private or reserved IP address"),
+			after: func(t *testing.T, e *env) {
+				noMirror(t, e)
+				if p := e.reg.Permission("acme", "app", "acme+mirror"); p != quaymirror.RoleWrite {
+					t.Errorf("robot permission = %q; the grant comes before the check", p)
+				}
+			}},
+		{name: "11 SSRF (3.9.25, 3.10.25, 3.12.21): a blocked name → 400 {message}", versions: modelChecked,
+			req: createMirror(map[string]any{"external_reference": "localhost:5000/x/y"}), want: message(400, "Hostname 'localhost' is not allowed")},
+		{name: "11 SSRF (3.9.25, 3.10.25, 3.12.21): the POST resolves no name", versions: modelChecked,
+			req: createMirror(map[string]any{"external_reference": "registry.invalid/x"}), want: emptyString(201)},
+		{name: "11 SSRF (3.9.25, 3.10.25, 3.12.21): an allow-listed address passes", versions: modelChecked,
+			features: func(f *quaytest.Features) { f.SSRFAllowedHosts = []string{"10.0.0.0/8"} },
+			req:      createMirror(map[string]any{"external_reference": "10.1.2.3/x/y"}), want: emptyString(201)},
+		{name: "11 SSRF (3.9.25, 3.10.25, 3.12.21): the PUT validates in the API → the generic 400", versions: modelChecked,
+			setup: func(e *env) { e.seedMirror(nil, nil) },
+			req:   put(mirrorPath, map[string]any{"external_reference": "10.1.2.3/x/y"}),
+			want:  apiError(400, "invalid_request", "The provided registry location is not allowed")},
+		{name: "11 SSRF: none on 3.16.5 (it has SSRF_ALLOWED_HOSTS, not the check) nor 3.17.3",
+			versions: []quaytest.Version{{Major: 3, Minor: 16, Patch: 5}, {Major: 3, Minor: 17, Patch: 3}},
+			req:      createMirror(map[string]any{"external_reference": "10.1.2.3/x/y"}), want: emptyString(201)},
+		{name: "11 org mirror: the mirror POST lock holds with FEATURE_ORG_MIRROR off again (3.17+)", versions: since317,
+			setup: func(e *env) { must(e.t, e.reg.SetOrganizationMirrored("acme", true)) },
+			req:   createMirror(nil),
+			want:  apiError(400, "invalid_request", "Repository mirror configuration cannot be managed when organization-level mirroring is configured"),
+			after: noMirror},
+		{name: "11 org mirror: so does the PUT lock", versions: since317,
+			setup: func(e *env) { e.seedMirror(nil, nil); must(e.t, e.reg.SetOrganizationMirrored("acme", true)) },
+			req:   put(mirrorPath, map[string]any{"is_enabled": false}),
+			want:  apiError(400, "invalid_request", "Repository mirror configuration cannot be managed when organization-level mirroring is configured")},
+		{name: "11 org mirror: repository creation checks the flag: allowed with it off", versions: since317,
+			setup: func(e *env) { must(e.t, e.reg.SetOrganizationMirrored("acme", true)) },
+			req:   post("/api/v1/repository", newRepo("x")), want: status(http.StatusCreated)},
+
+		{name: "11 orphan rule: a POST that fails after create_rule (unknown robot) leaves its rule row; a later PUT of root_rule lands on it, GET shows the old globs",
+			setup: func(e *env) {
+				message(400, "Could not find robot with specified username")(e.t, e.do(createMirror(map[string]any{"robot_username": "acme+ghost"})(e)))
+				emptyString(201)(e.t, e.do(createMirror(nil)(e)))
+			},
+			req:  put(mirrorPath, map[string]any{"root_rule": map[string]any{"rule_kind": "tag_glob_csv", "rule_value": []string{"v*"}}}),
+			want: emptyString(201),
+			after: func(t *testing.T, e *env) {
+				if g := e.mirror().Config.TagGlobs; !slices.Equal(g, []string{"*"}) {
+					t.Errorf("tag globs = %v, want the mirror's own [*] unchanged", g)
+				}
+				field("root_rule", `{"rule_kind":"tag_glob_csv","rule_value":["*"]}`)(t, e.do(get(mirrorPath)(e)))
+			}},
+		{name: "11 orphan rule: a POST refused before create_rule (empty rule_value) leaves none",
+			setup: func(e *env) {
+				apiError(400, "invalid_request", msgRuleValueForTest)(e.t, e.do(createMirror(map[string]any{"root_rule": map[string]any{"rule_kind": "tag_glob_csv", "rule_value": []string{}}})(e)))
+				emptyString(201)(e.t, e.do(createMirror(nil)(e)))
+			},
+			req:  put(mirrorPath, map[string]any{"root_rule": map[string]any{"rule_kind": "tag_glob_csv", "rule_value": []string{"v*"}}}),
+			want: emptyString(201),
+			after: func(t *testing.T, e *env) {
+				if g := e.mirror().Config.TagGlobs; !slices.Equal(g, []string{"v*"}) {
+					t.Errorf("tag globs = %v, want [v*]", g)
+				}
+			}},
 		// §3.4 PUT mirror
 		{name: "3.4 PUT: 201 \"\"; only the keys sent change",
 			setup: func(e *env) { e.seedMirror(nil, nil) },
@@ -690,6 +825,18 @@ func quirks() []quirk {
 				return req{method: http.MethodGet, path: "/api/v1/repository?namespace=acme&public=true"}
 			},
 			want: all(status(200), listed(`[{"name":"site","state":"NORMAL","public":true}]`))},
+		{name: "11 listing: without public=true a public repository the user reaches by no permission is left out",
+			setup: func(e *env) { e.publicRepos() },
+			req: func(*env) req {
+				return req{method: http.MethodGet, path: "/api/v1/repository?namespace=acme", token: tokMember}
+			},
+			want: all(status(200), listed(`[{"name":"granted","state":"NORMAL","public":true}]`))},
+		{name: "11 listing: public=true adds them once, still filtered by namespace",
+			setup: func(e *env) { e.publicRepos() },
+			req: func(*env) req {
+				return req{method: http.MethodGet, path: "/api/v1/repository?namespace=acme&public=true", token: tokMember}
+			},
+			want: all(status(200), listed(`[{"name":"site","state":"NORMAL","public":true},{"name":"granted","state":"NORMAL","public":true}]`))},
 		{name: "2.1 namespace, starred or public is required",
 			req: get("/api/v1/repository"), want: apiError(400, "invalid_request", "namespace, starred or public are required for this API call")},
 		{name: "2.1 an unknown repo_kind → 400 {message}",
@@ -758,6 +905,30 @@ func quirks() []quirk {
 		{name: "1.3 an unrouted path → Werkzeug's HTML 404",
 			req: get("/api/v1/nothing/here"), want: html(404)},
 
+		// §11 GET /config: the web UI's configuration
+		{name: "11 /config: anonymous, features without FEATURE_, SPARSE_INDEX as set (3.17+), version_number", versions: since317,
+			features: func(f *quaytest.Features) { f.SparseIndex = false; f.AnonymousAccess = false },
+			req:      func(*env) req { return req{method: http.MethodGet, path: "/config"} },
+			want: all(keys(200, []string{"config", "features", "oauth", "external_login", "registry_state", "account_recovery_mode", "version_number"}),
+				feature("SPARSE_INDEX", "false"), feature("REPO_MIRROR", "true"), field("registry_state", `"normal"`),
+				func(t testing.TB, r resp) {
+					if v := r.object(t)["version_number"]; v != "Quay 3.17.4" && v != "Quay 3.18.0" {
+						t.Errorf("version_number = %v", v)
+					}
+				})},
+		{name: "11 /config: SPARSE_INDEX on", versions: since317,
+			req: func(*env) req { return req{method: http.MethodGet, path: "/config"} }, want: feature("SPARSE_INDEX", "true")},
+		{name: "11 /config: no SPARSE_INDEX key nor version_number before 3.16/3.17", versions: []quaytest.Version{quaytest.V3_15},
+			req:  func(*env) req { return req{method: http.MethodGet, path: "/config"} },
+			want: all(keys(200, []string{"features", "registry_state"}, "version_number"), feature("SPARSE_INDEX", "null"))},
+		{name: "11 /config: version_number from 3.16", versions: []quaytest.Version{{Major: 3, Minor: 16, Patch: 5}},
+			req: func(*env) req { return req{method: http.MethodGet, path: "/config"} }, want: field("version_number", `"Quay 3.16.5"`)},
+		{name: "11 /config: no such page before 3.8", versions: only36,
+			req: func(*env) req { return req{method: http.MethodGet, path: "/config"} }, want: html(404)},
+		{name: "11 /config: registry_state is readonly in read-only mode", versions: since315,
+			setup: func(e *env) { e.em.SetReadOnly(true) },
+			req:   func(*env) req { return req{method: http.MethodGet, path: "/config"} }, want: field("registry_state", `"readonly"`)},
+
 		// §6 organisation-level mirroring
 		{name: "6 org mirror: 404 when the organisation has none", versions: since317, features: orgMirrorOn,
 			req: get("/api/v1/organization/acme/mirror"), want: apiError(404, "not_found", "Not Found")},
@@ -769,6 +940,20 @@ func quirks() []quirk {
 			req: get("/api/v1/organization/acme/mirror"), want: html(404)},
 		{name: "6 org mirror: no such route before 3.17", versions: before317, features: orgMirrorOn,
 			req: get("/api/v1/organization/acme/mirror"), want: html(404)},
+	}
+}
+
+const msgRuleValueForTest = "validation failed: rule_value for TAG_GLOB_CSV must be a list with at least one rule"
+
+// feature: the value of features[name] of a /config answer, as JSON
+// ("null" when absent).
+func feature(name, want string) check {
+	return func(t testing.TB, r resp) {
+		t.Helper()
+		f, _ := r.object(t)["features"].(map[string]any)
+		if got, _ := json.Marshal(f[name]); string(got) != want {
+			t.Errorf("features.%s = %s, want %s", name, got, want)
+		}
 	}
 }
 

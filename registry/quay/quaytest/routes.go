@@ -12,6 +12,9 @@ type route struct {
 	method string
 	shape  *shape
 	op     fake.Op // the registry operation it counts as, if any
+	// web routes belong to Quay's web blueprint, not the API: served to
+	// anyone, whatever FEATURE_ANONYMOUS_ACCESS and read-only mode say.
+	web bool
 	// visible reports whether the route exists (feature flags, version).
 	visible func(e *Emulator) bool
 	handle  func(c *call)
@@ -220,6 +223,9 @@ func buildRoutes() []*route {
 func (e *Emulator) resolve(method, path string) match {
 	if path == api+"/user" {
 		return match{template: api + "/user", redirect: api + "/user/"}
+	}
+	if m, ok := e.resolveWeb(method, path); ok {
+		return m
 	}
 	lookup := method
 	if method == http.MethodHead {

@@ -21,6 +21,9 @@ type schema struct {
 	Required    []string           `json:"required,omitempty"`
 	Properties  map[string]*schema `json:"properties,omitempty"`
 	Items       *schema            `json:"items,omitempty"`
+	// AdditionalProperties false refuses undeclared keys (nil allows
+	// them, as JSON Schema does by default).
+	AdditionalProperties *bool `json:"additionalProperties,omitempty"`
 	// order lists Properties in Quay's declaration order, which decides
 	// which error python-jsonschema reports first.
 	order []string
@@ -129,6 +132,22 @@ func collect(v any, s *schema, path []string, out *[]*validationError) {
 		for _, r := range s.Required {
 			if _, ok := obj[r]; !ok {
 				fail("required", fmt.Sprintf("%s is a required property", pyRepr(r)))
+			}
+		}
+		if s.AdditionalProperties != nil && !*s.AdditionalProperties {
+			var extra []string
+			for k := range obj {
+				if _, declared := s.Properties[k]; !declared {
+					extra = append(extra, pyRepr(k))
+				}
+			}
+			slices.Sort(extra)
+			switch len(extra) {
+			case 0:
+			case 1:
+				fail("additionalProperties", fmt.Sprintf("Additional properties are not allowed (%s was unexpected)", extra[0]))
+			default:
+				fail("additionalProperties", fmt.Sprintf("Additional properties are not allowed (%s were unexpected)", strings.Join(extra, ", ")))
 			}
 		}
 		for _, name := range s.order {

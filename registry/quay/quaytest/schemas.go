@@ -51,7 +51,12 @@ func createMirrorSchema(v Version) *schema {
 	if v.skopeoTimeout() {
 		req = append(req, "skopeo_timeout_interval")
 	}
-	return object("Create the repository mirroring configuration.", req, mirrorProperties(v)...)
+	s := object("Create the repository mirroring configuration.", req, mirrorProperties(v)...)
+	if v.strictCreateMirror() {
+		no := false
+		s.AdditionalProperties = &no
+	}
+	return s
 }
 
 func updateMirrorSchema(v Version) *schema {

@@ -31,25 +31,38 @@ var blockedPrefixes = func() []netip.Prefix {
 	return out
 }()
 
+// apiReferenceProblem is the API's _validate_external_reference: the
+// reference checked with DNS, a blocked registry answered with the generic
+// "The provided registry location is not allowed" (which leaks nothing of
+// the network), any other problem with its own detail.
+func (e *Emulator) apiReferenceProblem(ref string) string {
+	msg, blocked := e.referenceProblem(ref, true)
+	if blocked {
+		return ssrfGeneric
+	}
+	return msg
+}
+
 // referenceProblem is validate_external_registry_reference of the
-// hardened releases (util/security/ssrf.py), returning the 400 detail or
-// "". The emulator resolves no names: hostnames under the reserved
-// ".invalid" domain cannot be resolved, every other hostname resolves to
-// a public address.
-func (e *Emulator) referenceProblem(ref string) string {
+// hardened releases (util/security/ssrf.py): the ValueError's detail, or
+// "", and whether it is an SSRFBlockedError. The emulator resolves no
+// names: with dns, hostnames under the reserved ".invalid" domain cannot
+// be resolved and every other hostname resolves to a public address;
+// without it only literal addresses and blocked names are checked.
+func (e *Emulator) referenceProblem(ref string, dns bool) (msg string, blocked bool) {
 	switch {
 	case strings.TrimSpace(ref) == "":
-		return "External registry reference is required"
+		return "External registry reference is required", false
 	case strings.IndexFunc(ref, unicode.IsSpace) >= 0:
-		return "External registry reference must not include whitespace"
+		return "External registry reference must not include whitespace", false
 	case strings.Contains(ref, "://"):
-		return "External registry reference must not include a URL scheme"
+		return "External registry reference must not include a URL scheme", false
 	case strings.ContainsAny(ref, `?#\%`):
-		return "External registry reference contains an invalid character"
+		return "External registry reference contains an invalid character", false
 	}
 	registry, path, ok := strings.Cut(ref, "/")
 	if !ok || registry == "" || path == "" {
-		return "External registry reference must include a repository path"
+		return "External registry reference must include a repository path", false
 	}
 	const badAuthority = "External registry reference contains an invalid registry authority"
 	const badPort = "External registry reference contains an invalid registry port"
@@ -58,55 +71,55 @@ func (e *Emulator) referenceProblem(ref string) string {
 	if strings.HasPrefix(registry, "[") {
 		end := strings.Index(registry, "]")
 		if end < 0 {
-			return badAuthority
+			return badAuthority, false
 		}
 		suffix := registry[end+1:]
 		if suffix != "" && !strings.HasPrefix(suffix, ":") {
-			return badAuthority
+			return badAuthority, false
 		}
 		if suffix == ":" {
-			return badPort
+			return badPort, false
 		}
 		host, port = registry[1:end], strings.TrimPrefix(suffix, ":")
 	} else {
 		if strings.Count(registry, ":") > 1 {
-			return badAuthority
+			return badAuthority, false
 		}
 		if strings.HasSuffix(registry, ":") {
-			return badPort
+			return badPort, false
 		}
 		host, port, _ = strings.Cut(registry, ":")
 	}
 	if strings.Contains(host, "@") || host == "" {
-		return badHost
+		return badHost, false
 	}
 	if port != "" {
 		n, err := strconv.Atoi(port)
 		if err != nil || n < 0 || n > 65535 {
-			return badAuthority
+			return badAuthority, false
 		}
 		if n == 0 {
-			return badPort
+			return badPort, false
 		}
 	}
 	host = strings.ToLower(host)
 	ip, err := netip.ParseAddr(host)
 	if err != nil && (strings.HasSuffix(host, ".") || !registryHostname.MatchString(host)) {
-		return badHost
+		return badHost, false
 	}
 	if err == nil {
 		if ipBlocked(ip) && !e.allowed(host, ip) {
-			return ssrfGeneric
+			return "URL points to a private or reserved IP address", true
 		}
-		return ""
-	}
-	if strings.HasSuffix(host, ".invalid") || host == "invalid" {
-		return "Cannot resolve hostname '" + host + "'"
+		return "", false
 	}
 	if (blockedHostnames[host] || strings.HasSuffix(host, ".internal") || strings.HasSuffix(host, ".local")) && !e.allowed(host, netip.Addr{}) {
-		return ssrfGeneric
+		return "Hostname '" + host + "' is not allowed", true
 	}
-	return ""
+	if dns && (strings.HasSuffix(host, ".invalid") || host == "invalid") {
+		return "Cannot resolve hostname '" + host + "'", false
+	}
+	return "", false
 }
 
 func ipBlocked(ip netip.Addr) bool {
@@ -121,7 +134,10 @@ func ipBlocked(ip netip.Addr) bool {
 // allowed applies SSRF_ALLOWED_HOSTS: hostnames (case-insensitive) and
 // CIDRs.
 func (e *Emulator) allowed(host string, ip netip.Addr) bool {
-	for _, entry := range e.features.SSRFAllowedHosts {
+	e.mu.Lock()
+	hosts := e.features.SSRFAllowedHosts
+	e.mu.Unlock()
+	for _, entry := range hosts {
 		if p, err := netip.ParsePrefix(entry); err == nil {
 			if ip.IsValid() && p.Contains(ip) {
 				return true

@@ -90,8 +90,15 @@ func (v Version) line(major, minor int) bool { return v.Major == major && v.Mino
 // POST).
 func (v Version) skopeoTimeout() bool { return v.atLeast(3, 15, 0) }
 
-// skopeoDroppedOnPost: 3.14.7 and 3.14.8 pop the field before creating.
+// skopeoDroppedOnPost: 3.14.8 pops the field before creating (3.14.7
+// pops it too, but its schema refuses the key before: strictCreateMirror).
 func (v Version) skopeoDroppedOnPost() bool { return v.line(3, 14) && v.Patch >= 7 }
+
+// strictCreateMirror: 3.14.7's CreateMirrorConfig has
+// "additionalProperties": false, so any undeclared top-level key
+// (skopeo_timeout_interval included) is a 400 from the schema; 3.14.8
+// removed it again.
+func (v Version) strictCreateMirror() bool { return v.line(3, 14) && v.Patch == 7 }
 
 // architectureFilter: architecture_filter exists.
 func (v Version) architectureFilter() bool { return v.atLeast(3, 17, 0) }
@@ -120,9 +127,29 @@ func (v Version) hardened() bool {
 	return v.atLeast(3, 19, 0)
 }
 
+// referenceCheckedInModel: the hardened 3.9, 3.10 and 3.12 lines check a
+// mirror POST's external_reference only inside
+// enable_mirroring_for_repository (after the rule row is created and the
+// robot granted write, without DNS, answering 400 {"message"} with the
+// detail); their PUT validates in the API like 3.17.4.
+func (v Version) referenceCheckedInModel() bool {
+	return v.hardened() && (v.line(3, 9) || v.line(3, 10) || v.line(3, 12))
+}
+
 // orgMirroring: organisation-level mirroring exists (with
 // FEATURE_ORG_MIRROR).
 func (v Version) orgMirroring() bool { return v.atLeast(3, 17, 0) }
+
+// decryptFailureShown: GET of a mirror whose username does not decrypt
+// shows "(invalid. please re-enter)" instead of failing with a 500: only
+// 3.16.4 and 3.16.5 define the logger its error path uses.
+func (v Version) decryptFailureShown() bool { return v.line(3, 16) && v.Patch >= 4 }
+
+// webConfig: GET /config (the web UI's configuration) exists.
+func (v Version) webConfig() bool { return v.atLeast(3, 8, 0) }
+
+// versionNumber: GET /config tells the version (without billing).
+func (v Version) versionNumber() bool { return v.atLeast(3, 16, 0) }
 
 // mirrorHealth: GET /api/v1/repository/mirror/health exists.
 func (v Version) mirrorHealth() bool { return v.atLeast(3, 18, 0) }

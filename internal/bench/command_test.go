@@ -1,4 +1,4 @@
-package cli
+package bench
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 func runBench(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code = Run(context.Background(), append([]string{"bench"}, args...), nil, &out, &errOut)
+	code = Main(context.Background(), args, nil, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -21,7 +21,7 @@ func runBench(t *testing.T, args ...string) (code int, stdout, stderr string) {
 func TestBenchSmoke(t *testing.T) {
 	t.Parallel()
 	code, out, errOut := runBench(t, "--scenarios", "120x4,120x8@2000", "--latency", "1ms", "--in-process")
-	if code != ExitOK {
+	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 	for _, want := range []string{"120x4", "120x8@2000", "Calls by route, 120 repositories", "Goals:", "steady state: zero writes"} {
@@ -37,7 +37,7 @@ func TestBenchSmoke(t *testing.T) {
 func TestBenchJSON(t *testing.T) {
 	t.Parallel()
 	code, out, errOut := runBench(t, "--scenarios", "120x4", "--latency", "0", "--in-process", "--sync-now=false", "--output", "json")
-	if code != ExitOK {
+	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, errOut)
 	}
 	var doc struct {
@@ -73,12 +73,12 @@ func TestBenchUsage(t *testing.T) {
 		{"--latency", "-1ms"},
 	} {
 		code, _, errOut := runBench(t, args...)
-		if code != ExitUsage || !strings.Contains(errOut, "quaymirror bench") {
+		if code != 2 || !strings.Contains(errOut, "quaymirror-bench: ") {
 			t.Errorf("bench %v: exit %d, stderr %q; want a usage error", args, code, errOut)
 		}
 	}
 	code, out, _ := runBench(t, "--help")
-	if code != ExitOK || !strings.Contains(out, "--scenarios") {
-		t.Errorf("bench --help: exit %d\n%s", code, out)
+	if code != 0 || !strings.Contains(out, "--scenarios") {
+		t.Errorf("--help: exit %d\n%s", code, out)
 	}
 }

@@ -1,0 +1,138 @@
+package layout
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/quaymirror/quaymirror"
+
+type pkg struct {
+	ImportPath string
+	Name       string
+	Imports    []string
+	Deps       []string
+}
+
+// list runs go list -json over patterns.
+func list(t *testing.T, args ...string) []pkg {
+	t.Helper()
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is not on PATH: %v", err)
+	}
+	cmd := exec.Command(goCmd, append([]string{"list", "-json=ImportPath,Name,Imports,Deps"}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			return pkgs
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+}
+
+// ours returns the module's packages among paths, without the module
+// prefix ("" for none of them).
+func ours(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if rel, ok := strings.CutPrefix(p, module+"/"); ok {
+			out = append(out, rel)
+		}
+	}
+	return out
+}
+
+func internal(rel string) bool { return rel == "internal" || strings.HasPrefix(rel, "internal/") }
+
+// The layers, imports pointing down only: entry points (cmd/…, function,
+// internal/…) over the runner, over the core, which the backends
+// (registry/…) implement. Public packages never import internal/ (an
+// embedder could not build them the same way, and their behaviour would
+// hang on code the SDK does not publish).
+func TestImportRules(t *testing.T) {
+	t.Parallel()
+	// allowed lists, per public package, the module packages it may
+	// import; a prefix ending in "/" allows a subtree.
+	allowed := map[string][]string{
+		"quaymirror":           {},
+		"runner":               {"quaymirror"},
+		"runner/runnertest":    {"runner"},
+		"metrics":              {"quaymirror", "runner"},
+		"registry/":            {"quaymirror", "registry/"},
+		"function":             {"runner"},
+		"cmd/quay-emulator":    {"quaymirror", "registry/"},
+		"cmd/quaymirror":       {"internal/cli"},
+		"cmd/quaymirror-bench": {"internal/bench"},
+		"internal/layout":      {},
+		"test/":                {"quaymirror", "runner", "metrics", "registry/", "function", "internal/"},
+		"internal/":            {"quaymirror", "runner", "metrics", "registry/", "function", "internal/"},
+	}
+	rule := func(rel string) ([]string, bool) {
+		if r, ok := allowed[rel]; ok {
+			return r, true
+		}
+		best := ""
+		for prefix := range allowed {
+			if strings.HasSuffix(prefix, "/") && strings.HasPrefix(rel, prefix) && len(prefix) > len(best) {
+				best = prefix
+			}
+		}
+		r, ok := allowed[best]
+		return r, ok && best != ""
+	}
+	for _, p := range list(t, module+"/...") {
+		rel, _ := strings.CutPrefix(p.ImportPath, module+"/")
+		permitted, ok := rule(rel)
+		if !ok {
+			t.Errorf("%s: a package the rules do not know; add it to TestImportRules", rel)
+			continue
+		}
+		for _, imp := range ours(p.Imports) {
+			if internal(imp) && !internal(rel) && p.Name != "main" {
+				t.Errorf("%s is public but imports %s", rel, imp)
+			}
+			ok := slices.ContainsFunc(permitted, func(a string) bool {
+				return a == imp || (strings.HasSuffix(a, "/") && strings.HasPrefix(imp, a))
+			})
+			if !ok {
+				t.Errorf("%s imports %s, which its layer may not", rel, imp)
+			}
+		}
+	}
+}
+
+// The production binary does not link the benchmark harness: that is
+// cmd/quaymirror-bench's.
+func TestTheBinaryLinksNoBenchmarkHarness(t *testing.T) {
+	t.Parallel()
+	pkgs := list(t, "-deps", module+"/cmd/quaymirror")
+	var deps []string
+	for _, p := range pkgs {
+		deps = append(deps, p.ImportPath)
+	}
+	if !slices.Contains(deps, module+"/internal/cli") {
+		t.Fatalf("go list -deps ./cmd/quaymirror lacks internal/cli: %v", ours(deps))
+	}
+	for _, d := range ours(deps) {
+		if d == "internal/bench" || strings.HasPrefix(d, "internal/bench/") {
+			t.Errorf("cmd/quaymirror links %s", d)
+		}
+	}
+}

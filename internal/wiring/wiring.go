@@ -1,0 +1,132 @@
+package wiring
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/quaymirror/quaymirror/internal/config"
+	"github.com/quaymirror/quaymirror/metrics"
+	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/quay"
+	"github.com/quaymirror/quaymirror/runner"
+)
+
+// New returns the runner of cfg: Quay clients from cfg's registries and
+// tokens, the rate (QPS, BURST), CONCURRENCY and the TIMEOUT budget; opts
+// come after those, so they may override them. It sends no request.
+func New(cfg *config.Resolved, logger hclog.Logger, opts ...runner.Option) (*runner.Runner, error) {
+	return NewWithMetrics(cfg, logger, nil, opts...)
+}
+
+// NewWithMetrics is New recording into rec (when not nil): every run
+// through runner.WithObserver, and every request attempt of each
+// organisation's clients through rec's counting transport, put under the
+// clients' own stack so that retries are counted.
+func NewWithMetrics(cfg *config.Resolved, logger hclog.Logger, rec *metrics.Recorder, opts ...runner.Option) (*runner.Runner, error) {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	b := &backends{cfg: cfg, logger: logger, rec: rec}
+	if rec != nil {
+		opts = append([]runner.Option{runner.WithObserver(rec.Observe)}, opts...)
+	}
+	var err error
+	// One transport (and so one connection pool) per registry, shared by
+	// the clients of every organisation.
+	if b.srcTransport, err = quay.NewTransport(quay.TransportOptions{CABundle: cfg.CABundle}); err != nil {
+		return nil, err
+	}
+	if b.dstTransport, err = quay.NewTransport(quay.TransportOptions{CABundle: cfg.CABundle}); err != nil {
+		return nil, err
+	}
+	base := []runner.Option{
+		runner.WithRate(float64(cfg.QPS), int(cfg.Burst)),
+		runner.WithConcurrency(int(cfg.Concurrency)),
+		runner.WithBudget(time.Duration(cfg.Timeout)),
+		runner.WithLogger(logger),
+	}
+	return runner.New(b.open, append(base, opts...)...)
+}
+
+// Orgs returns cfg's organisation pairs with their policies.
+func Orgs(cfg *config.Resolved) []runner.Org {
+	out := make([]runner.Org, len(cfg.Orgs))
+	for i, o := range cfg.Orgs {
+		out[i] = runner.Org{Source: o.Source, Destination: o.Destination, Policy: cfg.Policy(o)}
+	}
+	return out
+}
+
+type backends struct {
+	cfg          *config.Resolved
+	logger       hclog.Logger
+	rec          *metrics.Recorder // nil: no metrics
+	srcTransport http.RoundTripper
+	dstTransport http.RoundTripper
+}
+
+// open is the runner's Backends: the clients of one organisation pair. The
+// source is nil when cfg has no source registry (status needs none).
+func (b *backends) open(_ context.Context, org runner.Org) (quaymirror.Source, quaymirror.Destination, error) {
+	o, ok := b.cfg.Org(org.Source)
+	if !ok {
+		return nil, nil, fmt.Errorf("organization %s is not configured", org.Source)
+	}
+	var src quaymirror.Source
+	if b.cfg.Source != nil {
+		c, err := b.client(b.cfg.Source, b.transport(metrics.Source, org.Source, b.srcTransport), o.SourceToken)
+		if err != nil {
+			return nil, nil, err
+		}
+		src = c
+	}
+	dst, err := b.client(b.cfg.Destination, b.transport(metrics.Destination, org.Source, b.dstTransport), o.DestinationToken)
+	if err != nil {
+		return nil, nil, err
+	}
+	return src, dst, nil
+}
+
+// transport is the shared transport of a side, counted per organisation
+// when metrics are recorded.
+func (b *backends) transport(side metrics.Side, org string, shared http.RoundTripper) http.RoundTripper {
+	if b.rec == nil {
+		return shared
+	}
+	return b.rec.Transport(side, org, shared)
+}
+
+// Pusher returns the pusher of rec to cfg's METRICS_PUSHGATEWAY, or nil
+// when none is set. Its client trusts CA_BUNDLE too, follows the proxy
+// environment and gives up after REQUEST_TIMEOUT.
+func Pusher(cfg *config.Resolved, rec *metrics.Recorder) (*metrics.Pusher, error) {
+	if cfg.MetricsPushgateway == "" {
+		return nil, nil
+	}
+	t, err := quay.NewTransport(quay.TransportOptions{CABundle: cfg.CABundle})
+	if err != nil {
+		return nil, err
+	}
+	client := &http.Client{Transport: t, Timeout: time.Duration(cfg.RequestTimeout)}
+	return metrics.NewPusher(string(cfg.MetricsPushgateway), rec, client)
+}
+
+func (b *backends) client(base *url.URL, rt http.RoundTripper, token quaymirror.Secret) (*quay.Client, error) {
+	opts := []quay.Option{
+		quay.WithTransport(rt),
+		quay.WithLogger(b.logger),
+		quay.WithTimeout(time.Duration(b.cfg.RequestTimeout)),
+	}
+	if token != "" {
+		opts = append(opts, quay.WithToken(token.Reveal()))
+	}
+	if b.cfg.AllowInsecureHTTP {
+		opts = append(opts, quay.WithAllowInsecureHTTP())
+	}
+	return quay.New(base.String(), opts...)
+}

@@ -1,0 +1,277 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+
+	"github.com/quaymirror/quaymirror/quaymirror"
+)
+
+// Sync mirrors the organisation pairs, one after the other. Each one runs
+// its own preflight; one that fails it is reported (Preflight, Error,
+// OutcomePreflightFailed) and nothing is written to it, while the others
+// go on. A pair that passes is planned and the plan applied. A failure in
+// one pair never stops the next.
+//
+// When ctx ends, the time budget (WithBudget) is spent or the runner is
+// closed, no new repository and no new pair is started, the repositories
+// in flight finish, and the result says it was interrupted.
+//
+// A pair already being synced by another call of this runner is not
+// synced twice: the call waits for that run and reports its result (dry
+// runs are shared among themselves only).
+//
+// The error is non-nil only for invalid pairs (empty or repeated source,
+// namespaces that contradict the pair) and ErrClosed; every failure of a
+// pair is in the Result.
+func (r *Runner) Sync(ctx context.Context, orgs []Org) (*Result, error) {
+	return r.run(ctx, orgs, false)
+}
+
+// Plan is Sync without writing: each pair's preflight and plan, reported
+// as the result a sync would have (a dry run).
+func (r *Runner) Plan(ctx context.Context, orgs []Org) (*Result, error) {
+	return r.run(ctx, orgs, true)
+}
+
+func (r *Runner) run(ctx context.Context, orgs []Org, dryRun bool) (*Result, error) {
+	if err := checkOrgs(orgs); err != nil {
+		return nil, err
+	}
+	end, err := r.start()
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	ctx, release := r.scope(ctx, true)
+	defer release()
+	ctx = withCommand(ctx, commandOf(dryRun))
+
+	res := &Result{DryRun: dryRun, Outcome: OutcomeOK, Organizations: make([]OrgResult, 0, len(orgs))}
+	for _, o := range orgs {
+		if ctx.Err() != nil {
+			or := newOrgResult(o, dryRun)
+			or.interrupt("not started: " + stopReason(ctx))
+			res.add(or)
+			continue
+		}
+		res.add(r.flight(ctx, o, dryRun))
+	}
+	return res, nil
+}
+
+func commandOf(dryRun bool) Command {
+	if dryRun {
+		return CommandPlan
+	}
+	return CommandSync
+}
+
+// stopReason says why ctx ended.
+func stopReason(ctx context.Context) string {
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, ErrBudgetSpent), errors.Is(cause, context.DeadlineExceeded):
+		return "the time budget was spent"
+	case errors.Is(cause, ErrClosed):
+		return "the runner was stopped"
+	}
+	return "the run was stopped"
+}
+
+// A flight is the run of one pair, shared by every call that asks for the
+// pair while it runs.
+type flight struct {
+	done chan struct{} // closed once res is set
+	res  OrgResult
+}
+
+type flightKey struct {
+	org    string
+	dryRun bool
+}
+
+// flight runs org, or waits for the run of it already in progress.
+func (r *Runner) flight(ctx context.Context, org Org, dryRun bool) (res OrgResult) {
+	key := flightKey{org.Source, dryRun}
+	r.mu.Lock()
+	fl, joined := r.flights[key]
+	if !joined {
+		fl = &flight{done: make(chan struct{})}
+		r.flights[key] = fl
+	}
+	r.mu.Unlock()
+
+	if joined {
+		r.logger.Info("joined the run of the organization in progress", "organization", org.Source, "dry_run", dryRun)
+		r.observe(commandOf(dryRun), org, Event{Kind: EventJoined, Organization: org.Source})
+		select {
+		case <-fl.done:
+			return fl.res
+		case <-ctx.Done():
+			res = newOrgResult(org, dryRun)
+			res.interrupt("stopped while waiting for the run of the organization in progress: " + stopReason(ctx))
+			return res
+		}
+	}
+
+	defer func() {
+		// A panic in one organisation must not take the others (or the
+		// calls waiting for this one) down with it.
+		if p := recover(); p != nil {
+			r.logger.Error("organization run panicked", "organization", org.Source, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			res = newOrgResult(org, dryRun)
+			res.fail(fmt.Errorf("internal error: %v", p))
+		}
+		fl.res = res
+		r.mu.Lock()
+		delete(r.flights, key)
+		r.mu.Unlock()
+		close(fl.done)
+		r.observe(commandOf(dryRun), org, Event{Kind: EventSynced, Organization: org.Source, Result: &res})
+	}()
+	return r.syncOrg(ctx, org, dryRun)
+}
+
+// syncOrg runs one pair: preflight, plan, and unless dryRun, apply.
+func (r *Runner) syncOrg(ctx context.Context, org Org, dryRun bool) OrgResult {
+	start := r.clock.Now()
+	res := newOrgResult(org, dryRun)
+	log := r.logger.With("organization", org.Source)
+	e, err := r.engineFor(ctx, org)
+	if err != nil {
+		log.Error("organization failed", "error", err)
+		res.fail(err)
+		return res
+	}
+	checks, err := e.Preflight(ctx)
+	res.Preflight = checks
+	if err != nil { // ctx ended
+		res.interrupt("stopped during the preflight: " + stopReason(ctx))
+		return res
+	}
+	if err := checks.Err(); err != nil {
+		log.Error("preflight failed", "error", err)
+		res.Outcome, res.Error = OutcomePreflightFailed, err.Error()
+		return res
+	}
+	plan, err := e.Plan(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			res.interrupt("stopped before the plan was complete: " + stopReason(ctx))
+			return res
+		}
+		log.Error("organization failed", "error", err)
+		res.fail(err)
+		return res
+	}
+	// Where a later step goes: an estimate of the requests, or the slice
+	// of a large organisation this run takes on, decided from the plan
+	// before anything is written.
+	var rep *quaymirror.Report
+	if dryRun {
+		rep = plan.DryRun()
+	} else if rep, err = e.Apply(ctx, plan); err != nil {
+		log.Error("organization failed", "error", err)
+		res.fail(err)
+		return res
+	}
+	rep.Duration = r.clock.Now().Sub(start)
+	res.Report = rep
+	res.classify()
+	log.Info("organization done", "created", rep.Created, "configured", rep.Configured, "updated", rep.Updated,
+		"unchanged", rep.Unchanged, "skipped", rep.Skipped, "orphaned", rep.Orphaned, "failed", rep.Failed,
+		"not_started", rep.NotStarted)
+	return res
+}
+
+func (r *Runner) engineFor(ctx context.Context, org Org) (*quaymirror.Engine, error) {
+	src, dst, err := r.backends(ctx, org)
+	if err != nil {
+		return nil, err
+	}
+	return r.engine(org, src, dst)
+}
+
+// Check runs the preflight of every pair, writing nothing. A pair whose
+// backends fail is reported with Error and the others are checked. The
+// error is non-nil only for invalid pairs, ErrClosed, or when ctx ends
+// before every pair was checked.
+func (r *Runner) Check(ctx context.Context, orgs []Org) (*CheckResult, error) {
+	if err := checkOrgs(orgs); err != nil {
+		return nil, err
+	}
+	end, err := r.start()
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	ctx, release := r.scope(ctx, false)
+	defer release()
+	ctx = withCommand(ctx, CommandCheck)
+
+	res := &CheckResult{OK: true, Organizations: make([]OrgCheck, 0, len(orgs))}
+	for _, o := range orgs {
+		c := OrgCheck{Organization: o.Source, DestinationOrganization: o.DestinationOrg()}
+		e, err := r.engineFor(ctx, o)
+		if err != nil {
+			c.Error = err.Error()
+		} else if c.Checks, err = e.Preflight(ctx); err != nil {
+			return nil, err
+		}
+		res.OK = res.OK && c.OK()
+		res.Organizations = append(res.Organizations, c)
+		r.observe(CommandCheck, o, Event{Kind: EventChecked, Organization: o.Source, Check: &c})
+	}
+	return res, nil
+}
+
+// Status reads the mirror health of every destination organisation;
+// heal cancels and re-triggers stuck mirrors. An organisation whose health
+// cannot be read is left out of the list and its error, naming it, is
+// joined into the returned error; the others are read.
+func (r *Runner) Status(ctx context.Context, orgs []Org, heal bool) ([]*quaymirror.Health, error) {
+	if err := checkOrgs(orgs); err != nil {
+		return nil, err
+	}
+	end, err := r.start()
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	ctx, release := r.scope(ctx, false)
+	defer release()
+	ctx = withCommand(ctx, CommandStatus)
+
+	var out []*quaymirror.Health
+	var errs []error
+	for _, o := range orgs {
+		dstOrg := o.DestinationOrg()
+		h, err := r.status(ctx, o, heal)
+		r.observe(CommandStatus, o, Event{Kind: EventStatus, Organization: dstOrg, Health: h, Err: err})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", dstOrg, err))
+			continue
+		}
+		out = append(out, h)
+	}
+	return out, errors.Join(errs...)
+}
+
+func (r *Runner) status(ctx context.Context, o Org, heal bool) (*quaymirror.Health, error) {
+	src, dst, err := r.backends(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	opts := quaymirror.HealthOptions{
+		Concurrency: r.concurrency, Limiter: r.dstLimiter, Heal: heal, Now: r.clock.Now,
+		Logger: r.logger.With("organization", o.DestinationOrg()),
+	}
+	if src != nil {
+		// Source repositories missing or not mirrored are problems too.
+		opts.Source, opts.SourceNamespace, opts.SourceLimiter = src, o.Source, r.srcLimiter
+		opts.Include, opts.Exclude = o.Policy.Include, o.Policy.Exclude
+	}
+	return quaymirror.CheckHealth(ctx, dst, o.DestinationOrg(), opts)
+}
