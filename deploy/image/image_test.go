@@ -16,6 +16,7 @@ import (
 	"io"
 	"log"
 	"math/big"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -187,6 +188,37 @@ func TestRealBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkImage(t, img, p, ca)
+
+	// The version reaches the registries too: the Quay client's
+	// User-Agent carries the SDK's version variable.
+	if filepath.Base(o.Dir) == "standin" || runtime.GOOS != "linux" {
+		return
+	}
+	agents := make(chan string, 16)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case agents <- r.UserAgent():
+		default:
+		}
+		http.Error(w, `{"error_message": "no"}`, http.StatusUnauthorized)
+	}))
+	t.Cleanup(srv.Close)
+	bin := filepath.Join(t.TempDir(), "quaymirror")
+	if err := os.WriteFile(bin, extract(t, img)[strings.TrimPrefix(Entrypoint, "/")].data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "check")
+	cmd.Env = []string{"SOURCE_REGISTRY=" + srv.URL, "DESTINATION_REGISTRY=" + srv.URL, "ORGANIZATIONS=acme",
+		"ROBOT_NAME=bot", "SOURCE_TOKEN=not-a-token", "DESTINATION_TOKEN=not-a-token", "REQUEST_TIMEOUT=5s"}
+	out, _ := cmd.CombinedOutput() // the 401s make it fail
+	select {
+	case ua := <-agents:
+		if !strings.HasPrefix(ua, "quaymirror/"+testVersion+" ") {
+			t.Errorf("User-Agent %q, want quaymirror/%s", ua, testVersion)
+		}
+	default:
+		t.Errorf("quaymirror check made no request:\n%s", out)
+	}
 }
 
 // The same inputs give the same digest; the creation date is one of them.
@@ -462,6 +494,7 @@ func TestContainerfileAgrees(t *testing.T) {
 		`(?m)^ENTRYPOINT \["` + regexp.QuoteMeta(Entrypoint) + `"\]$`,
 		`(?m)^EXPOSE ` + strconv.Itoa(Port) + `$`,
 		`-X ` + regexp.QuoteMeta(VersionVariable) + `=`,
+		`-X ` + regexp.QuoteMeta(SDKVersionVariable) + `=`,
 		`CGO_ENABLED=0`,
 		`(?m)^COPY --from=build \S+ ` + regexp.QuoteMeta(Entrypoint) + `$`,
 		`org\.opencontainers\.image\.licenses="` + regexp.QuoteMeta(License) + `"`,
