@@ -454,9 +454,10 @@ func (b *build) workloads() []workload {
 var (
 	// pinnedImage is a repository and a digest, no tag.
 	pinnedImage = regexp.MustCompile(`^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}$`)
-	// robotName is a short robot name (config.ValidRobotShortName), or
-	// org+short.
-	robotName = regexp.MustCompile(`^(?:[a-z0-9][a-z0-9._-]*\+)?[a-z][a-z0-9_]{1,254}$`)
+	// robotName is a short robot name as Quay accepts it
+	// (quaymirror.ValidRobotShortName: 2 to 255 lowercase letters and
+	// digits in runs separated by one '.', '_' or '-'), or org+short.
+	robotName = regexp.MustCompile(`^(?:[a-z0-9][a-z0-9._-]*\+)?[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
 )
 
 // checkWorkload checks what every workload shares and returns the
@@ -516,7 +517,8 @@ func (b *build) checkWorkload(t *testing.T, w workload, settings map[string]bool
 	if !strings.Contains(w.name+"-", "-"+org+"-") {
 		t.Errorf("%s serves %s but is not named after it", what, org)
 	}
-	if r := orgCM.Data["ROBOT_NAME"]; !robotName.MatchString(r) || (strings.Contains(r, "+") && !strings.HasPrefix(r, org+"+")) {
+	if r := orgCM.Data["ROBOT_NAME"]; !robotName.MatchString(r) || len(r[strings.Index(r, "+")+1:]) < 2 ||
+		(strings.Contains(r, "+") && !strings.HasPrefix(r, org+"+")) {
 		t.Errorf("%s: ROBOT_NAME = %q, want a robot of %s", what, r, org)
 	}
 	for k := range orgCM.Data {
