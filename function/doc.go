@@ -29,4 +29,11 @@
 //	500  failed or preflight_failed (the other organisations ran); the
 //	     report says which. A retry would fail alike: the next tick retries.
 //	503  only while the instance is starting or stopping (worth a retry)
+//
+// A PingSource drops the reply: with [Setup].Sink (K_SINK, set by a
+// SinkBinding) the report event is also sent there. With [Setup].Metrics
+// the server answers GET /metrics on its port (503 until Start is done);
+// with [Setup].Pusher each run's organisations are pushed once it is
+// done. A failed send or push is logged as a warning and changes no
+// status.
 package function

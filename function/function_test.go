@@ -24,6 +24,7 @@ import (
 
 	"github.com/quaymirror/quaymirror/internal/config"
 	"github.com/quaymirror/quaymirror/internal/wiring"
+	"github.com/quaymirror/quaymirror/metrics"
 	"github.com/quaymirror/quaymirror/quaymirror"
 	"github.com/quaymirror/quaymirror/registry/fake"
 	"github.com/quaymirror/quaymirror/registry/quay/quaytest"
@@ -163,7 +164,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 }
 
 // setup builds the function's Setup from settings as `quaymirror serve`
-// does: JSON logs, the runner of the configuration.
+// does: JSON logs, the runner of the configuration recording metrics,
+// served and pushed, and the sink.
 func (e *env) setup(ctx context.Context, settings map[string]string, opts []runner.Option) (*Setup, error) {
 	c, err := config.Parse(ctx, envconfig.MapLookuper(settings))
 	if err != nil {
@@ -177,11 +179,20 @@ func (e *env) setup(ctx context.Context, settings map[string]string, opts []runn
 	if cfg.Debug {
 		logger.SetLevel(hclog.Debug)
 	}
-	r, err := wiring.New(cfg, logger, opts...)
+	rec := metrics.NewRecorder()
+	r, err := wiring.NewWithMetrics(cfg, logger, rec, opts...)
 	if err != nil {
 		return nil, err
 	}
-	return &Setup{Runner: r, Orgs: wiring.Orgs(cfg), DryRun: bool(cfg.DryRun), Logger: logger}, nil
+	setup := &Setup{Runner: r, Orgs: wiring.Orgs(cfg), DryRun: bool(cfg.DryRun), Logger: logger, Metrics: rec, Sink: string(cfg.Sink)}
+	pusher, err := wiring.Pusher(cfg, rec)
+	if err != nil {
+		return nil, err
+	}
+	if pusher != nil {
+		setup.Pusher = pusher
+	}
+	return setup, nil
 }
 
 // tick sends a PingSource-shaped event and returns the reply, its status

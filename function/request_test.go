@@ -14,14 +14,6 @@ import (
 // configured are the organisations events may name.
 var configured = []runner.Org{{Source: "acme"}, {Source: "a1"}, {Source: "b2"}}
 
-func sources(orgs []runner.Org) []string {
-	var out []string
-	for _, o := range orgs {
-		out = append(out, o.Source)
-	}
-	return out
-}
-
 func ping(t *testing.T, contentType string, data string) event.Event {
 	t.Helper()
 	e := event.New()

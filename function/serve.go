@@ -31,6 +31,10 @@ func newService(f *Function) *ce.Service {
 	svc.WriteTimeout = 0
 	inner := svc.Handler
 	svc.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" {
+			f.serveMetrics(w, r)
+			return
+		}
 		if r.ContentLength > maxBody {
 			// 400, not 413: the PingSource adapter retries 413.
 			http.Error(w, "event larger than 1 MiB", http.StatusBadRequest)

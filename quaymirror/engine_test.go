@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"slices"
 	"strings"
@@ -146,7 +147,7 @@ func TestSyncActionsAndSafetyRules(t *testing.T) {
 				}
 				m, _ := w.dst.Mirror(org, "app")
 				want := desired("app")
-				want.SyncStartDate = m.Config.SyncStartDate
+				want.SyncStartDate = expectedStart(org+"/app", want.SyncInterval, clock)
 				assertConfig(t, m.Config, want)
 				if m.Status.SyncStatus != quaymirror.SyncNow {
 					t.Errorf("sync status = %s, want SYNC_NOW after create", m.Status.SyncStatus)
@@ -844,28 +845,58 @@ func TestListingRestartIsDetected(t *testing.T) {
 	}
 }
 
+// expectedStart is what StaggeredStart promises, found another way: by
+// walking whole seconds from now to the first one whose Unix time modulo
+// the interval (in seconds) is the phase, the FNV-1a 64-bit hash of the
+// repository's full name modulo the interval.
+func expectedStart(fullName string, interval time.Duration, now time.Time) time.Time {
+	secs := int64(interval / time.Second)
+	h := fnv.New64a()
+	h.Write([]byte(fullName))
+	phase := int64(h.Sum64() % uint64(secs))
+	at := now.Unix()
+	if now.After(time.Unix(at, 0)) {
+		at++ // the first whole second at or after now
+	}
+	for at%secs != phase {
+		at++
+	}
+	return time.Unix(at, 0).UTC()
+}
+
 func TestStaggeredStart(t *testing.T) {
 	t.Parallel()
-	interval := 600 * time.Second
-	seen := make(map[int64]bool)
-	for i := range 500 {
-		name := fmt.Sprintf("acme/repo-%d", i)
-		start := quaymirror.StaggeredStart(name, interval, clock.Add(123456*time.Microsecond))
-		if start.Before(clock) || !start.Before(clock.Add(interval+time.Second)) {
-			t.Fatalf("%s starts at %s, outside [now, now+interval]", name, start)
+	for _, tc := range []struct {
+		interval time.Duration
+		names    int
+	}{
+		{600 * time.Second, 500},
+		{3601 * time.Second, 50}, // not a divisor of a day: the grid is the Unix epoch's
+		{24 * time.Hour, 5},
+	} {
+		interval := tc.interval
+		seen := make(map[int64]bool)
+		for i := range tc.names {
+			name := fmt.Sprintf("acme/repo-%d", i)
+			now := clock.Add(123456 * time.Microsecond)
+			start := quaymirror.StaggeredStart(name, interval, now)
+			if want := expectedStart(name, interval, now); !start.Equal(want) || start.Location() != time.UTC {
+				t.Fatalf("%s, interval %s: starts at %s, want %s", name, interval, start, want)
+			}
+			// Same phase whatever the day; an exact instant on the phase
+			// is its own start.
+			later := clock.Add(7*24*time.Hour + 17*time.Second)
+			if got, want := quaymirror.StaggeredStart(name, interval, later), expectedStart(name, interval, later); !got.Equal(want) {
+				t.Fatalf("%s, interval %s, a week later: starts at %s, want %s", name, interval, got, want)
+			}
+			if got := quaymirror.StaggeredStart(name, interval, start); !got.Equal(start) {
+				t.Fatalf("%s, interval %s: at its own start %s it starts at %s", name, interval, start, got)
+			}
+			seen[start.Unix()] = true
 		}
-		if start.Nanosecond() != 0 || start.Location() != time.UTC {
-			t.Fatalf("start %v is not whole seconds UTC", start)
+		if len(seen) < tc.names/2 {
+			t.Errorf("interval %s: %d repositories share only %d start seconds: not spread", interval, tc.names, len(seen))
 		}
-		// Same phase whatever the day.
-		later := quaymirror.StaggeredStart(name, interval, clock.Add(7*24*time.Hour+17*time.Second))
-		if later.Sub(start)%interval != 0 {
-			t.Fatalf("%s changes phase: %s then %s", name, start, later)
-		}
-		seen[start.Unix()] = true
-	}
-	if len(seen) < 250 {
-		t.Errorf("500 repositories share only %d start seconds: not spread", len(seen))
 	}
 }
 

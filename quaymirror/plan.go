@@ -950,6 +950,9 @@ func StaggeredStart(fullName string, interval time.Duration, now time.Time) time
 	_, _ = h.Write([]byte(fullName))
 	offset := int64(h.Sum64() % uint64(secs))
 	unix := now.Unix()
+	if now.After(time.Unix(unix, 0)) {
+		unix++ // a fraction of a second past: the next whole second
+	}
 	start := unix - ((unix%secs)+secs)%secs + offset
 	if start < unix {
 		start += secs

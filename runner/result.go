@@ -1,6 +1,9 @@
 package runner
 
 import (
+	"context"
+	"time"
+
 	"github.com/quaymirror/quaymirror/quaymirror"
 )
 
@@ -152,6 +155,14 @@ const (
 // Event is something a run did, for observers (metrics, tests).
 type Event struct {
 	Kind EventKind
+	// Command is the runner method the event belongs to.
+	Command Command
+	// Org is the organisation pair the event is about.
+	Org Org
+	// Time is the runner's clock when the event happened: for
+	// EventSynced, EventChecked and EventStatus, the end of the
+	// organisation's run.
+	Time time.Time
 	// Organization is the source organisation (the destination one for
 	// EventStatus).
 	Organization string
@@ -159,4 +170,31 @@ type Event struct {
 	Check        *OrgCheck
 	Health       *quaymirror.Health
 	Err          error
+}
+
+// Command names what a run does: the Runner method that started it.
+type Command string
+
+// Commands.
+const (
+	CommandSync   Command = "sync"
+	CommandPlan   Command = "plan"
+	CommandCheck  Command = "check"
+	CommandStatus Command = "status"
+)
+
+type commandKey struct{}
+
+// withCommand returns ctx carrying c, for CommandFrom.
+func withCommand(ctx context.Context, c Command) context.Context {
+	return context.WithValue(ctx, commandKey{}, c)
+}
+
+// CommandFrom returns the command of the run that ctx belongs to. The
+// runner puts it into the context of every call it makes to the Backends
+// factory and to the engines, so the requests a backend sends carry it:
+// an instrumented transport can tell a sync's requests from a status'.
+func CommandFrom(ctx context.Context) (Command, bool) {
+	c, ok := ctx.Value(commandKey{}).(Command)
+	return c, ok
 }

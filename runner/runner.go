@@ -189,7 +189,8 @@ func WithProgress(fn func(org string, p quaymirror.Progress)) Option {
 }
 
 // WithObserver registers a function called with every Event, from the
-// goroutine of the run it is about.
+// goroutine of the run it is about (package metrics records runs this
+// way).
 func WithObserver(fn func(Event)) Option {
 	return func(r *Runner) error {
 		r.observer = fn
@@ -383,8 +384,10 @@ func (r *Runner) scope(ctx context.Context, withBudget bool) (_ context.Context,
 	}
 }
 
-func (r *Runner) observe(e Event) {
+// observe hands e, stamped with the clock and its pair, to the observer.
+func (r *Runner) observe(c Command, org Org, e Event) {
 	if r.observer != nil {
+		e.Command, e.Org, e.Time = c, org, r.clock.Now()
 		r.observer(e)
 	}
 }

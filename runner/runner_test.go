@@ -509,3 +509,62 @@ func TestStoppedDuringThePreflight(t *testing.T) {
 		t.Errorf("cancelled call = %+v, %v", res, err)
 	}
 }
+
+// Every event names its command and its pair and carries the runner's
+// clock; the contexts the backends receive carry the command, so that a
+// transport under them can count a status' requests apart from a sync's.
+func TestEventsAndRequestsCarryTheCommand(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	start := time.Date(2026, 5, 4, 3, 2, 1, 0, time.UTC)
+	clock := runnertest.NewClock(start)
+	var mu sync.Mutex
+	var events []runner.Event
+	seen := map[runner.Command]int{} // fake calls by the command of their context
+	w.dst.SetHook(func(ctx context.Context, _ fake.Op, _, _ string) error {
+		c, ok := runner.CommandFrom(ctx)
+		if !ok {
+			t.Error("a destination call without a command in its context")
+		}
+		mu.Lock()
+		seen[c]++
+		mu.Unlock()
+		return nil
+	})
+	r := w.runner(t, runner.WithClock(clock), runner.WithObserver(func(e runner.Event) {
+		mu.Lock()
+		events = append(events, e)
+		mu.Unlock()
+	}))
+	pair := runner.Org{Source: "alpha", Destination: "alpha", Policy: org("alpha").Policy}
+	steps := []struct {
+		cmd  runner.Command
+		kind runner.EventKind
+		run  func() error
+	}{
+		{runner.CommandPlan, runner.EventSynced, func() error { _, err := r.Plan(t.Context(), []runner.Org{pair}); return err }},
+		{runner.CommandSync, runner.EventSynced, func() error { _, err := r.Sync(t.Context(), []runner.Org{pair}); return err }},
+		{runner.CommandCheck, runner.EventChecked, func() error { _, err := r.Check(t.Context(), []runner.Org{pair}); return err }},
+		{runner.CommandStatus, runner.EventStatus, func() error { _, err := r.Status(t.Context(), []runner.Org{pair}, false); return err }},
+	}
+	for i, s := range steps {
+		clock.Advance(time.Minute)
+		must(t, s.run())
+		mu.Lock()
+		if len(events) != i+1 {
+			t.Fatalf("%s: %d events", s.cmd, len(events))
+		}
+		e := events[i]
+		if e.Kind != s.kind || e.Command != s.cmd || e.Org.Source != "alpha" || e.Org.DestinationOrg() != "alpha" ||
+			!e.Time.Equal(start.Add(time.Duration(i+1)*time.Minute)) {
+			t.Errorf("%s: event %+v", s.cmd, e)
+		}
+		if seen[s.cmd] == 0 {
+			t.Errorf("%s: no destination call carried the command (%v)", s.cmd, seen)
+		}
+		mu.Unlock()
+	}
+	if _, ok := runner.CommandFrom(context.Background()); ok {
+		t.Error("a bare context has a command")
+	}
+}

@@ -53,6 +53,7 @@ func (r *Runner) run(ctx context.Context, orgs []Org, dryRun bool) (*Result, err
 	}
 	ctx, release := r.scope(ctx, true)
 	defer release()
+	ctx = withCommand(ctx, commandOf(dryRun))
 
 	res := &Result{DryRun: dryRun, Outcome: OutcomeOK, Organizations: make([]OrgResult, 0, len(orgs))}
 	for _, o := range orgs {
@@ -65,6 +66,13 @@ func (r *Runner) run(ctx context.Context, orgs []Org, dryRun bool) (*Result, err
 		res.add(r.flight(ctx, o, dryRun, deadline))
 	}
 	return res, nil
+}
+
+func commandOf(dryRun bool) Command {
+	if dryRun {
+		return CommandPlan
+	}
+	return CommandSync
 }
 
 // stopReason says why ctx ended.
@@ -103,7 +111,7 @@ func (r *Runner) flight(ctx context.Context, org Org, dryRun bool, deadline time
 
 	if joined {
 		r.logger.Info("joined the run of the organization in progress", "organization", org.Source, "dry_run", dryRun)
-		r.observe(Event{Kind: EventJoined, Organization: org.Source})
+		r.observe(commandOf(dryRun), org, Event{Kind: EventJoined, Organization: org.Source})
 		select {
 		case <-fl.done:
 			return fl.res
@@ -127,7 +135,7 @@ func (r *Runner) flight(ctx context.Context, org Org, dryRun bool, deadline time
 		delete(r.flights, key)
 		r.mu.Unlock()
 		close(fl.done)
-		r.observe(Event{Kind: EventSynced, Organization: org.Source, Result: &res})
+		r.observe(commandOf(dryRun), org, Event{Kind: EventSynced, Organization: org.Source, Result: &res})
 	}()
 	return r.syncOrg(ctx, org, dryRun, deadline)
 }
@@ -221,6 +229,7 @@ func (r *Runner) Check(ctx context.Context, orgs []Org) (*CheckResult, error) {
 	defer end()
 	ctx, release := r.scope(ctx, false)
 	defer release()
+	ctx = withCommand(ctx, CommandCheck)
 
 	res := &CheckResult{OK: true, Organizations: make([]OrgCheck, 0, len(orgs))}
 	for _, o := range orgs {
@@ -233,7 +242,7 @@ func (r *Runner) Check(ctx context.Context, orgs []Org) (*CheckResult, error) {
 		}
 		res.OK = res.OK && c.OK()
 		res.Organizations = append(res.Organizations, c)
-		r.observe(Event{Kind: EventChecked, Organization: o.Source, Check: &c})
+		r.observe(CommandCheck, o, Event{Kind: EventChecked, Organization: o.Source, Check: &c})
 	}
 	return res, nil
 }
@@ -253,13 +262,14 @@ func (r *Runner) Status(ctx context.Context, orgs []Org, heal bool) ([]*quaymirr
 	defer end()
 	ctx, release := r.scope(ctx, false)
 	defer release()
+	ctx = withCommand(ctx, CommandStatus)
 
 	var out []*quaymirror.Health
 	var errs []error
 	for _, o := range orgs {
 		dstOrg := o.DestinationOrg()
 		h, err := r.status(ctx, o, heal)
-		r.observe(Event{Kind: EventStatus, Organization: dstOrg, Health: h, Err: err})
+		r.observe(CommandStatus, o, Event{Kind: EventStatus, Organization: dstOrg, Health: h, Err: err})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", dstOrg, err))
 			continue

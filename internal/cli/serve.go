@@ -8,10 +8,13 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/quaymirror/quaymirror/function"
 	"github.com/quaymirror/quaymirror/internal/config"
 	"github.com/quaymirror/quaymirror/internal/wiring"
+	"github.com/quaymirror/quaymirror/metrics"
 	"github.com/quaymirror/quaymirror/runner"
 )
 
@@ -34,7 +37,10 @@ configuration is read from the environment (the same settings as sync);
 a bad setting exits 2 before the server starts. It listens on
 LISTEN_ADDRESS (default [::]:8080); func-go's 30 s server timeouts are
 lifted, TIMEOUT is the time budget of one event (default 2m). Health
-endpoints: /health/readiness, /health/liveness. See docs/deploy.md.
+endpoints: /health/readiness, /health/liveness. Prometheus metrics:
+/metrics on the same port; with METRICS_PUSHGATEWAY each event's metrics
+are pushed too, and with K_SINK (a SinkBinding) each report is also sent
+there. See docs/deploy.md and docs/operations.md.
 
 Example:
   LISTEN_ADDRESS=127.0.0.1:8080 TIMEOUT=420 quaymirror serve`,
@@ -83,10 +89,25 @@ func functionSetup(c *config.Config, logOutput io.Writer) (_ *function.Setup, st
 		pr := newTickerProgress(logger, interval)
 		opts, stop = append(opts, runner.WithProgress(pr.report)), pr.close
 	}
-	r, err := wiring.New(cfg, logger, opts...)
+	rec := metrics.NewRecorder()
+	r, err := wiring.NewWithMetrics(cfg, logger, rec, opts...)
 	if err != nil {
 		stop()
 		return nil, nil, err
 	}
-	return &function.Setup{Runner: r, Orgs: wiring.Orgs(cfg), DryRun: bool(cfg.DryRun), Logger: logger}, stop, nil
+	// What /metrics serves: the runs, and the process as every long-lived
+	// Go service shows it.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(rec, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	setup := &function.Setup{Runner: r, Orgs: wiring.Orgs(cfg), DryRun: bool(cfg.DryRun), Logger: logger,
+		Metrics: reg, Sink: string(cfg.Sink)}
+	pusher, err := wiring.Pusher(cfg, rec)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	if pusher != nil { // not a typed nil in the interface
+		setup.Pusher = pusher
+	}
+	return setup, stop, nil
 }

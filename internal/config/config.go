@@ -73,6 +73,10 @@ type Config struct {
 	Output           Output   `env:"OUTPUT, default=text" group:"Output" help:"Report format on stdout: text or json."`
 	Debug            Bool     `env:"DEBUG, default=false" group:"Output" help:"Debug logging on stderr (secrets are never logged)."`
 	ProgressInterval Duration `env:"PROGRESS_INTERVAL, default=10s" group:"Output" help:"When stderr is not a terminal (a CronJob, the function), log every organization's progress at this interval: phase, repositories done and to do, rate, time left (0: never). On a terminal a live display shows the same."`
+
+	// Metrics and events.
+	MetricsPushgateway PushgatewayURL `env:"METRICS_PUSHGATEWAY" group:"Metrics and events" help:"Pushgateway base URL, http(s)://host[:port][/prefix]: at the end of every run the metrics of each organization are pushed to the group job=quaymirror, organization, command (docs/operations.md). user:password@ in it is sent as basic auth and never shown. A failed push is a warning."`
+	Sink               SinkURL        `env:"K_SINK" flag:"k-sink" group:"Metrics and events" help:"Where serve also sends each report CloudEvent (set by a Knative SinkBinding): an http(s) URL. A failed send is a warning."`
 }
 
 // Error is an invalid setting.

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -99,6 +100,7 @@ func TestEveryVariableIsParsed(t *testing.T) {
 		"EXCLUDE": "*-tmp", "VISIBILITY": "source", "ADOPT_EXISTING": "on", "SYNC_NOW": "false", "DISABLE_ORPHANS": "TRUE",
 		"QPS": "2.5", "BURST": "4", "CONCURRENCY": "16", "CA_BUNDLE": ca, "REQUEST_TIMEOUT": "45s", "TIMEOUT": "540",
 		"OUTPUT": "JSON", "DEBUG": "true", "TICK_PERIOD": "900", "FULL_CHECK_EVERY": "24", "PROGRESS_INTERVAL": "30s",
+		"METRICS_PUSHGATEWAY": "http://pgw:9091", "K_SINK": "http://sink/x",
 	} {
 		env[k] = v
 	}
@@ -116,7 +118,8 @@ func TestEveryVariableIsParsed(t *testing.T) {
 	}
 	if !r.DryRun || r.QPS != 2.5 || r.Burst != 4 || r.Concurrency != 16 || len(r.CABundle) == 0 ||
 		time.Duration(r.RequestTimeout) != 45*time.Second || time.Duration(r.Timeout) != 9*time.Minute || r.Output != OutputJSON || !r.Debug ||
-		r.TickPeriod != 900 || r.FullCheckEvery != 24 || time.Duration(r.ProgressInterval) != 30*time.Second {
+		r.TickPeriod != 900 || r.FullCheckEvery != 24 || time.Duration(r.ProgressInterval) != 30*time.Second ||
+		r.MetricsPushgateway != "http://pgw:9091" || r.Sink != "http://sink/x" {
 		t.Errorf("config = %+v", r.Config)
 	}
 	// Every setting was exercised by this test or by validEnv (tokens
@@ -408,4 +411,53 @@ func writeCA(t *testing.T, dir string) string {
 	path := filepath.Join(dir, "ca.crt")
 	must(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
 	return path
+}
+
+func TestMetricsAndEventsSettings(t *testing.T) {
+	t.Parallel()
+	env := validEnv()
+	env["METRICS_PUSHGATEWAY"] = "https://pusher:pgw-secret-5a@pgw.example.com:9091/prefix"
+	env["K_SINK"] = "http://broker-ingress.knative-eventing.svc.cluster.local/ns/default"
+	r, err := load(t, env, NeedSync)
+	must(t, err)
+	if string(r.MetricsPushgateway) != env["METRICS_PUSHGATEWAY"] || r.MetricsPushgateway.String() != "https://pgw.example.com:9091/prefix" ||
+		strings.Contains(fmt.Sprintf("%+v", *r.Config), "pgw-secret-5a") {
+		t.Errorf("pushgateway %q / %q", string(r.MetricsPushgateway), r.MetricsPushgateway)
+	}
+	if string(r.Sink) != env["K_SINK"] {
+		t.Errorf("sink %q", r.Sink)
+	}
+	unset, err := load(t, validEnv(), NeedSync)
+	must(t, err)
+	if unset.MetricsPushgateway != "" || unset.Sink != "" || unset.MetricsPushgateway.String() != "" {
+		t.Error("unset settings are set")
+	}
+
+	for name, c := range map[string]struct{ key, value, want string }{
+		"no scheme":         {"METRICS_PUSHGATEWAY", "pgw:9091", "METRICS_PUSHGATEWAY: "},
+		"push path":         {"METRICS_PUSHGATEWAY", "http://u:pgw-secret-5a@pgw:9091/metrics/job/x", "METRICS_PUSHGATEWAY: http://pgw:9091/metrics/job/x: give the Pushgateway's base URL"},
+		"query":             {"METRICS_PUSHGATEWAY", "http://pgw:9091/?pgw-secret-5a", "no query"},
+		"password in clear": {"METRICS_PUSHGATEWAY", "http://u:pgw-secret-5a@pgw.example.com:9091", "METRICS_PUSHGATEWAY: http:// to pgw.example.com would send the basic-auth password in clear"},
+		"sink scheme":       {"K_SINK", "ftp://u:pgw-secret-5a@sink", "K_SINK: ftp://sink: the scheme must be http or https"},
+		"sink host":         {"K_SINK", "http:///path", "K_SINK: http:///path has no host"},
+	} {
+		env := validEnv()
+		env[c.key] = c.value
+		_, err := load(t, env, NeedSync)
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "pgw-secret-5a") ||
+			strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// Over loopback, or when allowed, the password may travel in clear.
+	for _, extra := range []map[string]string{
+		{"METRICS_PUSHGATEWAY": "http://u:p@127.0.0.1:9091"},
+		{"METRICS_PUSHGATEWAY": "http://u:p@pgw.example.com:9091", "ALLOW_INSECURE_HTTP": "true"},
+	} {
+		env := validEnv()
+		maps.Copy(env, extra)
+		if _, err := load(t, env, NeedStatus); err != nil {
+			t.Errorf("%v: %v", extra, err)
+		}
+	}
 }

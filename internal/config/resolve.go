@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unicode"
 
@@ -98,6 +99,9 @@ func Resolve(c *Config, need Need) (*Resolved, error) {
 	}
 	if err := c.checkNumbers(); err != nil {
 		return nil, err
+	}
+	if u := c.MetricsPushgateway.url(); u != nil && u.User != nil && u.Scheme == "http" && !isLoopback(u.Hostname()) && !bool(c.AllowInsecureHTTP) {
+		return nil, invalid("METRICS_PUSHGATEWAY", "http:// to %s would send the basic-auth password in clear; use https, or set ALLOW_INSECURE_HTTP=true", u.Hostname())
 	}
 	if c.CABundle != "" {
 		if r.CABundle, err = readCABundle(c.CABundle); err != nil {
@@ -380,7 +384,7 @@ func (c *Config) credentials() (string, quaymirror.Secret, error) {
 }
 
 func readSmallFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
@@ -396,6 +400,16 @@ func readSmallFile(path string) ([]byte, error) {
 }
 
 // cleanFileError keeps the reason of a file error without its contents.
+// readFile reads a regular file whole.
+func readFile(path string) ([]byte, error) {
+	f, err := openRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
 func cleanFileError(err error) string {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
@@ -404,8 +418,35 @@ func cleanFileError(err error) string {
 	return err.Error()
 }
 
+// errNotRegular refuses what is not a plain file: opening a FIFO would
+// wait for a writer forever, and a device could be read without end.
+var errNotRegular = errors.New("not a regular file")
+
+// openRegular opens path for reading when it is a regular file, following
+// symbolic links as a mounted Secret or ConfigMap needs. The file is
+// opened without blocking, so a FIFO put there between the check and the
+// open does not hang the run either.
+func openRegular(path string) (*os.File, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &os.PathError{Op: "open", Path: path, Err: errNotRegular}
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	if st, err = f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, &os.PathError{Op: "open", Path: path, Err: errNotRegular}
+	}
+	return f, nil
+}
+
 func readCABundle(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFile(path)
 	if err != nil {
 		return nil, invalid("CA_BUNDLE", "cannot read %s: %s", path, cleanFileError(err))
 	}

@@ -2,11 +2,14 @@ package config
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/quaymirror/quaymirror/metrics"
 	"github.com/quaymirror/quaymirror/quaymirror"
 )
 
@@ -222,4 +225,72 @@ func (o *Output) EnvDecode(v string) error {
 		return nil
 	}
 	return fmt.Errorf("%q is not one of text, json", v)
+}
+
+// PushgatewayURL is the base URL of a Pushgateway (see
+// metrics.ParsePushgatewayURL), or empty. Its String never shows the
+// user information.
+type PushgatewayURL string
+
+// EnvDecode implements envconfig.Decoder.
+func (p *PushgatewayURL) EnvDecode(v string) error {
+	v = strings.TrimSpace(v)
+	if v != "" {
+		if _, err := metrics.ParsePushgatewayURL(v); err != nil {
+			// metrics.ErrPushgatewayURL's text, then the URL without
+			// user information and why.
+			msg, _ := strings.CutPrefix(err.Error(), metrics.ErrPushgatewayURL.Error()+": ")
+			return errors.New(msg)
+		}
+	}
+	*p = PushgatewayURL(v)
+	return nil
+}
+
+func (p PushgatewayURL) url() *url.URL {
+	u, err := url.Parse(string(p))
+	if p == "" || err != nil {
+		return nil
+	}
+	return u
+}
+
+// String returns the URL without user information.
+func (p PushgatewayURL) String() string { return redacted(p.url()) }
+
+// SinkURL is the http(s) URL of a CloudEvents sink (K_SINK), or empty.
+type SinkURL string
+
+// EnvDecode implements envconfig.Decoder.
+func (s *SinkURL) EnvDecode(v string) error {
+	v = strings.TrimSpace(v)
+	if v != "" {
+		u, err := url.Parse(v)
+		switch {
+		case err != nil:
+			return errors.New("not a URL")
+		case u.Scheme != "http" && u.Scheme != "https":
+			return fmt.Errorf("%s: the scheme must be http or https", metrics.Redact(u))
+		case u.Hostname() == "":
+			return fmt.Errorf("%s has no host", metrics.Redact(u))
+		}
+	}
+	*s = SinkURL(v)
+	return nil
+}
+
+// String returns the URL without user information, query or fragment.
+func (s SinkURL) String() string {
+	u, err := url.Parse(string(s))
+	if s == "" || err != nil {
+		return ""
+	}
+	return redacted(u)
+}
+
+func redacted(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	return metrics.Redact(u)
 }

@@ -74,14 +74,15 @@ func TestImportRules(t *testing.T) {
 		"quaymirror":           {},
 		"runner":               {"quaymirror"},
 		"runner/runnertest":    {"runner"},
+		"metrics":              {"quaymirror", "runner"},
 		"registry/":            {"quaymirror", "registry/"},
 		"function":             {"runner"},
 		"cmd/quay-emulator":    {"quaymirror", "registry/"},
 		"cmd/quaymirror":       {"internal/cli"},
 		"cmd/quaymirror-bench": {"internal/bench"},
 		"internal/layout":      {},
-		"test/":                {"quaymirror", "runner", "registry/", "function", "internal/"},
-		"internal/":            {"quaymirror", "runner", "registry/", "function", "internal/"},
+		"test/":                {"quaymirror", "runner", "metrics", "registry/", "function", "internal/"},
+		"internal/":            {"quaymirror", "runner", "metrics", "registry/", "function", "internal/"},
 	}
 	rule := func(rel string) ([]string, bool) {
 		if r, ok := allowed[rel]; ok {

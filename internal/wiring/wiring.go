@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/quaymirror/quaymirror/internal/config"
+	"github.com/quaymirror/quaymirror/metrics"
 	"github.com/quaymirror/quaymirror/quaymirror"
 	"github.com/quaymirror/quaymirror/registry/quay"
 	"github.com/quaymirror/quaymirror/runner"
@@ -20,10 +21,21 @@ import (
 // slicing of checks (TICK_PERIOD, FULL_CHECK_EVERY); opts
 // come after those, so they may override them. It sends no request.
 func New(cfg *config.Resolved, logger hclog.Logger, opts ...runner.Option) (*runner.Runner, error) {
+	return NewWithMetrics(cfg, logger, nil, opts...)
+}
+
+// NewWithMetrics is New recording into rec (when not nil): every run
+// through runner.WithObserver, and every request attempt of each
+// organisation's clients through rec's counting transport, put under the
+// clients' own stack so that retries are counted.
+func NewWithMetrics(cfg *config.Resolved, logger hclog.Logger, rec *metrics.Recorder, opts ...runner.Option) (*runner.Runner, error) {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	b := &backends{cfg: cfg, logger: logger}
+	b := &backends{cfg: cfg, logger: logger, rec: rec}
+	if rec != nil {
+		opts = append([]runner.Option{runner.WithObserver(rec.Observe)}, opts...)
+	}
 	var err error
 	// One transport (and so one connection pool) per registry, shared by
 	// the clients of every organisation.
@@ -56,6 +68,7 @@ func Orgs(cfg *config.Resolved) []runner.Org {
 type backends struct {
 	cfg          *config.Resolved
 	logger       hclog.Logger
+	rec          *metrics.Recorder // nil: no metrics
 	srcTransport http.RoundTripper
 	dstTransport http.RoundTripper
 }
@@ -69,17 +82,41 @@ func (b *backends) open(_ context.Context, org runner.Org) (quaymirror.Source, q
 	}
 	var src quaymirror.Source
 	if b.cfg.Source != nil {
-		c, err := b.client(b.cfg.Source, b.srcTransport, o.SourceToken)
+		c, err := b.client(b.cfg.Source, b.transport(metrics.Source, org.Source, b.srcTransport), o.SourceToken)
 		if err != nil {
 			return nil, nil, err
 		}
 		src = c
 	}
-	dst, err := b.client(b.cfg.Destination, b.dstTransport, o.DestinationToken)
+	dst, err := b.client(b.cfg.Destination, b.transport(metrics.Destination, org.Source, b.dstTransport), o.DestinationToken)
 	if err != nil {
 		return nil, nil, err
 	}
 	return src, dst, nil
+}
+
+// transport is the shared transport of a side, counted per organisation
+// when metrics are recorded.
+func (b *backends) transport(side metrics.Side, org string, shared http.RoundTripper) http.RoundTripper {
+	if b.rec == nil {
+		return shared
+	}
+	return b.rec.Transport(side, org, shared)
+}
+
+// Pusher returns the pusher of rec to cfg's METRICS_PUSHGATEWAY, or nil
+// when none is set. Its client trusts CA_BUNDLE too, follows the proxy
+// environment and gives up after REQUEST_TIMEOUT.
+func Pusher(cfg *config.Resolved, rec *metrics.Recorder) (*metrics.Pusher, error) {
+	if cfg.MetricsPushgateway == "" {
+		return nil, nil
+	}
+	t, err := quay.NewTransport(quay.TransportOptions{CABundle: cfg.CABundle})
+	if err != nil {
+		return nil, err
+	}
+	client := &http.Client{Transport: t, Timeout: time.Duration(cfg.RequestTimeout)}
+	return metrics.NewPusher(string(cfg.MetricsPushgateway), rec, client)
 }
 
 func (b *backends) client(base *url.URL, rt http.RoundTripper, token quaymirror.Secret) (*quay.Client, error) {

@@ -9,6 +9,7 @@ import (
 	"github.com/quaymirror/quaymirror/internal/config"
 	"github.com/quaymirror/quaymirror/internal/demo"
 	"github.com/quaymirror/quaymirror/internal/wiring"
+	"github.com/quaymirror/quaymirror/metrics"
 	"github.com/quaymirror/quaymirror/runner"
 )
 
@@ -79,5 +80,93 @@ func TestStatusWithoutASource(t *testing.T) {
 	// An organisation that is not configured is an error of its own.
 	if _, err := r.Status(t.Context(), []runner.Org{{Source: "elsewhere"}}, false); err == nil {
 		t.Error("status of an unconfigured organization succeeded")
+	}
+}
+
+// With a Recorder, every request of each organisation's clients is
+// counted under its side and organisation, and every run is recorded.
+// (That retry attempts are counted one by one is metrics' own test: here
+// the clients' backoff is the real one.)
+func TestMetricsCountEveryRequestOfEachOrganization(t *testing.T) {
+	t.Parallel()
+	d, err := demo.Start(demo.Options{Orgs: demo.DefaultOrgs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	cfg := resolve(t, d.Environ(), config.NeedSync)
+	rec := metrics.NewRecorder()
+	r, err := wiring.NewWithMetrics(cfg, nil, rec)
+	must(t, err)
+	t.Cleanup(func() { _ = r.Close(context.Background()) })
+	res, err := r.Sync(t.Context(), wiring.Orgs(cfg))
+	must(t, err)
+	if res.Outcome != runner.OutcomeOK {
+		t.Fatalf("outcome %s", res.Outcome)
+	}
+	mfs, err := rec.Gather()
+	must(t, err)
+	counted := map[string]float64{} // by side
+	byOrg := map[string]float64{}
+	runs := 0
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			l := map[string]string{}
+			for _, p := range m.GetLabel() {
+				l[p.GetName()] = p.GetValue()
+			}
+			switch mf.GetName() {
+			case metrics.APIRequests:
+				if l["command"] != "sync" {
+					t.Errorf("request of command %q", l["command"])
+				}
+				counted[l["registry"]] += m.GetCounter().GetValue()
+				byOrg[l["organization"]] += m.GetCounter().GetValue()
+			case metrics.LastSuccess:
+				runs++
+			}
+		}
+	}
+	for side, reg := range map[string]*demo.Registry{"source": d.Source, "destination": d.Destination} {
+		received := 0
+		for _, n := range reg.Emulator.Requests() {
+			received += n
+		}
+		if counted[side] != float64(received) || received == 0 {
+			t.Errorf("%s: counted %v, received %d", side, counted[side], received)
+		}
+	}
+	if runs != len(d.Orgs) || len(byOrg) != len(d.Orgs) {
+		t.Errorf("runs %d, organizations %v", runs, byOrg)
+	}
+	for _, org := range d.Orgs {
+		if byOrg[org] == 0 {
+			t.Errorf("no request counted for %s", org)
+		}
+	}
+}
+
+func TestPusherOnlyWhenConfigured(t *testing.T) {
+	t.Parallel()
+	d, err := demo.Start(demo.Options{Orgs: demo.DefaultOrgs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	rec := metrics.NewRecorder()
+	p, err := wiring.Pusher(resolve(t, d.Environ(), config.NeedStatus), rec)
+	if p != nil || err != nil {
+		t.Errorf("without METRICS_PUSHGATEWAY: %v, %v", p, err)
+	}
+	p, err = wiring.Pusher(resolve(t, d.Environ("METRICS_PUSHGATEWAY=http://u:pw-77@127.0.0.1:9/x"), config.NeedStatus), rec)
+	if err != nil || p == nil || p.String() != "http://127.0.0.1:9/x" {
+		t.Errorf("with METRICS_PUSHGATEWAY: %v, %v", p, err)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -17,7 +17,10 @@
 // with [Registry.Repository] and [Registry.Mirror] (which, unlike GetMirror,
 // include the password), count calls with [Registry.Calls] and
 // [Registry.Writes], and inject failures or block calls with
-// [Registry.FailOn] and [Registry.SetHook].
+// [Registry.FailOn] and [Registry.SetHook]. [Registry.SyncMirrors] plays
+// Quay's mirror worker: due mirrors take their source's selected tags
+// (read through a [MirrorSource], such as another Registry's
+// [Registry.ServedAt]) and their status moves as Quay's would.
 //
 // Backends that keep their state in a Registry but serve it their own way,
 // like the Quay API emulator in registry/quay/quaytest, use

@@ -26,7 +26,8 @@
 //     and 429, 502, 503 and 504 answers are retried with capped exponential
 //     backoff and full jitter, honouring Retry-After (seconds or HTTP date,
 //     capped); 400, 401, 403, 404, 409 and 500 never are. Request bodies are
-//     replayed through Request.GetBody. See [WithRetry] and [WithTimeout].
+//     replayed through Request.GetBody. See [WithRetry] and [WithTimeout];
+//     [WithRetrySleep] and [ContextWithRetrySleep] replace the waiting.
 //   - logging: one Debug line per attempt (method, cleaned URL, status,
 //     duration, attempt) on the injected hclog.Logger; never headers or
 //     bodies.

@@ -46,10 +46,12 @@ func fuzzClient(t *testing.T, status int, contentType string, body []byte) *Clie
 // maxMessage bytes and the attempts.
 const maxErrorLine = maxMessage + 300
 
-// checkFuzzError checks an error returned for a fuzzed answer. The token
-// must never show; the password must not show in the error of a request
-// that carried it (withPassword).
-func checkFuzzError(t *testing.T, err error, withPassword bool) {
+// checkFuzzError checks an error returned for a fuzzed answer, body. The
+// token must never show; the password must not show in the error of a
+// request that carried it (withPassword). Invalid UTF-8 the server sent
+// may be passed on, but an answer in valid UTF-8 gives an error in valid
+// UTF-8: bounding or scrubbing the message must not cut a character.
+func checkFuzzError(t *testing.T, err error, withPassword bool, body []byte) {
 	t.Helper()
 	var qe *Error
 	if !errors.As(err, &qe) {
@@ -66,14 +68,18 @@ func checkFuzzError(t *testing.T, err error, withPassword bool) {
 		t.Fatalf("error of several lines: %q", msg)
 	case strings.Contains(msg, testToken) || (withPassword && strings.Contains(msg, testPassword)):
 		t.Fatalf("error shows a secret: %q", msg)
-	case !utf8.ValidString(qe.Message) && utf8.ValidString(msg[:len(msg)-len(qe.Message)]):
-		// A message cut in the middle of a character is a bug of
-		// scrub; invalid UTF-8 the server sent is passed on.
+	case utf8.Valid(body) && !utf8.ValidString(msg):
+		t.Fatalf("the answer is valid UTF-8, its error is not (a character was cut): %q", msg)
 	}
 }
 
 // fuzz200 fuzzes the body of a 200 answer to the call.
 func fuzz200(f *testing.F, seeds []string, call func(t *testing.T, c *Client) error) {
+	fuzz200Body(f, seeds, func(t *testing.T, c *Client, _ []byte) error { return call(t, c) })
+}
+
+// fuzz200Body is fuzz200 for a call that needs the body answered.
+func fuzz200Body(f *testing.F, seeds []string, call func(t *testing.T, c *Client, body []byte) error) {
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
@@ -82,8 +88,8 @@ func fuzz200(f *testing.F, seeds []string, call func(t *testing.T, c *Client) er
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		c := fuzzClient(t, http.StatusOK, "application/json", body)
-		if err := call(t, c); err != nil {
-			checkFuzzError(t, err, false)
+		if err := call(t, c, body); err != nil {
+			checkFuzzError(t, err, false, body)
 			if !errors.Is(err, quaymirror.ErrBadResponse) {
 				t.Fatalf("a 200 answer that does not decode is %v, want ErrBadResponse", err)
 			}
@@ -230,7 +236,7 @@ func FuzzSyncLogs(f *testing.F) {
 // create and update by it: whatever the schemas say, shaping must not
 // panic, and a body is sent only when the schema allows it.
 func FuzzCapabilities(f *testing.F) {
-	fuzz200(f, []string{
+	fuzz200Body(f, []string{
 		`{"swagger": "2.0", "paths": {"/api/v1/repository/{repository}/mirror": {}, "/api/v1/organization/{orgname}/mirror": {}},
 		  "definitions": {"CreateMirrorConfig": {"type": "object", "required": ["external_reference", "sync_interval",
 		  "sync_start_date", "root_rule", "skopeo_timeout_interval"], "properties": {"is_enabled": {"type": "boolean"},
@@ -247,7 +253,7 @@ func FuzzCapabilities(f *testing.F) {
 		  {"external_registry_config": {"properties": null}}, "required": "all"}}}`,
 		`{"paths": {"/api/v1/repository/{repository}/mirror": 1}, "definitions": {"CreateMirrorConfig": [],
 		  "UpdateMirrorConfig": {"properties": {"root_rule": {"properties": {}}}}}}`,
-	}, func(t *testing.T, c *Client) error {
+	}, func(t *testing.T, c *Client, body []byte) error {
 		if _, err := c.Capabilities(context.Background()); err != nil {
 			return err
 		}
@@ -259,7 +265,7 @@ func FuzzCapabilities(f *testing.F) {
 			c.UpdateMirror(context.Background(), "acme", "app", cfg, quaymirror.MirrorFields()),
 		} {
 			if err != nil && !errors.Is(err, quaymirror.ErrUnsupported) && !errors.Is(err, quaymirror.ErrInvalid) {
-				checkFuzzError(t, err, true)
+				checkFuzzError(t, err, true, body)
 			}
 		}
 		return nil
@@ -288,6 +294,8 @@ func FuzzErrorAnswer(f *testing.F) {
 		{400, "application/json", `{"detail": "you sent Authorization: Bearer ` + testToken + ` and password ` + testPassword + `"}`},
 		{500, "text/plain", "echo: Bearer " + testToken + "\n" + testPassword},
 		{400, "application/json", `{"detail": "` + strings.Repeat("é", 2000) + `"}`},
+		{400, "application/json", `{"detail": "a` + strings.Repeat("é", 2000) + `"}`}, // the bound falls inside a character
+		{500, "text/plain", "a" + strings.Repeat("€", 2000)},
 		{400, "application/json", `"Invalid repository name"`},
 		{418, "", ""},
 		{599, "application/json", `{"detail": null, "error_message": ["a", {"b": "` + testToken + `"}]}`},
@@ -302,7 +310,7 @@ func FuzzErrorAnswer(f *testing.F) {
 		if err == nil {
 			t.Fatalf("status %d: no error", status)
 		}
-		checkFuzzError(t, err, false)
+		checkFuzzError(t, err, false, body)
 		var qe *Error
 		errors.As(err, &qe)
 		if qe.Status != status || len(qe.Message) > maxMessage+len("…") {
@@ -314,7 +322,7 @@ func FuzzErrorAnswer(f *testing.F) {
 		if err := c.UpdateMirror(context.Background(), "acme", "app", baseConfig(), []quaymirror.Field{quaymirror.FieldPassword}); err == nil {
 			t.Fatalf("status %d: the write succeeded", status)
 		} else {
-			checkFuzzError(t, err, true)
+			checkFuzzError(t, err, true, body)
 		}
 	})
 }

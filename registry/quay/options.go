@@ -1,6 +1,7 @@
 package quay
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -48,6 +49,7 @@ type options struct {
 	maxRetries         int
 	retryBase          time.Duration
 	retryMax           time.Duration
+	retrySleep         RetrySleep
 	timeout            time.Duration
 	maxBody            int64
 	logger             hclog.Logger
@@ -154,6 +156,28 @@ func WithRetry(maxRetries int, base, max time.Duration) Option {
 			return fmt.Errorf("WithRetry: max backoff %s is below the base %s", max, base)
 		}
 		o.maxRetries, o.retryBase, o.retryMax = maxRetries, base, max
+		return nil
+	}
+}
+
+// RetrySleep waits d before the next attempt of a request, or until ctx
+// ends. It returns nil to go on with the next attempt, or an error (ctx's,
+// when ctx ended first) that ends the request with that error. d is the
+// wait the retry policy chose: a backoff (with its jitter) or what the
+// server's Retry-After asked for, capped.
+type RetrySleep func(ctx context.Context, d time.Duration) error
+
+// WithRetrySleep replaces how the client waits between the attempts of a
+// request, which by default is a timer that the request's context can
+// stop. Simulations and tests use it to retry without waiting on real
+// time, or to see the waits chosen. A [ContextWithRetrySleep] on the
+// request's context takes precedence.
+func WithRetrySleep(sleep RetrySleep) Option {
+	return func(o *options) error {
+		if sleep == nil {
+			return errors.New("WithRetrySleep: nil sleep")
+		}
+		o.retrySleep = sleep
 		return nil
 	}
 }

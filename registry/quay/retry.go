@@ -44,13 +44,18 @@ type retryTransport struct {
 	timeout    time.Duration
 	logger     hclog.Logger
 
+	sleep RetrySleep // WithRetrySleep; a ContextWithRetrySleep overrides it
+
 	// Test seams.
-	sleep  func(ctx context.Context, d time.Duration) error
 	jitter func(ceiling time.Duration) time.Duration
 	now    func() time.Time
 }
 
 func newRetryTransport(next http.RoundTripper, o options) *retryTransport {
+	sleep := o.retrySleep
+	if sleep == nil {
+		sleep = sleepContext
+	}
 	return &retryTransport{
 		next:       next,
 		token:      o.token,
@@ -59,7 +64,7 @@ func newRetryTransport(next http.RoundTripper, o options) *retryTransport {
 		max:        o.retryMax,
 		timeout:    o.timeout,
 		logger:     o.logger,
-		sleep:      sleepContext,
+		sleep:      sleep,
 		jitter:     fullJitter,
 		now:        time.Now,
 	}
@@ -127,7 +132,11 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		t.logger.Debug("quay request will be retried", "method", req.Method, "url", cleanURL(req.URL),
 			"attempt", attempt+1, "reason", reason, "wait", d)
-		if err := t.sleep(parent, d); err != nil {
+		sleep := t.sleep
+		if s, ok := parent.Value(retrySleepKey{}).(RetrySleep); ok {
+			sleep = s
+		}
+		if err := sleep(parent, d); err != nil {
 			return nil, err
 		}
 	}
@@ -287,6 +296,22 @@ func redact(ctx context.Context, token quaymirror.Secret, msg string) string {
 }
 
 type recordKey struct{}
+
+type retrySleepKey struct{}
+
+// ContextWithRetrySleep returns a copy of ctx under which every request
+// of every Client waits between its attempts with sleep (see
+// [RetrySleep]) instead of the Client's own way ([WithRetrySleep] or a
+// timer). It reaches Clients built out of the caller's hands, such as
+// those a command-line run builds from its configuration: a test can run
+// the whole program through retries and give-ups without waiting on real
+// time. A nil sleep returns ctx unchanged.
+func ContextWithRetrySleep(ctx context.Context, sleep RetrySleep) context.Context {
+	if sleep == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, retrySleepKey{}, sleep)
+}
 
 type attemptKey struct{}
 

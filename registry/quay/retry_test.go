@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -557,5 +558,112 @@ func TestCeilingNeverOverflows(t *testing.T) {
 		if d := rt.ceiling(retry); d != want {
 			t.Errorf("ceiling(%d) = %v, want %v", retry, d, want)
 		}
+	}
+}
+
+// busyThen answers status (with Retry-After: 7) to the first n requests,
+// then 200 with a user, over loopback HTTP. It counts the requests.
+func busyThen(t *testing.T, n int64, status int) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if calls.Add(1) <= n {
+			w.Header().Set("Retry-After", "7")
+			w.WriteHeader(status)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"username":"bot"}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &calls
+}
+
+// waitLog records the waits a RetrySleep was asked for, without waiting.
+type waitLog struct {
+	mu    sync.Mutex
+	waits []time.Duration
+}
+
+func (l *waitLog) sleep(ctx context.Context, d time.Duration) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.waits = append(l.waits, d)
+	return ctx.Err()
+}
+
+func (l *waitLog) got() []time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.waits)
+}
+
+// WithRetrySleep is asked for every wait between attempts (here the
+// server's Retry-After of 7 s, twice) and none is spent on a clock: the
+// test would take 14 s otherwise, and its budget is a tenth of that.
+func TestWithRetrySleepIsAskedForEveryWait(t *testing.T) {
+	t.Parallel()
+	srv, calls := busyThen(t, 2, http.StatusServiceUnavailable)
+	var log waitLog
+	c, err := New(srv.URL, WithToken(testToken), WithRetrySleep(log.sleep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 1400*time.Millisecond) // no real wait fits
+	defer cancel()
+	if _, err := c.CurrentUser(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if w := log.got(); calls.Load() != 3 || !slices.Equal(w, []time.Duration{7 * time.Second, 7 * time.Second}) {
+		t.Errorf("%d requests, waits %v; want 3 requests and two waits of 7s", calls.Load(), w)
+	}
+}
+
+// An error from the sleep ends the request with that error, without
+// another attempt.
+func TestRetrySleepErrorEndsTheRequest(t *testing.T) {
+	t.Parallel()
+	srv, calls := busyThen(t, 5, http.StatusBadGateway)
+	stop := errors.New("stop waiting")
+	c, err := New(srv.URL, WithToken(testToken),
+		WithRetrySleep(func(context.Context, time.Duration) error { return stop }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.CurrentUser(context.Background())
+	if !errors.Is(err, stop) || calls.Load() != 1 {
+		t.Errorf("err = %v after %d requests; want the sleep's error after 1", err, calls.Load())
+	}
+}
+
+// A ContextWithRetrySleep reaches a Client built elsewhere and takes
+// precedence over its WithRetrySleep; without it the Client's own is used.
+func TestContextWithRetrySleepTakesPrecedence(t *testing.T) {
+	t.Parallel()
+	srv, _ := busyThen(t, 1, http.StatusTooManyRequests)
+	var own, fromCtx waitLog
+	c, err := New(srv.URL, WithToken(testToken), WithRetrySleep(own.sleep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CurrentUser(ContextWithRetrySleep(context.Background(), fromCtx.sleep)); err != nil {
+		t.Fatal(err)
+	}
+	if len(own.got()) != 0 || !slices.Equal(fromCtx.got(), []time.Duration{7 * time.Second}) {
+		t.Errorf("client's sleep %v, context's %v; want the context's to get the one wait", own.got(), fromCtx.got())
+	}
+	if ctx := context.Background(); ContextWithRetrySleep(ctx, nil) != ctx {
+		t.Error("a nil sleep changed the context")
+	}
+	srv2, _ := busyThen(t, 1, http.StatusServiceUnavailable)
+	c2, err := New(srv2.URL, WithToken(testToken), WithRetrySleep(own.sleep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c2.CurrentUser(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(own.got(), []time.Duration{7 * time.Second}) {
+		t.Errorf("client's sleep %v without a context one; want one wait of 7s", own.got())
 	}
 }

@@ -3,6 +3,7 @@ package quay
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,35 +28,30 @@ import (
 // does not declare (Quay's definitions lack additionalProperties: false,
 // but an undeclared key is exactly how version traps happen).
 //
-// The document is test data kept outside the repository, in
-// ../shared/quay-api/ next to the module root; the test is skipped where it
-// is absent (CI).
+// The document is testdata/quay-api/quay-3.6-discovery-internal.json, a
+// byte-for-byte copy of what a Quay 3.6 server answered (its provenance
+// and checksum are in testdata/quay-api/SOURCE.md, which the test checks).
 
-const discovery36 = "quay-3.6-discovery-internal.json"
+const discovery36 = "testdata/quay-api/quay-3.6-discovery-internal.json"
+
+// discovery36SHA256 is the checksum SOURCE.md gives for the document.
+const discovery36SHA256 = "bd45c3a4c44616b00b041fb21d259a945d89da2a6de629b4a8f5a923fd2838de"
 
 func loadDiscovery36(t *testing.T) []byte {
 	t.Helper()
-	dir, err := os.Getwd()
+	b, err := os.ReadFile(discovery36)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's working directory")
-		}
-		dir = parent
+	if sum := fmt.Sprintf("%x", sha256.Sum256(b)); sum != discovery36SHA256 {
+		t.Fatalf("%s has sha256 %s, not the %s of the document SOURCE.md describes", discovery36, sum, discovery36SHA256)
 	}
-	path := filepath.Join(dir, "..", "shared", "quay-api", discovery36)
-	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		t.Skipf("%s is absent (it lives outside the repository, in ../shared/quay-api/); skipping the Quay 3.6 schema check", path)
-	}
+	source, err := os.ReadFile(filepath.Join(filepath.Dir(discovery36), "SOURCE.md"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(string(source), discovery36SHA256) {
+		t.Fatalf("SOURCE.md next to %s does not give its checksum %s", discovery36, discovery36SHA256)
 	}
 	return b
 }

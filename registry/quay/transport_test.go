@@ -191,6 +191,7 @@ func TestNewChecksOptions(t *testing.T) {
 		"negative retries":           {WithRetry(-1, time.Second, time.Second)},
 		"zero base":                  {WithRetry(1, 0, time.Second)},
 		"max below base":             {WithRetry(1, time.Second, time.Millisecond)},
+		"nil retry sleep":            {WithRetrySleep(nil)},
 		"zero timeout":               {WithTimeout(0)},
 		"zero body size":             {WithMaxBodySize(0)},
 		"nil logger":                 {WithLogger(nil)},

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,11 +34,12 @@ func crashOrg(name string, n int) demo.Org {
 			if err := dst.AddRepository(quaymirror.Repository{Namespace: name, Name: repo, State: quaymirror.StateMirror}); err != nil {
 				return err
 			}
+			start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 			return dst.PutMirror(name, repo, quaymirror.Mirror{Config: quaymirror.MirrorConfig{
 				Enabled: true, ExternalReference: "placeholder/" + name + "/" + repo, Username: demo.PullUsername,
-				SyncInterval: time.Hour, SyncStartDate: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+				SyncInterval: time.Hour, SyncStartDate: start,
 				TagGlobs: []string{"old-*"}, Robot: name + "+mirror", VerifyTLS: true,
-			}})
+			}, Status: quaymirror.MirrorStatus{SyncStatus: quaymirror.SyncSuccess, NextSync: start, RetriesRemaining: 3}})
 		}
 		for i := range 5 {
 			if err := mirror(o.Repositories[i].Name); err != nil {
@@ -57,6 +59,9 @@ func crashOrg(name string, n int) demo.Org {
 	}
 	return o
 }
+
+// crashTagGlobs is the crash runs' TAG_GLOB.
+var crashTagGlobs = []string{"v*", "latest"}
 
 // crashEnv is the environment of the crash runs.
 func crashEnv(d *demo.Env, org string) []string {
@@ -92,19 +97,35 @@ func TestCrashConsistency(t *testing.T) {
 	faults := quaytest.Faults{Seed: 3, Latency: 2 * time.Millisecond, Jitter: 6 * time.Millisecond, ErrorRate: 0.03, ResetRate: 0.02}
 	opts := demo.Options{Orgs: []demo.Org{crashOrg(org, n)}, DestinationFaults: faults}
 
-	// The uninterrupted run, on a registry pair of its own.
+	// The uninterrupted run, on a registry pair of its own. Quay's mirror
+	// worker runs before it (the existing mirrors hold what they select)
+	// and after it, as after every run below: a repository half-written
+	// by a killed run shows in the tags the worker gives it.
 	ref := startDemo(t, opts)
 	fixReferences(t, ref, org)
+	refWorker := newMirrorWorker(ref)
+	refWorker.pass()
 	initial := normalized(snapshot(t, ref.Destination.Fake, org), ref.Source.URL)
 	r := runBinary(t, crashEnv(ref, org), "sync")
 	if r.code != 0 {
 		t.Fatalf("uninterrupted run:\n%s", r)
 	}
 	refElapsed := r.elapsed
+	refWorker.pass()
 	want := normalized(snapshot(t, ref.Destination.Fake, org), ref.Source.URL)
+	for name, s := range want {
+		if s.State == quaymirror.StateMirror && s.Mirror != nil && s.Mirror.Enabled && !slices.Equal(s.Tags, selected(sourceTags, crashTagGlobs)) {
+			t.Fatalf("after the uninterrupted run and the mirror worker, %s holds %v, not its source's %v", name, s.Tags, selected(sourceTags, crashTagGlobs))
+		}
+	}
 
 	d := startDemo(t, opts)
 	fixReferences(t, d, org)
+	worker := newMirrorWorker(d)
+	worker.pass()
+	if got := normalized(snapshot(t, d.Destination.Fake, org), d.Source.URL); len(diffStates(initial, got)) > 0 {
+		t.Fatalf("the two registry pairs start different:\n%s", strings.Join(diffStates(initial, got), "\n"))
+	}
 	env := crashEnv(d, org)
 	seed := crashSeed(t)
 	rng := rand.New(rand.NewPCG(seed, seed))
@@ -141,6 +162,7 @@ func TestCrashConsistency(t *testing.T) {
 				t.Fatalf("run %d:\n%s", i+1, r)
 			}
 		}
+		worker.pass()
 		checkCrashState(t, org, initial, want, normalized(snapshot(t, d.Destination.Fake, org), d.Source.URL))
 		if t.Failed() {
 			t.Fatalf("after run %d (seed %d)", i+1, seed)
@@ -154,6 +176,7 @@ func TestCrashConsistency(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("clean run after %d kills:\n%s", killed, r)
 	}
+	worker.pass()
 	got := normalized(snapshot(t, d.Destination.Fake, org), d.Source.URL)
 	if diff := diffStates(want, got); len(diff) > 0 {
 		t.Fatalf("after %d kills and a clean run the destination differs from an uninterrupted run's (seed %d):\n%s",

@@ -3,6 +3,7 @@ package reliability
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,9 +17,11 @@ import (
 
 // flakyNetwork is the fault mix of issue 6: 10% 503s (nginx's HTML page),
 // 5% connection resets, latency with jitter, and bursts of 429s (nginx's
-// HTML page, without Retry-After as nginx sends them). Bursts with a
-// Retry-After header are injected on top while the run goes (see
-// TestSyncConvergesThroughFaults).
+// HTML page, without Retry-After as nginx sends them); and, from issue
+// 10, requests that Quay carries out but whose answer is lost: 3% reset
+// after handling, 3% answered 502 or 504 by the proxy after handling.
+// Bursts with a Retry-After header are injected on top while the run goes
+// (see TestSyncConvergesThroughFaults).
 func flakyNetwork(seed int64) quaytest.Faults {
 	return quaytest.Faults{
 		Seed:           seed,
@@ -28,6 +31,8 @@ func flakyNetwork(seed int64) quaytest.Faults {
 		ResetRate:      0.05,
 		RateLimitRate:  0.01,
 		RateLimitBurst: 3,
+		ResetAfterRate: 0.03,
+		GatewayRate:    0.03,
 	}
 }
 
@@ -70,14 +75,29 @@ func syncThroughFaults(t *testing.T, n int, seed int64) {
 	if !strings.Contains(r.stderr, "will be retried") {
 		t.Error("the debug log shows no retry")
 	}
+	if !slices.Contains(r.waits, time.Second) {
+		t.Error("no retry waited the Retry-After: 1 of a 429")
+	}
 	if r.code != 0 || !run.OK() || c.Created != n || c.Failed != 0 || c.NotStarted != 0 {
 		t.Fatalf("sync: %+v\n%s", c, r)
 	}
 	counts := d.Destination.Emulator.FaultCounts()
-	for _, k := range []quaytest.FaultKind{quaytest.FaultStatus, quaytest.FaultReset, quaytest.FaultRateLimit} {
+	for _, k := range []quaytest.FaultKind{quaytest.FaultStatus, quaytest.FaultReset, quaytest.FaultRateLimit,
+		quaytest.FaultResetAfter, quaytest.FaultStatusAfter} {
 		if counts[k] == 0 {
 			t.Errorf("no %s fault was injected at the destination (%v): the test proved nothing", k, counts)
 		}
+	}
+	// Writes whose answer was lost although they took effect are what
+	// makes a retry meet its own earlier attempt.
+	lost := 0
+	for route, kinds := range d.Destination.Emulator.FaultCountsByRoute() {
+		if !strings.HasPrefix(route, "GET ") {
+			lost += kinds[quaytest.FaultResetAfter] + kinds[quaytest.FaultStatusAfter]
+		}
+	}
+	if lost == 0 {
+		t.Error("no write took effect with its answer lost: the test proved nothing about retried writes")
 	}
 	t.Logf("%d repositories in %s; destination faults %v, source faults %v", n, r.elapsed.Round(time.Millisecond),
 		counts, d.Source.Emulator.FaultCounts())
@@ -94,7 +114,19 @@ func syncThroughFaults(t *testing.T, n int, seed int64) {
 		}
 	}
 
-	// Converged: the next run (faults still on) writes nothing.
+	// Quay's mirror worker runs: every mirror takes its source's tags
+	// (TAG_GLOB is "*"), which proves each points at its own source.
+	if ran := newMirrorWorker(d).pass(); ran != n {
+		t.Errorf("the mirror worker synchronised %d mirrors, want %d", ran, n)
+	}
+	for name, s := range snapshot(t, d.Destination.Fake, org) {
+		if !slices.Equal(s.Tags, sourceTags) {
+			t.Errorf("%s/%s holds %v after the mirror worker ran, want the source's %v", org, name, s.Tags, sourceTags)
+		}
+	}
+
+	// Converged: the next run (faults still on) writes nothing, although
+	// the worker moved every mirror's status, next start and tags.
 	d.Destination.Fake.SetHook(nil)
 	d.Destination.Emulator.ResetCounters()
 	r = runCLI(context.Background(), d.Environ("ORGANIZATIONS="+org, "OUTPUT=json"), "sync")

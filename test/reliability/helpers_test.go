@@ -16,11 +16,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quaymirror/quaymirror/internal/app"
 	"github.com/quaymirror/quaymirror/internal/cli"
 	"github.com/quaymirror/quaymirror/internal/demo"
 	"github.com/quaymirror/quaymirror/quaymirror"
 	"github.com/quaymirror/quaymirror/registry/fake"
+	"github.com/quaymirror/quaymirror/registry/quay"
+	"github.com/quaymirror/quaymirror/runner"
 )
 
 // soak reports whether the long variants run (make soak).
@@ -85,6 +86,9 @@ type result struct {
 	code           int
 	stdout, stderr string
 	elapsed        time.Duration
+	// waits are the waits between attempts the run's Quay clients asked
+	// for (in-process runs only).
+	waits []time.Duration
 }
 
 func (r result) String() string {
@@ -100,12 +104,35 @@ func clip(s string) string {
 }
 
 // runCLI runs quaymirror in the test process (cli.Run is what main calls).
+// Its Quay clients retry at once instead of waiting the backoff or the
+// Retry-After they chose: the waits are recorded in the result, no test
+// spends them on a clock.
 func runCLI(ctx context.Context, environ []string, args ...string) result {
+	return runCLISleeping(ctx, noWait, environ, args...)
+}
+
+// runCLISleeping is runCLI with sleep doing the waits between attempts.
+func runCLISleeping(ctx context.Context, sleep quay.RetrySleep, environ []string, args ...string) result {
+	var (
+		mu    sync.Mutex
+		waits []time.Duration
+	)
+	ctx = quay.ContextWithRetrySleep(ctx, func(ctx context.Context, d time.Duration) error {
+		mu.Lock()
+		waits = append(waits, d)
+		mu.Unlock()
+		return sleep(ctx, d)
+	})
 	var out, errOut bytes.Buffer
 	start := time.Now()
 	code := cli.Run(ctx, args, environ, &out, &errOut)
-	return result{code: code, stdout: out.String(), stderr: errOut.String(), elapsed: time.Since(start)}
+	mu.Lock()
+	defer mu.Unlock()
+	return result{code: code, stdout: out.String(), stderr: errOut.String(), elapsed: time.Since(start), waits: waits}
 }
+
+// noWait is a RetrySleep that does not wait.
+func noWait(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 
 // command returns the quaymirror binary as a process with exactly environ
 // (no inherited proxy or other variables).
@@ -133,9 +160,9 @@ func runBinary(t *testing.T, environ []string, args ...string) result {
 }
 
 // decodeRun decodes the JSON report of sync or plan.
-func decodeRun(t *testing.T, r result) *app.Run {
+func decodeRun(t *testing.T, r result) *runner.Result {
 	t.Helper()
-	var run app.Run
+	var run runner.Result
 	dec := json.NewDecoder(strings.NewReader(r.stdout))
 	if err := dec.Decode(&run); err != nil {
 		t.Fatalf("stdout is not a JSON report: %v\n%s", err, r)
@@ -185,13 +212,52 @@ func serve(t *testing.T, h http.Handler) *server {
 	return s
 }
 
-// oneOrg is an organisation of n source repositories named repo-00000...
+// sourceTags are the tags of every source repository of oneOrg.
+var sourceTags = []string{"dev-1", "latest", "old-1", "v1.0.0", "v2.0.0"}
+
+// oneOrg is an organisation of n source repositories named repo-00000...,
+// each holding sourceTags.
 func oneOrg(name string, n int) demo.Org {
 	repos := demo.Repositories(name, "repo", n)
 	for i := range repos {
 		repos[i].Description = "repository " + repos[i].Name
+		repos[i].Tags = slices.Clone(sourceTags)
 	}
 	return demo.Org{Name: name, Repositories: repos}
+}
+
+// selected returns the tags Quay's mirror worker copies: those of tags
+// that one of globs matches, sorted.
+func selected(tags, globs []string) []string {
+	var out []string
+	for _, tag := range tags {
+		if slices.ContainsFunc(globs, func(g string) bool { return quaymirror.MatchGlob(g, tag) }) {
+			out = append(out, tag)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// mirrorWorker plays Quay's mirror worker (fake.Registry.SyncMirrors) on
+// a demo's destination, with the demo's source as the registry the
+// mirrors pull from. Each pass runs two days after the previous one, past
+// every sync interval the tests use, so every enabled mirror is due: as
+// if the worker had run between two quaymirror runs an interval apart.
+type mirrorWorker struct {
+	dst    *fake.Registry
+	source fake.MirrorSource
+	now    time.Time
+}
+
+func newMirrorWorker(d *demo.Env) *mirrorWorker {
+	return &mirrorWorker{dst: d.Destination.Fake, source: d.Source.Fake.ServedAt(strings.TrimPrefix(d.Source.URL, "http://")), now: time.Now()}
+}
+
+// pass runs the worker once and returns how many mirrors it synchronised.
+func (w *mirrorWorker) pass() int {
+	w.now = w.now.Add(48 * time.Hour)
+	return w.dst.SyncMirrors(w.now, w.source)
 }
 
 // repoState is one destination repository as the tests compare it.
@@ -294,7 +360,7 @@ func diffStates(want, got map[string]repoState) []string {
 }
 
 // totals adds the counts of every organisation of a run.
-func totals(run *app.Run) quaymirror.Counts {
+func totals(run *runner.Result) quaymirror.Counts {
 	var c quaymirror.Counts
 	for _, o := range run.Organizations {
 		if o.Report == nil {

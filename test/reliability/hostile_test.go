@@ -110,7 +110,7 @@ func TestStalledAnswersAreBoundedByTheRequestTimeout(t *testing.T) {
 	if want := int64(1 + quay.DefaultMaxRetries); failed.Name != "repo-00003" || stalled.Load() != want {
 		t.Errorf("failed %s after %d attempts, want repo-00003 after %d", failed.Name, stalled.Load(), want)
 	}
-	// The attempts of one second each and the backoffs between them.
+	// The attempts of one second each (the retries do not wait: runCLI).
 	if r.elapsed > 2*time.Minute {
 		t.Errorf("the run took %s", r.elapsed)
 	}

@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -44,6 +45,7 @@ type scenario struct {
 	seed    uint64
 	version quaytest.Version
 	env     []string
+	globs   []string // TAG_GLOB
 	adopt   bool
 	orphans bool // DISABLE_ORPHANS
 	// include and exclude are the INCLUDE and EXCLUDE globs.
@@ -57,15 +59,26 @@ type scenario struct {
 
 const propOrg = "prop"
 
+// scenarioSourceTags are the tags of every source repository of a
+// scenario. The drifted configurations select old-1; the policies select
+// other tags, so that the mirror worker shows which configuration a
+// repository has.
+var scenarioSourceTags = []string{"latest", "old-1", "v1", "v2"}
+
+// tagGlobChoices are the TAG_GLOB values a scenario picks from.
+var tagGlobChoices = [][]string{{"*"}, {"v*", "latest"}, {"latest"}}
+
 func newScenario(seed uint64) *scenario {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	s := &scenario{seed: seed, version: scenarioVersions[rng.IntN(len(scenarioVersions))], kind: map[string]destKind{}}
 	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
 	yes := func() bool { return rng.IntN(2) == 0 }
 	s.adopt, s.orphans = yes(), yes()
+	s.globs = tagGlobChoices[rng.IntN(len(tagGlobChoices))]
+	globs, _ := json.Marshal(s.globs)
 	env := []string{
 		"ORGANIZATIONS=" + propOrg, "OUTPUT=json",
-		"TAG_GLOB=" + pick(`["*"]`, `["v*","latest"]`, `["latest"]`),
+		"TAG_GLOB=" + string(globs),
 		"SYNC_INTERVAL=" + pick("60", "600", "3600", "86400"),
 		"MIRROR_VERIFY_TLS=" + pick("true", "false"),
 		"VISIBILITY=" + pick("private", "public", "source"),
@@ -219,10 +232,16 @@ func (s *scenario) run(t *testing.T) {
 	repos := make([]quaymirror.Repository, len(s.repos))
 	for i, name := range s.repos {
 		repos[i] = quaymirror.Repository{Namespace: propOrg, Name: name, Description: "about " + name,
-			Visibility: []quaymirror.Visibility{quaymirror.Private, quaymirror.Public}[i%2], Tags: []string{"latest", "v1"}}
+			Visibility: []quaymirror.Visibility{quaymirror.Private, quaymirror.Public}[i%2], Tags: slices.Clone(scenarioSourceTags)}
 	}
 	d := startDemo(t, demo.Options{Version: s.version, Orgs: []demo.Org{{Name: propOrg, Repositories: repos}}})
 	s.seedDestination(t, d)
+	// Quay's mirror worker has been running on the destination: its
+	// mirrors hold what their configurations select. It runs again after
+	// each quaymirror run, so that a repository wrongly made a mirror, or
+	// a mirror wrongly configured, shows in its tags.
+	worker := newMirrorWorker(d)
+	worker.pass()
 	before := snapshot(t, d.Destination.Fake, propOrg)
 	env := d.Environ(s.env...)
 
@@ -230,10 +249,11 @@ func (s *scenario) run(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("sync of a valid configuration against a healthy Quay failed:\n%s\n%s", s, r)
 	}
+	worker.pass()
 	checkNoDataLoss(t, s, before, snapshot(t, d.Destination.Fake, propOrg))
 
 	// Converged: the next run writes nothing, and its plan lists nothing
-	// to do.
+	// to do, although the worker moved statuses, start dates and tags.
 	d.Destination.Emulator.ResetCounters()
 	r = runCLI(context.Background(), env, "sync")
 	run := decodeRun(t, r)
@@ -253,6 +273,7 @@ func (s *scenario) run(t *testing.T) {
 			t.Errorf("%s: %s after convergence (%s)", res.Name, res.Action, res.Reason)
 		}
 	}
+	worker.pass()
 	checkNoDataLoss(t, s, before, snapshot(t, d.Destination.Fake, propOrg))
 	for route := range d.Destination.Emulator.Requests() {
 		if strings.HasPrefix(route, "DELETE") {
@@ -261,14 +282,19 @@ func (s *scenario) run(t *testing.T) {
 	}
 }
 
-// checkNoDataLoss compares the destination after a run with before:
-// nothing is deleted, no tag changes, a repository holding tags is never
-// switched to mirroring without ADOPT_EXISTING, READ_ONLY repositories,
-// excluded ones and destination-only ones are left alone (an orphan's
-// mirror may only be disabled, with DISABLE_ORPHANS), and no repository
-// the run handled is in MIRROR state without a configuration.
+// checkNoDataLoss compares the destination after a run and a pass of the
+// mirror worker with before: nothing is deleted; a repository holding
+// tags is never switched to mirroring without ADOPT_EXISTING; READ_ONLY
+// repositories, excluded ones and destination-only ones are left alone
+// (an orphan's mirror may only be disabled, with DISABLE_ORPHANS); no
+// repository the run handled is in MIRROR state without a configuration.
+// Tags change only where the worker synchronised a mirror of the
+// repository's own source with the policy's globs, in a repository that
+// was a mirror, held nothing, or was adopted; and every such mirror holds
+// what the worker selects from its source.
 func checkNoDataLoss(t *testing.T, s *scenario, before, after map[string]repoState) {
 	t.Helper()
+	want := selected(scenarioSourceTags, s.globs)
 	for name, b := range before {
 		a, ok := after[name]
 		if !ok {
@@ -276,7 +302,16 @@ func checkNoDataLoss(t *testing.T, s *scenario, before, after map[string]repoSta
 			continue
 		}
 		if !slices.Equal(a.Tags, b.Tags) {
-			t.Errorf("%s: tags %v became %v\n%s", name, b.Tags, a.Tags, s)
+			ownMirror := a.State == quaymirror.StateMirror && a.Mirror != nil &&
+				strings.HasSuffix(a.Mirror.ExternalReference, "/"+propOrg+"/"+name) && quaymirror.SameTagGlobs(a.Mirror.TagGlobs, s.globs)
+			switch {
+			case !s.handled(name):
+				// Left alone: checked below.
+			case !ownMirror || !slices.Equal(a.Tags, want):
+				t.Errorf("%s: tags %v became %v, but it is not a mirror of its source with the policy's globs: %s\n%s", name, b.Tags, a.Tags, a, s)
+			case len(b.Tags) > 0 && b.State != quaymirror.StateMirror && !s.adopt:
+				t.Errorf("%s: tags %v became %v: it was made a mirror without ADOPT_EXISTING\n%s", name, b.Tags, a.Tags, s)
+			}
 		}
 		if len(b.Tags) > 0 && b.State == quaymirror.StateNormal && !s.adopt && a.State != quaymirror.StateNormal {
 			t.Errorf("%s holds tags and became %s without ADOPT_EXISTING\n%s", name, a.State, s)
@@ -297,8 +332,17 @@ func checkNoDataLoss(t *testing.T, s *scenario, before, after map[string]repoSta
 		}
 	}
 	for name, a := range after {
-		if s.handled(name) && a.State == quaymirror.StateMirror && a.Mirror == nil {
+		if !s.handled(name) {
+			continue
+		}
+		if a.State == quaymirror.StateMirror && a.Mirror == nil {
 			t.Errorf("%s is in MIRROR state without a configuration\n%s", name, s)
+		}
+		// A SYNCING mirror stays stuck (Quay's worker never claims it).
+		if a.State == quaymirror.StateMirror && a.Mirror != nil && a.Mirror.Enabled && s.kind[name] != kindSyncing &&
+			len(want) > 0 && !slices.Equal(a.Tags, want) {
+			t.Errorf("%s mirrors %s with %v but holds %v after the worker ran, not the %v its source has selected\n%s",
+				name, a.Mirror.ExternalReference, a.Mirror.TagGlobs, a.Tags, want, s)
 		}
 	}
 }

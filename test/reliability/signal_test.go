@@ -3,6 +3,7 @@ package reliability
 import (
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -81,9 +82,13 @@ func TestSignalStopsGracefully(t *testing.T) {
 			if after == 0 {
 				t.Error("no write reached the destination after the signal: nothing was in flight, the test proved nothing")
 			}
+			// Quay's mirror worker runs: every repository the run created
+			// is a working mirror of its source.
+			worker := newMirrorWorker(d)
+			worker.pass()
 			state := snapshot(t, d.Destination.Fake, org)
 			for name, s := range state {
-				if s.State != quaymirror.StateMirror || s.Mirror == nil {
+				if s.State != quaymirror.StateMirror || s.Mirror == nil || !slices.Equal(s.Tags, sourceTags) {
 					t.Errorf("%s/%s was left half-done: %s", org, name, s)
 				}
 			}
@@ -96,6 +101,12 @@ func TestSignalStopsGracefully(t *testing.T) {
 			r = runBinary(t, env, "sync")
 			if c := totals(decodeRun(t, r)); r.code != 0 || c.Created != n-len(state) || c.Unchanged != len(state) {
 				t.Errorf("the next run: %+v\n%s", c, r)
+			}
+			worker.pass()
+			for name, s := range snapshot(t, d.Destination.Fake, org) {
+				if s.State != quaymirror.StateMirror || s.Mirror == nil || !slices.Equal(s.Tags, sourceTags) {
+					t.Errorf("after the next run, %s/%s is not a working mirror: %s", org, name, s)
+				}
 			}
 		})
 	}

@@ -43,9 +43,10 @@
 //
 // Faults can be injected, deterministically from a seed: latency and
 // jitter, 5xx rates, connection resets, 429 bursts with or without
-// Retry-After, and on demand ([Emulator.Inject]) truncated, invalid,
-// oversize, empty and slow bodies or resets after the request took
-// effect. [Emulator.Requests] counts requests per route template.
+// Retry-After, requests that take effect but whose answer is lost (a
+// reset, or a proxy's 502 or 504, after Quay handled them), and on demand
+// ([Emulator.Inject]) truncated, invalid, oversize, empty and slow
+// bodies. [Emulator.Requests] counts requests per route template.
 //
 // Seed files ([ReadSeed], [Emulator.LoadSeed]) describe organisations,
 // robots, repositories, mirrors, users and tokens; cmd/quay-emulator

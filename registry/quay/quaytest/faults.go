@@ -32,6 +32,11 @@ const (
 	// FaultResetAfter handles the request, then resets the connection
 	// instead of answering: the write happened, the client cannot know.
 	FaultResetAfter FaultKind = "reset_after"
+	// FaultStatusAfter handles the request, then answers Fault.Status
+	// (default 502) with nginx's HTML page instead of Quay's answer: a
+	// proxy whose upstream did the work but whose answer was lost (502)
+	// or came too late (504).
+	FaultStatusAfter FaultKind = "status_after"
 	// FaultTruncate sends half the body under a Content-Length that
 	// promises all of it, then closes the connection.
 	FaultTruncate FaultKind = "truncate"
@@ -57,7 +62,8 @@ type Fault struct {
 	Route string
 	// Count is how many requests get the fault (default 1).
 	Count int
-	// Status is FaultStatus's status (default 503).
+	// Status is FaultStatus's status (default 503), or
+	// FaultStatusAfter's (default 502).
 	Status int
 	// RetryAfter, for FaultRateLimit, is sent as Retry-After in whole
 	// seconds (rounded up); zero sends no header.
@@ -83,6 +89,14 @@ type Faults struct {
 	ErrorStatus int
 	// ResetRate is the fraction of requests whose connection is reset.
 	ResetRate float64
+	// ResetAfterRate is the fraction of requests that Quay handles (their
+	// effects happen) and whose connection is then reset instead of
+	// answered (FaultResetAfter).
+	ResetAfterRate float64
+	// GatewayRate is the fraction of requests that Quay handles and whose
+	// answer a proxy then replaces with its 502 or 504 page, drawn evenly
+	// (FaultStatusAfter).
+	GatewayRate float64
 	// RateLimitRate is the fraction of requests that start a burst of
 	// RateLimitBurst (default 1) consecutive 429s, with Retry-After when
 	// RetryAfter is set.
@@ -92,6 +106,11 @@ type Faults struct {
 	// Routes limits the random faults (not the latency) to these routes
 	// (see Fault.Route); empty means every route.
 	Routes []string
+}
+
+// rate is the fraction of requests that get a random fault.
+func (f Faults) rate() float64 {
+	return f.ErrorRate + f.ResetRate + f.RateLimitRate + f.ResetAfterRate + f.GatewayRate
 }
 
 type queued struct {
@@ -106,16 +125,17 @@ type faultState struct {
 	queue  []*queued
 	burst  int
 	counts map[FaultKind]int
+	routes map[string]map[FaultKind]int // by "METHOD /template"
 }
 
 func newFaultState() *faultState {
-	return &faultState{rng: rand.New(rand.NewPCG(0, 0)), counts: make(map[FaultKind]int)}
+	return &faultState{rng: rand.New(rand.NewPCG(0, 0)), counts: make(map[FaultKind]int), routes: make(map[string]map[FaultKind]int)}
 }
 
 func (f *faultState) set(cfg Faults) error {
 	switch {
-	case cfg.ErrorRate < 0, cfg.ResetRate < 0, cfg.RateLimitRate < 0,
-		cfg.ErrorRate+cfg.ResetRate+cfg.RateLimitRate > 1:
+	case cfg.ErrorRate < 0, cfg.ResetRate < 0, cfg.RateLimitRate < 0, cfg.ResetAfterRate < 0, cfg.GatewayRate < 0,
+		cfg.rate() > 1:
 		return errors.New("quaytest: fault rates must be non-negative and add up to at most 1")
 	case cfg.Latency < 0, cfg.Jitter < 0, cfg.RetryAfter < 0, cfg.RateLimitBurst < 0:
 		return errors.New("quaytest: fault durations and burst must not be negative")
@@ -141,6 +161,7 @@ func (f *faultState) resetCounts() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.counts = make(map[FaultKind]int)
+	f.routes = make(map[string]map[FaultKind]int)
 }
 
 // SetFaults replaces the random faults (the zero Faults turns them off).
@@ -149,7 +170,7 @@ func (e *Emulator) SetFaults(f Faults) error { return e.faults.set(f) }
 // Inject queues a fault for the next matching requests.
 func (e *Emulator) Inject(f Fault) error {
 	switch f.Kind {
-	case FaultStatus, FaultReset, FaultRateLimit, FaultResetAfter, FaultTruncate,
+	case FaultStatus, FaultReset, FaultRateLimit, FaultResetAfter, FaultStatusAfter, FaultTruncate,
 		FaultInvalidJSON, FaultOversize, FaultEmptyBody, FaultSlow:
 	default:
 		return fmt.Errorf("quaytest: unknown fault kind %q", f.Kind)
@@ -160,7 +181,10 @@ func (e *Emulator) Inject(f Fault) error {
 	if f.Count < 0 || f.Size < 0 || f.Interval < 0 || f.Chunk < 0 || f.RetryAfter < 0 {
 		return errors.New("quaytest: negative fault parameter")
 	}
-	if f.Status == 0 {
+	switch {
+	case f.Status == 0 && f.Kind == FaultStatusAfter:
+		f.Status = http.StatusBadGateway
+	case f.Status == 0:
 		f.Status = http.StatusServiceUnavailable
 	}
 	if f.Size == 0 {
@@ -193,6 +217,30 @@ func (e *Emulator) FaultCounts() map[FaultKind]int {
 	return maps.Clone(e.faults.counts)
 }
 
+// FaultCountsByRoute returns how many faults of each kind were injected
+// into the requests of each route, keyed as Requests keys them ("METHOD
+// /template").
+func (e *Emulator) FaultCountsByRoute() map[string]map[FaultKind]int {
+	e.faults.mu.Lock()
+	defer e.faults.mu.Unlock()
+	out := make(map[string]map[FaultKind]int, len(e.faults.routes))
+	for route, counts := range e.faults.routes {
+		out[route] = maps.Clone(counts)
+	}
+	return out
+}
+
+// count records a fault injected into a request of method and template.
+// The caller holds f.mu.
+func (f *faultState) count(kind FaultKind, method, template string) {
+	f.counts[kind]++
+	route := method + " " + template
+	if f.routes[route] == nil {
+		f.routes[route] = make(map[FaultKind]int)
+	}
+	f.routes[route][kind]++
+}
+
 func routeMatches(pattern, method, template string) bool {
 	return pattern == "" || pattern == template || pattern == method+" "+template
 }
@@ -211,7 +259,7 @@ func (f *faultState) decide(method, template string) (time.Duration, *Fault) {
 			if q.left <= 0 {
 				f.queue = append(f.queue[:i], f.queue[i+1:]...)
 			}
-			f.counts[q.Kind]++
+			f.count(q.Kind, method, template)
 			fault := q.Fault
 			return delay, &fault
 		}
@@ -225,24 +273,38 @@ func (f *faultState) decide(method, template string) (time.Duration, *Fault) {
 	}
 	if f.burst > 0 {
 		f.burst--
-		f.counts[FaultRateLimit]++
+		f.count(FaultRateLimit, method, template)
 		return delay, &Fault{Kind: FaultRateLimit, RetryAfter: f.cfg.RetryAfter}
 	}
-	if f.cfg.ErrorRate+f.cfg.ResetRate+f.cfg.RateLimitRate == 0 {
+	if f.cfg.rate() == 0 {
 		return delay, nil
 	}
 	u := f.rng.Float64()
-	switch {
-	case u < f.cfg.ErrorRate:
-		f.counts[FaultStatus]++
-		return delay, &Fault{Kind: FaultStatus, Status: f.cfg.ErrorStatus}
-	case u < f.cfg.ErrorRate+f.cfg.ResetRate:
-		f.counts[FaultReset]++
-		return delay, &Fault{Kind: FaultReset}
-	case u < f.cfg.ErrorRate+f.cfg.ResetRate+f.cfg.RateLimitRate:
-		f.burst = f.cfg.RateLimitBurst - 1
-		f.counts[FaultRateLimit]++
-		return delay, &Fault{Kind: FaultRateLimit, RetryAfter: f.cfg.RetryAfter}
+	for _, d := range []struct {
+		rate  float64
+		fault func() *Fault
+	}{
+		{f.cfg.ErrorRate, func() *Fault { return &Fault{Kind: FaultStatus, Status: f.cfg.ErrorStatus} }},
+		{f.cfg.ResetRate, func() *Fault { return &Fault{Kind: FaultReset} }},
+		{f.cfg.RateLimitRate, func() *Fault {
+			f.burst = f.cfg.RateLimitBurst - 1
+			return &Fault{Kind: FaultRateLimit, RetryAfter: f.cfg.RetryAfter}
+		}},
+		{f.cfg.ResetAfterRate, func() *Fault { return &Fault{Kind: FaultResetAfter} }},
+		{f.cfg.GatewayRate, func() *Fault {
+			status := http.StatusBadGateway
+			if f.rng.IntN(2) == 1 {
+				status = http.StatusGatewayTimeout
+			}
+			return &Fault{Kind: FaultStatusAfter, Status: status}
+		}},
+	} {
+		if u < d.rate {
+			fault := d.fault()
+			f.count(fault.Kind, method, template)
+			return delay, fault
+		}
+		u -= d.rate
 	}
 	return delay, nil
 }
@@ -337,13 +399,19 @@ func (r *recorder) Write(b []byte) (int, error) {
 }
 
 func spoil(w http.ResponseWriter, r *http.Request, rec *recorder, f *Fault) {
+	switch f.Kind {
+	case FaultResetAfter:
+		reset(w)
+		return
+	case FaultStatusAfter:
+		writeRaw(w, f.Status, "text/html", nginxHTML(f.Status)) // Quay's answer is lost
+		return
+	}
 	for k, v := range rec.header {
 		w.Header()[k] = v
 	}
 	body := rec.body.Bytes()
 	switch f.Kind {
-	case FaultResetAfter:
-		reset(w)
 	case FaultTruncate:
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.WriteHeader(rec.status)

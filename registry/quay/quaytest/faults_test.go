@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -125,6 +127,38 @@ func TestInjectedFaults(t *testing.T) {
 		}
 	})
 
+	t.Run("StatusAfterHandling", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, quaytest.V3_17, quaytest.DefaultFeatures())
+		e.inject(quaytest.Fault{Kind: quaytest.FaultStatusAfter, Route: "POST /api/v1/repository"})
+		e.inject(quaytest.Fault{Kind: quaytest.FaultStatusAfter, Route: "POST /api/v1/repository", Status: 504})
+		for _, tc := range []struct {
+			name   string
+			status int
+		}{{"x", 502}, {"y", 504}} {
+			res, body, err := e.raw(http.MethodPost, "/api/v1/repository", newRepo(tc.name))
+			must(t, err)
+			if res.StatusCode != tc.status || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") ||
+				!strings.Contains(string(body), "<center>nginx</center>") {
+				t.Errorf("%s: %d %s %q, want %d with nginx's page", tc.name, res.StatusCode, res.Header.Get("Content-Type"), body, tc.status)
+			}
+			if _, ok := e.reg.Repository("acme", tc.name); !ok {
+				t.Errorf("%s: the request should have taken effect before the %d", tc.name, tc.status)
+			}
+		}
+		if n := e.em.FaultCounts()[quaytest.FaultStatusAfter]; n != 2 {
+			t.Errorf("FaultCounts[status_after] = %d, want 2", n)
+		}
+		want := map[string]map[quaytest.FaultKind]int{"POST /api/v1/repository": {quaytest.FaultStatusAfter: 2}}
+		if got := e.em.FaultCountsByRoute(); !reflect.DeepEqual(got, want) {
+			t.Errorf("FaultCountsByRoute() = %v, want %v", got, want)
+		}
+		e.em.ResetCounters()
+		if got := e.em.FaultCountsByRoute(); len(got) != 0 {
+			t.Errorf("after ResetCounters: %v", got)
+		}
+	})
+
 	t.Run("Truncate", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, quaytest.V3_17, quaytest.DefaultFeatures())
@@ -190,8 +224,19 @@ func TestInjectedFaults(t *testing.T) {
 		if err := e.em.Inject(quaytest.Fault{Kind: "meteor"}); err == nil {
 			t.Error("unknown kind accepted")
 		}
-		if err := e.em.SetFaults(quaytest.Faults{ErrorRate: 0.7, ResetRate: 0.5}); err == nil {
-			t.Error("rates above 1 in all accepted")
+		for _, f := range []quaytest.Faults{
+			{ErrorRate: 0.7, ResetRate: 0.5},
+			{ResetAfterRate: 0.6, GatewayRate: 0.5},
+			{RateLimitRate: 0.5, GatewayRate: 0.6},
+		} {
+			if err := e.em.SetFaults(f); err == nil {
+				t.Errorf("rates above 1 in all accepted: %+v", f)
+			}
+		}
+		for _, f := range []quaytest.Faults{{ResetAfterRate: -0.1}, {GatewayRate: -0.1}} {
+			if err := e.em.SetFaults(f); err == nil {
+				t.Errorf("a negative rate accepted: %+v", f)
+			}
 		}
 	})
 }
@@ -241,6 +286,38 @@ func TestRandomFaults(t *testing.T) {
 		c := newEnv(t, quaytest.V3_17, quaytest.DefaultFeatures(), quaytest.WithFaults(quaytest.Faults{Seed: 43, ErrorRate: 0.2, ResetRate: 0.1, RateLimitRate: 0.1}))
 		if slices.Equal(ca, statuses(c, 200)) {
 			t.Error("another seed gave the same 200 outcomes")
+		}
+	})
+
+	// Faults after handling: every write takes effect, and its answer is
+	// lost to a reset or replaced by a proxy's 502 or 504.
+	t.Run("AfterHandling", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, quaytest.V3_17, quaytest.DefaultFeatures(),
+			quaytest.WithFaults(quaytest.Faults{Seed: 7, ResetAfterRate: 0.5, GatewayRate: 0.5}))
+		var codes []int
+		for i := range 60 {
+			name := fmt.Sprintf("r%d", i)
+			res, body, err := e.raw(http.MethodPost, "/api/v1/repository", newRepo(name))
+			switch {
+			case err != nil:
+				codes = append(codes, 0)
+			case !strings.Contains(string(body), "<center>nginx</center>"):
+				t.Errorf("%s: %d %q is Quay's answer, not a fault", name, res.StatusCode, body)
+			default:
+				codes = append(codes, res.StatusCode)
+			}
+			if _, ok := e.reg.Repository("acme", name); !ok {
+				t.Errorf("%s: a request faulted after handling did not take effect", name)
+			}
+		}
+		counts := e.em.FaultCounts()
+		if count(codes, 0) != counts[quaytest.FaultResetAfter] || count(codes, 502)+count(codes, 504) != counts[quaytest.FaultStatusAfter] ||
+			count(codes, 0)+count(codes, 502)+count(codes, 504) != 60 {
+			t.Errorf("observed reset/502/504 = %d/%d/%d of 60, counted %v", count(codes, 0), count(codes, 502), count(codes, 504), counts)
+		}
+		if count(codes, 0) == 0 || count(codes, 502) == 0 || count(codes, 504) == 0 {
+			t.Errorf("60 requests at these rates should see resets, 502s and 504s: %v", codes)
 		}
 	})
 
