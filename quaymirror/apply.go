@@ -352,7 +352,7 @@ func (e *Engine) Sync(ctx context.Context) (*Report, error) {
 	p := e.policy
 	c := &counter{}
 	w := &writer{e: e, ctx: ctx, c: c, gate: newGate()}
-	d, err := e.decide(ctx, c, w.claim, w.emit)
+	d, err := e.decide(ctx, c, true, w.emit)
 	rep := &Report{
 		Organization:            p.SourceNamespace,
 		DestinationOrganization: p.DestinationNamespace,
@@ -392,14 +392,6 @@ type writer struct {
 	interrupted atomic.Bool
 }
 
-// claim gives an item its role at the gate before it is handed to a
-// worker.
-func (w *writer) claim(it *Item) {
-	if writes(*it) {
-		it.role = w.gate.claim(*it)
-	}
-}
-
 // emit writes what the item calls for and records its result. It is
 // called from the goroutine that decided the item.
 func (w *writer) emit(it Item) {
@@ -420,11 +412,7 @@ func (w *writer) emit(it Item) {
 
 func (w *writer) write(it Item) Result {
 	e := w.e
-	role := it.role
-	if role == roleUnclaimed {
-		role = w.gate.claim(it)
-	}
-	leave := w.gate.enter(role)
+	leave := w.gate.enter(w.gate.claim(it))
 	defer leave()
 	if oe := w.stopped.get(); oe != nil {
 		return notAttempted(it, oe)
@@ -607,9 +595,10 @@ func (e *Engine) visibility(public bool) Visibility {
 // a new mirror configuration, be written alone: no other write runs
 // beside them, so an error about the whole organisation (see
 // OrganizationError) is met by one repository and stops the others
-// before they start. The roles are claimed in the order the repositories
-// are handed to the workers (claim), so the first is the first listed,
-// not whichever worker runs first.
+// before they start. A role is claimed by a worker when it is about to
+// write, holding its place in the pool, never before: a canary waiting
+// for a place that writers waiting for the canary hold would wait
+// forever.
 type gate struct {
 	mu            sync.Mutex
 	first, mirror bool          // claimed
@@ -621,9 +610,8 @@ type gate struct {
 type gateRole uint8
 
 const (
-	roleUnclaimed gateRole = iota
-	roleFirst              // the first repository written
-	roleMirror             // the first new mirror configuration, after the first write
+	roleFirst  gateRole = iota // the first repository written
+	roleMirror                 // the first new mirror configuration, after the first write
 	roleOther
 )
 

@@ -81,9 +81,6 @@ type Item struct {
 	recheck bool
 	// notStarted: the run stopped before it got to the repository.
 	notStarted bool
-	// role is the item's role at Sync's gate, when claimed before it
-	// was handed to a worker.
-	role gateRole
 }
 
 // Plan is what Apply would do, per repository, sorted by name.
@@ -140,7 +137,7 @@ func (e *Engine) Plan(ctx context.Context) (*Plan, error) {
 		mu    sync.Mutex
 		items []Item
 	)
-	d, err := e.decide(ctx, c, nil, func(it Item) {
+	d, err := e.decide(ctx, c, false, func(it Item) {
 		mu.Lock()
 		defer mu.Unlock()
 		items = append(items, it)
@@ -196,11 +193,10 @@ func uncheckedReason(s Slice) string {
 
 // decide lists both sides and decides one item per repository, handing
 // each to emit from the goroutine that decided it (emit must be safe for
-// concurrent use). With claim (Sync), emit performs the item's writes
+// concurrent use). With writes (Sync), emit performs the item's writes
 // before it returns, and the repositories missing at the destination are
 // handed to the workers as soon as they are known, while the source is
-// still being listed, each given to claim first, in listing order.
-// Without (Plan), emit only gathers.
+// still being listed. Without (Plan), emit only gathers.
 //
 // Both listings run at once. A source repository whose destination entry
 // is already known is planned at once; the others wait for the end of the
@@ -212,8 +208,7 @@ func uncheckedReason(s Slice) string {
 // When ctx ends, the repositories known but not started are emitted as
 // not started (notStarted), and decide returns ctx's error. When a
 // listing fails, decide waits for its workers and returns the error.
-func (e *Engine) decide(ctx context.Context, c *counter, claim func(*Item), emit func(Item)) (decision, error) {
-	writes := claim != nil
+func (e *Engine) decide(ctx context.Context, c *counter, writes bool, emit func(Item)) (decision, error) {
 	p := e.policy
 	start := e.now()
 	full := !e.sliced || e.checks.Slices == 1
@@ -279,7 +274,6 @@ func (e *Engine) decide(ctx context.Context, c *counter, claim func(*Item), emit
 			prog.finish()
 			return
 		}
-		claim(&it)
 		if !work(func() { emit(it) }) {
 			stopped(it)
 		}

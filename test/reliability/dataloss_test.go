@@ -42,12 +42,11 @@ func TestTagsPushedAfterThePlanAreNotMirroredOver(t *testing.T) {
 	fixReferences(t, d, org)
 
 	// The plan reads each of the two repositories once (it has no tag);
-	// the apply reads it again right before the write that would make it
-	// a mirror. Someone pushes into both when the first of them is read
-	// the second time: after the plan, before the apply reaches them,
-	// whatever order the apply writes the repositories in.
-	var once sync.Once
-	var pushed atomic.Bool
+	// the writes read it again right before the one that would make it a
+	// mirror. Someone pushes into each when it is read the second time:
+	// after its plan, before its write (a sync writes each repository as
+	// soon as it is planned, so the window is per repository).
+	var pushed atomic.Int32
 	var mu sync.Mutex
 	reads := map[string]int{}
 	dst.SetHook(func(_ context.Context, op fake.Op, _, name string) error {
@@ -59,19 +58,15 @@ func TestTagsPushedAfterThePlanAreNotMirroredOver(t *testing.T) {
 		again := reads[name] == 2
 		mu.Unlock()
 		if again {
-			once.Do(func() {
-				for _, name := range []string{"b-no-config", "c-with-config"} {
-					if err := dst.SetTags(org, name, []string{"pushed-late"}); err != nil {
-						t.Error(err)
-					}
-				}
-				pushed.Store(true)
-			})
+			if err := dst.SetTags(org, name, []string{"pushed-late"}); err != nil {
+				t.Error(err)
+			}
+			pushed.Add(1)
 		}
 		return nil
 	})
 	r := runCLI(context.Background(), d.Environ("ORGANIZATIONS="+org, "CONCURRENCY=1", "OUTPUT=json"), "sync")
-	if !pushed.Load() {
+	if pushed.Load() != 2 {
 		t.Errorf("neither b-no-config nor c-with-config was read again after the plan: the apply must read an empty repository again before it makes it a mirror\n%s", r)
 	}
 	// Skipping a repository is no failure: the run succeeds, a-first is
