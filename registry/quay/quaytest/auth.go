@@ -1,17 +1,19 @@
 package quaytest
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/fake"
 )
 
 // caller is who a request acts for.
 type caller struct {
 	// user is nil for anonymous requests, including those bearing an
 	// unknown or expired token.
-	user *user
+	user *fake.Account
 	// valid reports a valid bearer token (which exempts from CSRF).
 	valid  bool
 	scopes map[string]bool
@@ -26,18 +28,17 @@ func (e *Emulator) authenticate(r *http.Request) *caller {
 	if !ok || !strings.EqualFold(scheme, "bearer") {
 		return &caller{}
 	}
-	tok = strings.TrimSpace(tok)
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	t := e.tokens[tok]
+	t := e.tokens[strings.TrimSpace(tok)]
+	e.mu.Unlock()
 	if t == nil || t.Expired {
 		return &caller{}
 	}
-	u := e.users[t.User]
-	if u == nil {
+	u, ok := e.reg.Account(t.User)
+	if !ok {
 		return &caller{}
 	}
-	c := &caller{user: u, valid: true, scopes: make(map[string]bool, len(t.Scopes))}
+	c := &caller{user: &u, valid: true, scopes: make(map[string]bool, len(t.Scopes))}
 	for _, s := range t.Scopes {
 		c.scopes[s] = true
 	}
@@ -48,8 +49,11 @@ func (c *caller) name() string {
 	if c.user == nil {
 		return ""
 	}
-	return c.user.name
+	return c.user.Name
 }
+
+// ctx is the request's context acting for the caller in the registry.
+func (c *call) ctx() context.Context { return fake.AsUser(c.r.Context(), c.who.name()) }
 
 // Role ranks: repository roles [none, read, write, admin]; team roles
 // [none, member, creator, admin] (auth/permissions.py).
@@ -89,9 +93,9 @@ func (c *caller) repoCap() int {
 func (c *caller) teamCap() int {
 	switch {
 	case c.scopes[ScopeOrgAdmin]:
-		return OrgAdmin.rank()
+		return OrgAdmin.Rank()
 	case c.scopes[ScopeRepoCreate]:
-		return OrgCreator.rank()
+		return OrgCreator.Rank()
 	}
 	return 0
 }
@@ -111,37 +115,23 @@ func (c *caller) userCap() int {
 // superFull reports a superuser with full access acting through a token
 // with the super:user scope.
 func (e *Emulator) superFull(c *caller) bool {
-	return c.user != nil && c.user.superuser && c.scopes[ScopeSuperUser] && e.features.SuperusersFullAccess
-}
-
-// orgRole is the user's real role in an existing organisation.
-func (e *Emulator) orgRole(username, org string) OrgRole {
-	if username == "" || !e.reg.HasOrganization(org) {
-		return ""
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	role := e.roles[org][username]
-	if all := e.roles[AllOrganizations][username]; all.rank() > role.rank() {
-		role = all
-	}
-	return role
+	return c.user != nil && c.user.Superuser && c.scopes[ScopeSuperUser] && e.features.SuperusersFullAccess
 }
 
 // orgRank is the caller's role in org capped by its scopes.
 func (e *Emulator) orgRank(c *caller, org string) int {
-	return min(e.orgRole(c.name(), org).rank(), c.teamCap())
+	return min(e.reg.OrgRole(c.name(), org).Rank(), c.teamCap())
 }
 
 // isOrgAdmin is AdministerOrganizationPermission.
 func (e *Emulator) isOrgAdmin(c *caller, org string) bool {
-	return e.orgRank(c, org) == OrgAdmin.rank()
+	return e.orgRank(c, org) == OrgAdmin.Rank()
 }
 
 // canCreate is CreateRepositoryPermission (or a superuser with full
 // access).
 func (e *Emulator) canCreate(c *caller, org string) bool {
-	return e.superFull(c) || e.orgRank(c, org) >= OrgCreator.rank()
+	return e.superFull(c) || e.orgRank(c, org) >= OrgCreator.Rank()
 }
 
 // repoRank is the caller's effective role on a repository (which may not
@@ -154,7 +144,7 @@ func (e *Emulator) repoRank(c *caller, ns, name string, public bool) int {
 	}
 	r := rankNone
 	if u := c.name(); u != "" {
-		if e.orgRole(u, ns) == OrgAdmin {
+		if e.reg.OrgRole(u, ns) == OrgAdmin {
 			r = rankAdmin
 		}
 		r = max(r, roleRank(e.reg.Permission(ns, name, u)))
@@ -166,18 +156,8 @@ func (e *Emulator) repoRank(c *caller, ns, name string, public bool) int {
 	return r
 }
 
-// sees reports whether a repository appears in the caller's listing:
-// Quay's listing query joins permissions without looking at scopes.
-func (e *Emulator) sees(c *caller, r quaymirror.Repository, withPublic bool) bool {
-	if withPublic && r.Visibility == quaymirror.Public {
-		return true
-	}
-	u := c.name()
-	if u == "" {
-		return false
-	}
-	if e.superFull(c) || e.orgRole(u, r.Namespace) == OrgAdmin {
-		return true
-	}
-	return e.reg.Permission(r.Namespace, r.Name, u) != ""
+// listing is what the caller's repository listing shows: Quay's listing
+// query joins permissions without looking at scopes.
+func (e *Emulator) listing(c *caller, public bool) fake.Listing {
+	return fake.Listing{User: c.name(), Public: public, All: e.superFull(c)}
 }

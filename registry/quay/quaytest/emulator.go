@@ -4,13 +4,13 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/emulation"
 	"github.com/quaymirror/quaymirror/registry/fake"
 )
 
@@ -23,6 +23,10 @@ const DefaultPageTokenTTL = 48 * time.Hour
 // is safe for concurrent use; every request costs O(1) or O(page) in the
 // size of the registry.
 type Emulator struct {
+	// Front counts the requests by route and injects faults
+	// (SetFaults, Inject, Requests, ...).
+	*emulation.Front
+
 	reg      *fake.Registry
 	version  Version
 	features Features
@@ -32,13 +36,12 @@ type Emulator struct {
 	defs     map[string]*schema // request schemas of the version
 	routes   []*route
 
-	// wmu makes each write request's checks and effects atomic with
-	// respect to the other write requests.
+	// wmu makes each mirror write's checks and effects, in the registry
+	// and in what the emulator keeps of its own, atomic with respect to
+	// the other mirror writes.
 	wmu sync.Mutex
 
 	mu       sync.Mutex
-	users    map[string]*user
-	roles    map[string]map[string]OrgRole // organisation or "*" → user → role
 	tokens   map[string]*Token
 	readOnly bool
 	pageKey  []byte
@@ -51,47 +54,22 @@ type Emulator struct {
 	// decrypt ("namespace/name").
 	undecryptable map[string]bool
 	events        map[string][]event // "namespace/name" → configuration changes, oldest first
-	requests      map[string]int     // "METHOD /route/template" → count
-	reads         int
-	writes        int
-
-	faults *faultState
 }
 
-type user struct {
-	name      string
-	superuser bool
-}
-
-// OrgRole is a user's role in an organisation, as Quay's teams give it.
-type OrgRole string
+// OrgRole is a user's role in an organisation (the registry's accounts
+// hold them).
+type OrgRole = fake.OrgRole
 
 // Organisation roles, weakest first.
 const (
-	// OrgMember sees the organisation but no repository by itself.
-	OrgMember OrgRole = "member"
-	// OrgCreator may create repositories (and administers those it
-	// creates).
-	OrgCreator OrgRole = "creator"
-	// OrgAdmin administers the organisation and all its repositories.
-	OrgAdmin OrgRole = "admin"
+	OrgMember  = fake.OrgMember
+	OrgCreator = fake.OrgCreator
+	OrgAdmin   = fake.OrgAdmin
 )
-
-func (r OrgRole) rank() int {
-	switch r {
-	case OrgMember:
-		return 1
-	case OrgCreator:
-		return 2
-	case OrgAdmin:
-		return 3
-	}
-	return 0
-}
 
 // AllOrganizations, as the organisation of SetOrgRole, gives the role in
 // every organisation of the registry, present and future.
-const AllOrganizations = "*"
+const AllOrganizations = fake.AllOrganizations
 
 // OAuth scopes Quay knows.
 const (
@@ -175,7 +153,7 @@ func WithPageTokenTTL(d time.Duration) Option {
 
 // WithFaults injects random faults from the start (see SetFaults).
 func WithFaults(f Faults) Option {
-	return func(e *Emulator) error { return e.faults.set(f) }
+	return func(e *Emulator) error { return e.SetFaults(f) }
 }
 
 // New returns an emulator serving reg. It sets reg's capabilities to what
@@ -191,14 +169,11 @@ func New(reg *fake.Registry, opts ...Option) (*Emulator, error) {
 		features:      DefaultFeatures(),
 		now:           time.Now,
 		tokenTTL:      DefaultPageTokenTTL,
-		users:         make(map[string]*user),
-		roles:         make(map[string]map[string]OrgRole),
 		tokens:        make(map[string]*Token),
 		extras:        make(map[string]*mirrorExtras),
 		orphanRules:   make(map[string][][]string),
 		undecryptable: make(map[string]bool),
-		requests:      make(map[string]int),
-		faults:        newFaultState(),
+		Front:         emulation.NewFront(),
 	}
 	for _, opt := range opts {
 		if err := opt(e); err != nil {
@@ -213,6 +188,7 @@ func New(reg *fake.Registry, opts ...Option) (*Emulator, error) {
 		return nil, fmt.Errorf("quaytest: page token key: %w", err)
 	}
 	reg.SetCapabilities(e.Capabilities())
+	reg.SetSourcePolicy(fake.SourcePolicy{AllowedHosts: e.features.SSRFAllowedHosts})
 	return e, nil
 }
 
@@ -259,41 +235,14 @@ func (e *Emulator) Capabilities() quaymirror.Capabilities {
 
 func (e *Emulator) orgMirrorOn() bool { return e.features.OrgMirror && e.version.orgMirroring() }
 
-// AddUser creates a user (a superuser if superuser is set). An existing
-// user is updated.
-func (e *Emulator) AddUser(name string, superuser bool) error {
-	if !quaymirror.ValidNamespace(name) {
-		return fmt.Errorf("quaytest: invalid user name %q", name)
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.users[name] = &user{name: name, superuser: superuser}
-	return nil
-}
+// AddUser creates a user account in the registry (a superuser if
+// superuser is set). An existing user is updated.
+func (e *Emulator) AddUser(name string, superuser bool) error { return e.reg.AddUser(name, superuser) }
 
 // SetOrgRole gives user a role in org, or in every organisation when org
-// is AllOrganizations. An empty role removes it. The user must exist.
+// is AllOrganizations (see fake.Registry.SetOrgRole).
 func (e *Emulator) SetOrgRole(org, username string, role OrgRole) error {
-	if role != "" && role.rank() == 0 {
-		return fmt.Errorf("quaytest: unknown organization role %q", role)
-	}
-	if org != AllOrganizations && !quaymirror.ValidNamespace(org) {
-		return fmt.Errorf("quaytest: invalid organization name %q", org)
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.users[username] == nil {
-		return fmt.Errorf("quaytest: no user %q", username)
-	}
-	if role == "" {
-		delete(e.roles[org], username)
-		return nil
-	}
-	if e.roles[org] == nil {
-		e.roles[org] = make(map[string]OrgRole)
-	}
-	e.roles[org][username] = role
-	return nil
+	return e.reg.SetOrgRole(org, username, role)
 }
 
 // AddToken adds (or replaces) a bearer token acting for an existing user
@@ -307,11 +256,11 @@ func (e *Emulator) AddToken(t Token) error {
 			return fmt.Errorf("quaytest: unknown scope %q", s)
 		}
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.users[t.User] == nil {
+	if _, ok := e.reg.Account(t.User); !ok {
 		return fmt.Errorf("quaytest: no user %q", t.User)
 	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	c := t
 	c.Scopes = append([]string(nil), t.Scopes...)
 	e.tokens[t.Token] = &c
@@ -356,6 +305,7 @@ func (e *Emulator) SetSSRFAllowedHosts(hosts []string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.features.SSRFAllowedHosts = append([]string(nil), hosts...)
+	e.reg.SetSourcePolicy(fake.SourcePolicy{AllowedHosts: e.features.SSRFAllowedHosts})
 }
 
 // BreakCredentials makes the stored credentials of a repository's mirror
@@ -393,64 +343,13 @@ func (e *Emulator) ExpirePageTokens() {
 	e.pageKey = key
 }
 
-// Requests returns how many requests each route received, keyed by
-// method and route template, e.g. "GET /api/v1/repository/{repo}/mirror".
-// Requests no route matched count under "METHOD (unmatched)". Requests
-// answered by an injected fault are counted too.
-func (e *Emulator) Requests() map[string]int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return maps.Clone(e.requests)
-}
-
-// Reads returns how many GET, HEAD and OPTIONS requests arrived.
-func (e *Emulator) Reads() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.reads
-}
-
-// Writes returns how many other requests arrived.
-func (e *Emulator) Writes() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.writes
-}
-
-// ResetCounters zeroes the request counters and the fault counters.
-func (e *Emulator) ResetCounters() {
-	e.mu.Lock()
-	e.requests = make(map[string]int)
-	e.reads, e.writes = 0, 0
-	e.mu.Unlock()
-	e.faults.resetCounts()
-}
-
-func (e *Emulator) count(method, template string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.requests[method+" "+template]++
-	if isRead(method) {
-		e.reads++
-	} else {
-		e.writes++
-	}
-}
-
-func isRead(method string) bool {
-	return method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions
-}
-
 // ServeHTTP answers one request: faults first, then routing, read-only
-// mode, authentication, CSRF, the registry's hooks and failures, and the
-// route's handler.
+// mode, authentication, CSRF and the route's handler, which carries the
+// request out with the registry's operations (counted, hooked and failed
+// by the registry).
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m := e.resolve(r.Method, r.URL.Path)
-	e.count(r.Method, m.template)
-	if e.faults.serve(w, r, m.template, func(w http.ResponseWriter) { e.serve(w, r, m) }) {
-		return
-	}
-	e.serve(w, r, m)
+	e.Serve(w, r, m.template, func(w http.ResponseWriter) { e.serve(w, r, m) })
 }
 
 func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, m match) {
@@ -484,7 +383,7 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, m match) {
 	e.mu.Lock()
 	readOnly := e.readOnly
 	e.mu.Unlock()
-	if readOnly && !isRead(r.Method) {
+	if readOnly && !emulation.IsRead(r.Method) {
 		c.json(http.StatusServiceUnavailable, obj{
 			{"message", "System is currently read-only. Pulls will succeed but all write operations are currently suspended."},
 			{"is_readonly", true},
@@ -496,18 +395,30 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, m match) {
 		c.json(http.StatusUnauthorized, obj{{"error", "Anonymous access is not allowed"}})
 		return
 	}
-	if !c.who.valid && !isRead(r.Method) {
+	if !c.who.valid && !emulation.IsRead(r.Method) {
 		c.json(http.StatusForbidden, obj{{"error", "CSRF token was invalid or missing."}})
 		return
 	}
-	if m.route.op != "" {
-		ns, name := m.trackArgs(r)
-		done, err := e.reg.Track(r.Context(), m.route.op, ns, name)
-		if err != nil {
-			c.fail(err)
-			return
-		}
-		defer done()
-	}
 	m.route.handle(c)
 }
+
+// Faults of the emulation package, under their former names.
+type (
+	Fault     = emulation.Fault
+	Faults    = emulation.Faults
+	FaultKind = emulation.FaultKind
+)
+
+// Fault kinds (see emulation.FaultKind).
+const (
+	FaultStatus      = emulation.FaultStatus
+	FaultReset       = emulation.FaultReset
+	FaultRateLimit   = emulation.FaultRateLimit
+	FaultResetAfter  = emulation.FaultResetAfter
+	FaultStatusAfter = emulation.FaultStatusAfter
+	FaultTruncate    = emulation.FaultTruncate
+	FaultInvalidJSON = emulation.FaultInvalidJSON
+	FaultOversize    = emulation.FaultOversize
+	FaultEmptyBody   = emulation.FaultEmptyBody
+	FaultSlow        = emulation.FaultSlow
+)

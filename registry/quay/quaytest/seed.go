@@ -81,7 +81,7 @@ func (s *Seed) Validate() error {
 		}
 		users[u.Name] = true
 		for org, role := range u.Organizations {
-			if role.rank() == 0 {
+			if role.Rank() == 0 {
 				errs = append(errs, fmt.Errorf("users[%d]: role %q in %q is not member, creator or admin", i, role, org))
 			}
 			if org != AllOrganizations && !quaymirror.ValidNamespace(org) {
