@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -265,6 +266,10 @@ func (r *Registry) GetRobot(ctx context.Context, orgName, shortname string) (*qu
 	return &rb, nil
 }
 
+// robotNameRe is validate_username's expression, which Quay applies to
+// robot short names (quaymirror.ValidRobotShortName adds the length).
+var robotNameRe = regexp.MustCompile(`^([a-z0-9]+(?:[._-][a-z0-9]+)*)$`)
+
 // CreateRobot implements quaymirror.RobotCreator: Quay's robot name rule,
 // ErrAlreadyExists for an existing robot.
 func (r *Registry) CreateRobot(ctx context.Context, orgName, shortname, description string) (*quaymirror.Robot, error) {
@@ -277,8 +282,10 @@ func (r *Registry) CreateRobot(ctx context.Context, orgName, shortname, descript
 	switch {
 	case o == nil:
 		return nil, notFound("organization %s", orgName)
-	case !quaymirror.ValidRobotShortName(shortname):
-		return nil, invalid("Invalid robot account name %q", shortname)
+	case !robotNameRe.MatchString(shortname):
+		return nil, invalid("The name for the robot '%s' is invalid: Namespace must match expression %s", shortname, robotNameRe)
+	case len(shortname) < 2 || len(shortname) > 255:
+		return nil, invalid("The name for the robot '%s' is invalid: Namespace must be between 2 and 255 characters in length", shortname)
 	}
 	if _, ok := o.robots[shortname]; ok {
 		return nil, refuse(quaymirror.ErrAlreadyExists, "Existing robot with name: %s+%s", orgName, shortname)
@@ -359,4 +366,197 @@ func (r *Registry) visibleLocked(l Listing, o *org, rp *repo) bool {
 		return false
 	}
 	return r.orgRoleLocked(l.User, o.name) == OrgAdmin || rp.perms[l.User] != ""
+}
+
+// Token is an OAuth access token: it acts for User, and its Scopes cap
+// what it may do there (a token generated with every box ticked carries
+// AllScopes).
+type Token struct {
+	// Token is the bearer value.
+	Token string `json:"token"`
+	User  string `json:"user"`
+	// Scopes cap what the token may do, as in Quay: the effective role
+	// is the lower of the user's role and the scopes' ceiling.
+	Scopes []string `json:"scopes"`
+	// Expired tokens are refused like unknown ones.
+	Expired bool `json:"expired,omitempty"`
+}
+
+// OAuth scopes Quay knows.
+const (
+	ScopeRepoRead   = "repo:read"
+	ScopeRepoWrite  = "repo:write"
+	ScopeRepoAdmin  = "repo:admin"
+	ScopeRepoCreate = "repo:create"
+	ScopeOrgAdmin   = "org:admin"
+	ScopeUserRead   = "user:read"
+	ScopeUserAdmin  = "user:admin"
+	ScopeSuperUser  = "super:user"
+)
+
+// AllScopes returns every scope a Quay application can grant.
+func AllScopes() []string {
+	return []string{ScopeRepoRead, ScopeRepoWrite, ScopeRepoAdmin, ScopeRepoCreate, ScopeOrgAdmin, ScopeUserRead, ScopeUserAdmin, ScopeSuperUser}
+}
+
+// AddToken adds (or replaces) a token acting for an existing user.
+func (r *Registry) AddToken(t Token) error {
+	if t.Token == "" || strings.ContainsAny(t.Token, " \t\r\n") {
+		return fmt.Errorf("fake: a token must be non-empty, without spaces")
+	}
+	for _, s := range t.Scopes {
+		if !slices.Contains(AllScopes(), s) {
+			return fmt.Errorf("fake: unknown scope %q", s)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.accounts[t.User] == nil {
+		return fmt.Errorf("fake: no user %q", t.User)
+	}
+	t.Scopes = slices.Clone(t.Scopes)
+	r.tokens[t.Token] = &t
+	return nil
+}
+
+// RevokeToken removes a token: it authenticates nobody any more.
+func (r *Registry) RevokeToken(token string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.tokens, token)
+}
+
+// SetSuperusersFullAccess turns Quay's FEATURE_SUPERUSERS_FULL_ACCESS on
+// or off: with it, a superuser's token carrying super:user passes every
+// permission check.
+func (r *Registry) SetSuperusersFullAccess(on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.superFull = on
+}
+
+// Caller is who a request acts for: a user through one of its tokens, or
+// nobody. Its methods are Quay's permission checks (auth/permissions.py):
+// the user's roles and permissions, capped by the token's scopes. The zero
+// Caller is anonymous.
+type Caller struct {
+	r       *Registry
+	account Account
+	scopes  []string
+}
+
+// Authenticate returns who token acts for: its user, or an anonymous
+// Caller for an unknown, expired or revoked token.
+func (r *Registry) Authenticate(token string) Caller {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.tokens[token]
+	if t == nil || t.Expired || r.accounts[t.User] == nil {
+		return Caller{r: r}
+	}
+	return Caller{r: r, account: *r.accounts[t.User], scopes: t.Scopes}
+}
+
+// Anonymous reports a Caller acting for nobody.
+func (c Caller) Anonymous() bool { return c.account.Name == "" }
+
+// Name is the user's name, "" when anonymous.
+func (c Caller) Name() string { return c.account.Name }
+
+// Superuser reports a superuser.
+func (c Caller) Superuser() bool { return c.account.Superuser }
+
+// HasScope reports whether the token carries scope.
+func (c Caller) HasScope(scope string) bool { return slices.Contains(c.scopes, scope) }
+
+// Context returns ctx acting for the caller's user (see AsUser).
+func (c Caller) Context(ctx context.Context) context.Context { return AsUser(ctx, c.Name()) }
+
+// FullAccess reports a superuser with full access acting through a token
+// with the super:user scope.
+func (c Caller) FullAccess() bool {
+	if c.r == nil || !c.Superuser() || !c.HasScope(ScopeSuperUser) {
+		return false
+	}
+	c.r.mu.Lock()
+	defer c.r.mu.Unlock()
+	return c.r.superFull
+}
+
+// UserRank is what the scopes allow on the user's own account: 0 none,
+// 1 read, 2 admin.
+func (c Caller) UserRank() int {
+	switch {
+	case c.HasScope(ScopeUserAdmin):
+		return 2
+	case c.HasScope(ScopeUserRead):
+		return 1
+	}
+	return 0
+}
+
+// OrgRank is the user's role in org (OrgRole.Rank) capped by the scopes:
+// org:admin allows admin, repo:create creator.
+func (c Caller) OrgRank(org string) int {
+	if c.r == nil {
+		return 0
+	}
+	limit := 0
+	switch {
+	case c.HasScope(ScopeOrgAdmin):
+		limit = OrgAdmin.Rank()
+	case c.HasScope(ScopeRepoCreate):
+		limit = OrgCreator.Rank()
+	}
+	return min(c.r.OrgRole(c.Name(), org).Rank(), limit)
+}
+
+// IsOrgAdmin is AdministerOrganizationPermission.
+func (c Caller) IsOrgAdmin(org string) bool { return c.OrgRank(org) == OrgAdmin.Rank() }
+
+// CanCreate is CreateRepositoryPermission (or a superuser with full
+// access).
+func (c Caller) CanCreate(org string) bool {
+	return c.FullAccess() || c.OrgRank(org) >= OrgCreator.Rank()
+}
+
+// roleRanks orders repository roles.
+var roleRanks = map[quaymirror.Role]int{quaymirror.RoleRead: 1, quaymirror.RoleWrite: 2, quaymirror.RoleAdmin: 3}
+
+// Can reports whether the caller has role on the repository namespace/name
+// (which need not exist): organisation admins administer every repository
+// of the organisation, explicit permissions add to that, the scopes
+// (repo:read, repo:write, repo:admin) cap both, and anyone may read a
+// public repository.
+func (c Caller) Can(role quaymirror.Role, namespace, name string, public bool) bool {
+	if c.FullAccess() {
+		return true
+	}
+	have := 0
+	if !c.Anonymous() && c.r != nil {
+		if c.r.OrgRole(c.Name(), namespace) == OrgAdmin {
+			have = roleRanks[quaymirror.RoleAdmin]
+		}
+		have = max(have, roleRanks[c.r.Permission(namespace, name, c.Name())])
+		limit := 0
+		switch {
+		case c.HasScope(ScopeRepoAdmin):
+			limit = 3
+		case c.HasScope(ScopeRepoWrite):
+			limit = 2
+		case c.HasScope(ScopeRepoRead):
+			limit = 1
+		}
+		have = min(have, limit)
+	}
+	if public {
+		have = max(have, roleRanks[quaymirror.RoleRead])
+	}
+	return have >= roleRanks[role]
+}
+
+// Listing is what the caller's repository listing shows: Quay's listing
+// query joins permissions without looking at scopes.
+func (c Caller) Listing(public bool) Listing {
+	return Listing{User: c.Name(), Public: public, All: c.FullAccess()}
 }

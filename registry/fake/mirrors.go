@@ -2,6 +2,7 @@ package fake
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -25,9 +26,42 @@ func (r *Registry) GetMirror(ctx context.Context, namespace, name string) (*quay
 	if err != nil {
 		return nil, err
 	}
+	if rp.brokenCredentials {
+		return nil, refuse(quaymirror.ErrUnavailable, "the stored credentials of %s/%s do not decrypt", namespace, name)
+	}
 	out := cloneMirror(*rp.mirror)
 	out.Config.Password = ""
 	return &out, nil
+}
+
+// BreakCredentials makes the stored credentials of a repository's mirror
+// undecryptable, as a change of Quay's DATABASE_SECRET_KEY does: GetMirror
+// then fails with ErrUnavailable until an update sets the username again
+// (which does not decrypt the old one, and encrypts the new one with the
+// current key).
+func (r *Registry) BreakCredentials(namespace, name string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, rp, err := r.repoLocked(namespace, name)
+	if err != nil || rp.mirror == nil || rp.mirror.Config.Username == "" {
+		return fmt.Errorf("fake: %s/%s has no mirror with stored credentials", namespace, name)
+	}
+	rp.brokenCredentials = true
+	return nil
+}
+
+// CheckMirrorField validates field f of cfg, for a mirror of a repository
+// of namespace, as CreateMirror and UpdateMirror would, without writing
+// anything or counting an operation: what a server checks before it
+// starts writing. The *Error names the field.
+func (r *Registry) CheckMirrorField(namespace string, cfg quaymirror.MirrorConfig, f quaymirror.Field) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	o := r.orgs[namespace]
+	if o == nil {
+		o = &org{name: namespace}
+	}
+	return r.checkFieldLocked(o, cfg, f)
 }
 
 // mirrorLocked returns a repository that has a mirror configuration, or
@@ -93,6 +127,9 @@ func (r *Registry) CreateMirror(ctx context.Context, namespace, name string, cfg
 
 var allFields = quaymirror.MirrorFields()
 
+// architectures are those Quay's validate_architecture_filter accepts.
+var architectures = []string{"amd64", "arm64", "ppc64le", "s390x"}
+
 // UpdateMirror implements quaymirror.MirrorWriter: every listed field is
 // validated before any is applied, so a refusal changes nothing. Only the
 // listed fields change; FieldPassword sets username and password together,
@@ -151,9 +188,9 @@ func applyField(rp *repo, m *quaymirror.Mirror, cfg quaymirror.MirrorConfig, f q
 	case quaymirror.FieldExternalReference:
 		c.ExternalReference = cfg.ExternalReference
 	case quaymirror.FieldUsername:
-		c.Username = cfg.Username
+		c.Username, rp.brokenCredentials = cfg.Username, false
 	case quaymirror.FieldPassword:
-		c.Username, c.Password = cfg.Username, cfg.Password
+		c.Username, c.Password, rp.brokenCredentials = cfg.Username, cfg.Password, false
 	case quaymirror.FieldSyncInterval:
 		c.SyncInterval = cfg.SyncInterval
 	case quaymirror.FieldSyncStartDate:
@@ -221,6 +258,16 @@ func (r *Registry) fieldProblemLocked(o *org, cfg quaymirror.MirrorConfig, f qua
 		}
 		if len(cfg.ArchitectureFilter) > 0 && !r.caps.SparseIndex {
 			return refuse(quaymirror.ErrUnsupported, "Architecture filtering requires FEATURE_SPARSE_INDEX to be enabled.")
+		}
+		var bad []string
+		for _, a := range cfg.ArchitectureFilter {
+			if !slices.Contains(architectures, a) && !slices.Contains(bad, a) {
+				bad = append(bad, a)
+			}
+		}
+		if len(bad) > 0 {
+			slices.Sort(bad)
+			return refuse(quaymirror.ErrInvalid, "Invalid architectures: %s", strings.Join(bad, ", "))
 		}
 	case quaymirror.FieldEnabled, quaymirror.FieldUsername, quaymirror.FieldSyncStartDate,
 		quaymirror.FieldVerifyTLS, quaymirror.FieldUnsignedImages, quaymirror.FieldProxy:

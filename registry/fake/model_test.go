@@ -198,3 +198,97 @@ func TestSourcePolicy(t *testing.T) {
 		t.Errorf("an unresolvable host without resolve: %v, want nil", err)
 	}
 }
+
+// A token's caller has the user's roles capped by the token's scopes.
+func TestCallerPermissions(t *testing.T) {
+	t.Parallel()
+	r := fake.New()
+	noErr(t, r.AddRepository(quaymirror.Repository{Namespace: "acme", Name: "app"}))
+	noErr(t, r.AddUser("alice", false))
+	noErr(t, r.AddUser("root", true))
+	noErr(t, r.SetOrgRole("acme", "alice", fake.OrgAdmin))
+	noErr(t, r.AddToken(fake.Token{Token: "full", User: "alice", Scopes: fake.AllScopes()}))
+	noErr(t, r.AddToken(fake.Token{Token: "read", User: "alice", Scopes: []string{fake.ScopeRepoRead}}))
+	noErr(t, r.AddToken(fake.Token{Token: "root", User: "root", Scopes: []string{fake.ScopeSuperUser}}))
+	noErr(t, r.AddToken(fake.Token{Token: "old", User: "alice", Scopes: fake.AllScopes(), Expired: true}))
+	if err := r.AddToken(fake.Token{Token: "x", User: "alice", Scopes: []string{"repo:everything"}}); err == nil {
+		t.Error("a token with an unknown scope was added")
+	}
+	full, read, root := r.Authenticate("full"), r.Authenticate("read"), r.Authenticate("root")
+	for _, tc := range []struct {
+		name string
+		got  bool
+		want bool
+	}{
+		{"full token administers", full.Can(quaymirror.RoleAdmin, "acme", "app", false), true},
+		{"full token is org admin", full.IsOrgAdmin("acme"), true},
+		{"read token reads", read.Can(quaymirror.RoleRead, "acme", "app", false), true},
+		{"read token cannot write", read.Can(quaymirror.RoleWrite, "acme", "app", false), false},
+		{"read token cannot create", read.CanCreate("acme"), false},
+		{"anonymous reads public", r.Authenticate("").Can(quaymirror.RoleRead, "acme", "app", true), true},
+		{"anonymous cannot read private", r.Authenticate("nope").Can(quaymirror.RoleRead, "acme", "app", false), false},
+		{"expired token is anonymous", r.Authenticate("old").Anonymous(), true},
+		{"superuser without full access", root.Can(quaymirror.RoleAdmin, "acme", "app", false), false},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, tc.got, tc.want)
+		}
+	}
+	r.SetSuperusersFullAccess(true)
+	if !r.Authenticate("root").Can(quaymirror.RoleAdmin, "acme", "app", false) {
+		t.Error("superuser with full access cannot administer")
+	}
+	r.RevokeToken("full")
+	if !r.Authenticate("full").Anonymous() {
+		t.Error("a revoked token still authenticates")
+	}
+}
+
+// Read-only mode refuses every write; broken credentials make the mirror
+// unreadable until the username is set again.
+func TestReadOnlyAndBrokenCredentials(t *testing.T) {
+	t.Parallel()
+	r := fake.New()
+	noErr(t, r.AddRobot("acme", "mirror"))
+	noErr(t, r.AddRepository(quaymirror.Repository{Namespace: "acme", Name: "app"}))
+	cfg := quaymirror.MirrorConfig{Enabled: true, ExternalReference: "src.example.com/acme/app", Username: "puller",
+		TagGlobs: []string{"*"}, Robot: "acme+mirror"}
+	noErr(t, r.CreateMirror(t.Context(), "acme", "app", cfg))
+
+	r.SetReadOnly(true)
+	if caps, _ := r.Capabilities(t.Context()); !caps.ReadOnly {
+		t.Error("Capabilities does not report read-only mode")
+	}
+	if err := r.SyncNow(t.Context(), "acme", "app"); !errors.Is(err, quaymirror.ErrReadOnly) {
+		t.Errorf("a write in read-only mode: %v, want ErrReadOnly", err)
+	}
+	if _, err := r.GetMirror(t.Context(), "acme", "app"); err != nil {
+		t.Errorf("a read in read-only mode: %v", err)
+	}
+	r.SetReadOnly(false)
+
+	noErr(t, r.BreakCredentials("acme", "app"))
+	if _, err := r.GetMirror(t.Context(), "acme", "app"); !errors.Is(err, quaymirror.ErrUnavailable) {
+		t.Errorf("GetMirror with broken credentials: %v, want ErrUnavailable", err)
+	}
+	noErr(t, r.UpdateMirror(t.Context(), "acme", "app", cfg, []quaymirror.Field{quaymirror.FieldUsername}))
+	if _, err := r.GetMirror(t.Context(), "acme", "app"); err != nil {
+		t.Errorf("GetMirror after the username was set again: %v", err)
+	}
+}
+
+// The model's checks carry Quay's messages.
+func TestQuayMessages(t *testing.T) {
+	t.Parallel()
+	r := fake.New()
+	noErr(t, r.AddOrganization("acme"))
+	var refused *fake.Error
+	err := r.CheckMirrorField("acme", quaymirror.MirrorConfig{ArchitectureFilter: []string{"mips", "amd64", "arm", "mips"}}, quaymirror.FieldArchitectureFilter)
+	if !errors.As(err, &refused) || refused.Message != "Invalid architectures: arm, mips" || refused.Field != quaymirror.FieldArchitectureFilter {
+		t.Errorf("architectures: %v", err)
+	}
+	_, err = r.CreateRobot(t.Context(), "acme", "Bad_Name", "")
+	if !errors.As(err, &refused) || refused.Message != "The name for the robot 'Bad_Name' is invalid: Namespace must match expression ^([a-z0-9]+(?:[._-][a-z0-9]+)*)$" {
+		t.Errorf("robot name: %v", err)
+	}
+}

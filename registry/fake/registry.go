@@ -42,6 +42,8 @@ type Registry struct {
 	orgs        map[string]*org
 	accounts    map[string]*Account
 	roles       map[string]map[string]OrgRole // organisation or AllOrganizations → user → role
+	tokens      map[string]*Token
+	superFull   bool
 	user        string
 	caps        quaymirror.Capabilities
 	sources     SourcePolicy
@@ -123,6 +125,7 @@ func New(opts ...Option) *Registry {
 		orgs:        make(map[string]*org),
 		accounts:    make(map[string]*Account),
 		roles:       make(map[string]map[string]OrgRole),
+		tokens:      make(map[string]*Token),
 		user:        "quaymirror",
 		pageSize:    DefaultPageSize,
 		tagPageSize: DefaultTagPageSize,
@@ -148,6 +151,22 @@ func (r *Registry) SetCapabilities(c quaymirror.Capabilities) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.caps = c
+}
+
+// SetReadOnly puts the registry in read-only mode (Quay's REGISTRY_STATE:
+// readonly) or out of it: every write operation then fails with
+// ErrReadOnly, and Capabilities reports ReadOnly.
+func (r *Registry) SetReadOnly(on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.caps.ReadOnly = on
+}
+
+// ReadOnly reports whether the registry is in read-only mode.
+func (r *Registry) ReadOnly() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.caps.ReadOnly
 }
 
 // SetSourcePolicy changes where mirrors may pull from, as WithSourcePolicy
@@ -251,6 +270,11 @@ func (r *Registry) begin(ctx context.Context, op Op, namespace, name string) (fu
 		return fail(injected)
 	}
 	r.mu.Lock()
+	if r.caps.ReadOnly && op.IsWrite() {
+		r.inFlight--
+		r.mu.Unlock()
+		return nil, refuse(quaymirror.ErrReadOnly, "System is currently read-only. Pulls will succeed but all write operations are currently suspended.")
+	}
 	return func() {
 		r.inFlight--
 		r.mu.Unlock()

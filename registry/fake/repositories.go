@@ -18,6 +18,9 @@ type repo struct {
 	mirror *quaymirror.Mirror // nil: no mirror configuration
 	perms  map[string]quaymirror.Role
 	logs   []quaymirror.SyncLog // newest first
+	// brokenCredentials: the mirror's stored credentials no longer
+	// decrypt (BreakCredentials).
+	brokenCredentials bool
 }
 
 // view returns the repository with its tag names, sorted.

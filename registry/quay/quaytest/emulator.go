@@ -41,66 +41,48 @@ type Emulator struct {
 	// the other mirror writes.
 	wmu sync.Mutex
 
-	mu       sync.Mutex
-	tokens   map[string]*Token
-	readOnly bool
-	pageKey  []byte
-	extras   map[string]*mirrorExtras // "namespace/name" → what fake.Registry does not hold
+	mu      sync.Mutex
+	pageKey []byte
+	extras  map[string]*mirrorExtras // "namespace/name" → what fake.Registry does not hold
 	// orphanRules are the RepoMirrorRule rows that mirror POSTs failing
 	// after create_rule left behind ("namespace/name" → their values,
 	// oldest first).
 	orphanRules map[string][][]string
-	// undecryptable are the mirrors whose stored credentials no longer
-	// decrypt ("namespace/name").
-	undecryptable map[string]bool
-	events        map[string][]event // "namespace/name" → configuration changes, oldest first
+	events      map[string][]event // "namespace/name" → configuration changes, oldest first
 }
 
-// OrgRole is a user's role in an organisation (the registry's accounts
-// hold them).
-type OrgRole = fake.OrgRole
+// The accounts (users, their organisation roles, OAuth tokens and their
+// scopes) live in the registry; these are the registry's names for them.
+type (
+	OrgRole = fake.OrgRole
+	Token   = fake.Token
+)
 
 // Organisation roles, weakest first.
 const (
 	OrgMember  = fake.OrgMember
 	OrgCreator = fake.OrgCreator
 	OrgAdmin   = fake.OrgAdmin
+	// AllOrganizations, as the organisation of SetOrgRole, gives the
+	// role in every organisation of the registry, present and future.
+	AllOrganizations = fake.AllOrganizations
 )
-
-// AllOrganizations, as the organisation of SetOrgRole, gives the role in
-// every organisation of the registry, present and future.
-const AllOrganizations = fake.AllOrganizations
 
 // OAuth scopes Quay knows.
 const (
-	ScopeRepoRead   = "repo:read"
-	ScopeRepoWrite  = "repo:write"
-	ScopeRepoAdmin  = "repo:admin"
-	ScopeRepoCreate = "repo:create"
-	ScopeOrgAdmin   = "org:admin"
-	ScopeUserRead   = "user:read"
-	ScopeUserAdmin  = "user:admin"
-	ScopeSuperUser  = "super:user"
+	ScopeRepoRead   = fake.ScopeRepoRead
+	ScopeRepoWrite  = fake.ScopeRepoWrite
+	ScopeRepoAdmin  = fake.ScopeRepoAdmin
+	ScopeRepoCreate = fake.ScopeRepoCreate
+	ScopeOrgAdmin   = fake.ScopeOrgAdmin
+	ScopeUserRead   = fake.ScopeUserRead
+	ScopeUserAdmin  = fake.ScopeUserAdmin
+	ScopeSuperUser  = fake.ScopeSuperUser
 )
 
 // AllScopes returns every scope a Quay application can grant, which is
 // what a token generated with every box ticked carries.
-func AllScopes() []string {
-	return []string{ScopeRepoRead, ScopeRepoWrite, ScopeRepoAdmin, ScopeRepoCreate, ScopeOrgAdmin, ScopeUserRead, ScopeUserAdmin, ScopeSuperUser}
-}
-
-// Token is an OAuth access token of the emulator.
-type Token struct {
-	// Token is the bearer value.
-	Token string `json:"token"`
-	// User is the user the token acts for.
-	User string `json:"user"`
-	// Scopes cap what the token may do, as in Quay: the effective role
-	// is the lower of the user's role and the scopes' ceiling.
-	Scopes []string `json:"scopes"`
-	// Expired tokens are refused like unknown ones.
-	Expired bool `json:"expired,omitempty"`
-}
+func AllScopes() []string { return fake.AllScopes() }
 
 // Option configures an Emulator.
 type Option func(*Emulator) error
@@ -164,16 +146,14 @@ func New(reg *fake.Registry, opts ...Option) (*Emulator, error) {
 		return nil, errors.New("quaytest: nil registry")
 	}
 	e := &Emulator{
-		reg:           reg,
-		version:       V3_17,
-		features:      DefaultFeatures(),
-		now:           time.Now,
-		tokenTTL:      DefaultPageTokenTTL,
-		tokens:        make(map[string]*Token),
-		extras:        make(map[string]*mirrorExtras),
-		orphanRules:   make(map[string][][]string),
-		undecryptable: make(map[string]bool),
-		Front:         emulation.NewFront(),
+		reg:         reg,
+		version:     V3_17,
+		features:    DefaultFeatures(),
+		now:         time.Now,
+		tokenTTL:    DefaultPageTokenTTL,
+		extras:      make(map[string]*mirrorExtras),
+		orphanRules: make(map[string][][]string),
+		Front:       emulation.NewFront(),
 	}
 	for _, opt := range opts {
 		if err := opt(e); err != nil {
@@ -189,6 +169,7 @@ func New(reg *fake.Registry, opts ...Option) (*Emulator, error) {
 	}
 	reg.SetCapabilities(e.Capabilities())
 	reg.SetSourcePolicy(fake.SourcePolicy{AllowedHosts: e.features.SSRFAllowedHosts})
+	reg.SetSuperusersFullAccess(e.features.SuperusersFullAccess)
 	return e, nil
 }
 
@@ -216,16 +197,13 @@ func (e *Emulator) Features() Features {
 // from 3.16.
 func (e *Emulator) Capabilities() quaymirror.Capabilities {
 	m := e.features.RepoMirror
-	e.mu.Lock()
-	readOnly := e.readOnly
-	e.mu.Unlock()
 	c := quaymirror.Capabilities{
 		RepositoryMirroring:   m,
 		OrganizationMirroring: e.orgMirrorOn(),
 		SkopeoTimeout:         m && e.version.skopeoTimeout(),
 		ArchitectureFilter:    m && e.version.architectureFilter(),
 		SparseIndex:           m && e.version.architectureFilter() && e.features.SparseIndex,
-		ReadOnly:              readOnly,
+		ReadOnly:              e.reg.ReadOnly(),
 	}
 	if e.version.versionNumber() {
 		c.Version = e.version.String()
@@ -247,25 +225,7 @@ func (e *Emulator) SetOrgRole(org, username string, role OrgRole) error {
 
 // AddToken adds (or replaces) a bearer token acting for an existing user
 // with the given scopes.
-func (e *Emulator) AddToken(t Token) error {
-	if t.Token == "" || strings.ContainsAny(t.Token, " \t\r\n") {
-		return errors.New("quaytest: a token must be non-empty, without spaces")
-	}
-	for _, s := range t.Scopes {
-		if !knownScope(s) {
-			return fmt.Errorf("quaytest: unknown scope %q", s)
-		}
-	}
-	if _, ok := e.reg.Account(t.User); !ok {
-		return fmt.Errorf("quaytest: no user %q", t.User)
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	c := t
-	c.Scopes = append([]string(nil), t.Scopes...)
-	e.tokens[t.Token] = &c
-	return nil
-}
+func (e *Emulator) AddToken(t Token) error { return e.reg.AddToken(t) }
 
 // AddAdmin is a shortcut: it creates user name, makes it an administrator
 // of every organisation and gives it a token with scopes (every scope but
@@ -284,20 +244,7 @@ func (e *Emulator) AddAdmin(name, token string, scopes ...string) error {
 }
 
 // RevokeToken removes a token; requests bearing it become anonymous.
-func (e *Emulator) RevokeToken(token string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	delete(e.tokens, token)
-}
-
-func knownScope(s string) bool {
-	for _, k := range AllScopes() {
-		if s == k {
-			return true
-		}
-	}
-	return false
-}
+func (e *Emulator) RevokeToken(token string) { e.reg.RevokeToken(token) }
 
 // SetSSRFAllowedHosts replaces SSRF_ALLOWED_HOSTS, as an administrator
 // editing config.yaml and restarting Quay would.
@@ -309,28 +256,16 @@ func (e *Emulator) SetSSRFAllowedHosts(hosts []string) {
 }
 
 // BreakCredentials makes the stored credentials of a repository's mirror
-// undecryptable, as a change of Quay's DATABASE_SECRET_KEY does: GET of
-// the mirror then fails with a 500 (the handler's error path names an
-// undefined logger) in every version but 3.16.4 and 3.16.5, which show
-// the username as "(invalid. please re-enter)". A PUT that sets the
-// username (which does not decrypt the old one) repairs it.
-func (e *Emulator) BreakCredentials(ns, name string) error {
-	if m, ok := e.reg.Mirror(ns, name); !ok || m.Config.Username == "" {
-		return fmt.Errorf("quaytest: %s/%s has no mirror with stored credentials", ns, name)
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.undecryptable[repoKey(ns, name)] = true
-	return nil
-}
+// undecryptable, as a change of Quay's DATABASE_SECRET_KEY does (see
+// fake.Registry.BreakCredentials): GET of the mirror then fails with a 500
+// (the handler's error path names an undefined logger) in every version
+// but 3.16.4 and 3.16.5, which show the username as "(invalid. please
+// re-enter)". A PUT that sets the username repairs it.
+func (e *Emulator) BreakCredentials(ns, name string) error { return e.reg.BreakCredentials(ns, name) }
 
 // SetReadOnly puts the registry in read-only mode: every write answers 503
 // {"message": "System is currently read-only...", "is_readonly": true}.
-func (e *Emulator) SetReadOnly(on bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.readOnly = on
-}
+func (e *Emulator) SetReadOnly(on bool) { e.reg.SetReadOnly(on) }
 
 // ExpirePageTokens makes every page token handed out so far invalid, as
 // if it had expired: the next request bearing one gets the first page
@@ -380,10 +315,7 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, m match) {
 		m.route.handle(c)
 		return
 	}
-	e.mu.Lock()
-	readOnly := e.readOnly
-	e.mu.Unlock()
-	if readOnly && !emulation.IsRead(r.Method) {
+	if e.reg.ReadOnly() && !emulation.IsRead(r.Method) {
 		c.json(http.StatusServiceUnavailable, obj{
 			{"message", "System is currently read-only. Pulls will succeed but all write operations are currently suspended."},
 			{"is_readonly", true},
@@ -391,11 +323,11 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, m match) {
 		return
 	}
 	c.who = e.authenticate(r)
-	if c.who.user == nil && !e.features.AnonymousAccess {
+	if c.who.Anonymous() && !e.features.AnonymousAccess {
 		c.json(http.StatusUnauthorized, obj{{"error", "Anonymous access is not allowed"}})
 		return
 	}
-	if !c.who.valid && !emulation.IsRead(r.Method) {
+	if c.who.Anonymous() && !emulation.IsRead(r.Method) {
 		c.json(http.StatusForbidden, obj{{"error", "CSRF token was invalid or missing."}})
 		return
 	}

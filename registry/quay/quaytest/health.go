@@ -16,13 +16,13 @@ func (c *call) getMirrorHealth() {
 	q := c.r.URL.Query()
 	ns := q.Get("namespace")
 	switch {
-	case c.who.user == nil:
+	case c.who.Anonymous():
 		c.unauthorized()
 		return
-	case ns == "" && !(c.who.user.Superuser && c.who.scopes[ScopeSuperUser]):
+	case ns == "" && !(c.who.Superuser() && c.who.HasScope(ScopeSuperUser)):
 		c.unauthorized()
 		return
-	case ns != "" && c.e.reg.OrgRole(c.who.name(), ns) == "" && !c.e.superFull(c.who):
+	case ns != "" && c.e.reg.OrgRole(c.who.Name(), ns) == "" && !c.who.FullAccess():
 		c.unauthorized()
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/fake"
 )
 
 // LogsPerPage is Quay's LOGS_PER_PAGE.
@@ -25,14 +26,14 @@ type event struct {
 	performer string
 }
 
-func (e *Emulator) logChange(who *caller, ns, name, changed string, to any) {
+func (e *Emulator) logChange(who fake.Caller, ns, name, changed string, to any) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.events == nil {
 		e.events = make(map[string][]event)
 	}
 	k := repoKey(ns, name)
-	evs := append(e.events[k], event{at: e.now().UTC(), changed: changed, to: to, performer: who.name()})
+	evs := append(e.events[k], event{at: e.now().UTC(), changed: changed, to: to, performer: who.Name()})
 	if len(evs) > maxEvents {
 		evs = evs[len(evs)-maxEvents:]
 	}
@@ -47,7 +48,7 @@ type logEntry struct {
 
 // GET /api/v1/repository/{repo}/logs
 func (c *call) getLogs() {
-	if _, _, ok := c.requireRepo(rankAdmin); !ok {
+	if _, _, ok := c.requireRepo(quaymirror.RoleAdmin); !ok {
 		return
 	}
 	logs, err := c.e.reg.SyncLogs(c.ctx(), c.ns, c.name)

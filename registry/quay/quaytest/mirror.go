@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
@@ -129,33 +127,28 @@ func (c *call) registryConfigView(cfg quaymirror.MirrorConfig, stored *mirrorExt
 	return o
 }
 
-// requireMirrorRepo is the common start of the mirror endpoints: repo
-// admin, the repository, and (for writes) the organisation-mirror lock.
-func (c *call) requireMirrorRepo() (exists, ok bool) {
-	_, exists, ok = c.requireRepo(rankAdmin)
-	return exists, ok
-}
-
 // GET /api/v1/repository/{repo}/mirror
 func (c *call) getMirror() {
-	if _, ok := c.requireMirrorRepo(); !ok {
+	if !c.requireMirrorRepo() {
 		return
 	}
 	m, err := c.e.reg.GetMirror(c.ctx(), c.ns, c.name)
+	var refused *fake.Error
+	switch {
+	case !errors.As(err, &refused) || !errors.Is(err, quaymirror.ErrUnavailable):
+	case c.e.version.decryptFailureShown():
+		// The credentials no longer decrypt: only 3.16.4 and 3.16.5
+		// define the logger of the error path, and show a placeholder.
+		stored, _ := c.e.reg.Mirror(c.ns, c.name)
+		stored.Config.Username, stored.Config.Password = "(invalid. please re-enter)", ""
+		m, err = &stored, nil
+	default:
+		c.html(http.StatusInternalServerError) // logger.warning(...) in the except block: NameError
+		return
+	}
 	if err != nil {
 		c.fail(err)
 		return
-	}
-	c.e.mu.Lock()
-	broken := c.e.undecryptable[repoKey(c.ns, c.name)]
-	c.e.mu.Unlock()
-	if broken && m.Config.Username != "" {
-		if !c.e.version.decryptFailureShown() {
-			// logger.warning(...) in the except block: NameError.
-			c.html(http.StatusInternalServerError)
-			return
-		}
-		m.Config.Username = "(invalid. please re-enter)"
 	}
 	c.json(http.StatusOK, c.mirrorView(*m))
 }
@@ -174,31 +167,17 @@ func (c *call) orgMirrorLocked() bool {
 }
 
 const (
-	msgRuleValue   = "validation failed: rule_value for TAG_GLOB_CSV must be a list with at least one rule"
-	msgBadDate     = "Incorrect DateTime format for sync_start_date."
-	msgSparseIndex = "Architecture filtering requires FEATURE_SPARSE_INDEX to be enabled."
+	msgRuleValue = "validation failed: rule_value for TAG_GLOB_CSV must be a list with at least one rule"
+	msgBadDate   = "Incorrect DateTime format for sync_start_date."
 )
 
-var validArchitectures = []string{"amd64", "arm64", "ppc64le", "s390x"}
-
-// archProblem is validate_architecture_filter plus the sparse index check.
+// archProblem is validate_architecture_filter plus the sparse index
+// check, as the registry makes them.
 func (c *call) archProblem(v any) string {
-	arch := strings_(v)
-	if len(arch) == 0 {
-		return ""
-	}
-	if !c.e.features.SparseIndex {
-		return msgSparseIndex
-	}
-	var bad []string
-	for _, a := range arch {
-		if !slices.Contains(validArchitectures, a) && !slices.Contains(bad, a) {
-			bad = append(bad, a)
-		}
-	}
-	if len(bad) > 0 {
-		sort.Strings(bad)
-		return "Invalid architectures: " + strings.Join(bad, ", ")
+	var refused *fake.Error
+	err := c.e.reg.CheckMirrorField(c.ns, quaymirror.MirrorConfig{ArchitectureFilter: strings_(v)}, quaymirror.FieldArchitectureFilter)
+	if errors.As(err, &refused) {
+		return refused.Message
 	}
 	return ""
 }
@@ -226,7 +205,7 @@ func integerField(data map[string]any, key string) int64 {
 // its order and as its version makes them, then the registry's
 // CreateMirror.
 func (c *call) createMirror() {
-	if _, ok := c.requireMirrorRepo(); !ok {
+	if !c.requireMirrorRepo() {
 		return
 	}
 	data, ok := c.body(c.e.defs["CreateMirrorConfig"], false)
@@ -459,7 +438,7 @@ type block struct {
 // releases validate every block first) or UpdateMirrorInOrder (older ones
 // keep what the blocks before a refusal changed).
 func (c *call) updateMirror() {
-	if _, ok := c.requireMirrorRepo(); !ok {
+	if !c.requireMirrorRepo() {
 		return
 	}
 	data, ok := c.body(c.e.defs["UpdateMirrorConfig"], false)
@@ -565,102 +544,79 @@ func (c *call) updateBlocks(data map[string]any, cfg *quaymirror.MirrorConfig, x
 	logged := func(changed string, to any) func() {
 		return func() { c.e.logChange(c.who, c.ns, c.name, changed, to) }
 	}
-	detail := func(msg string) func() { return func() { c.detail(http.StatusBadRequest, msg) } }
-	var out []block
-	if has("is_enabled") {
-		cfg.Enabled = data["is_enabled"].(bool)
-		out = append(out, block{key: "is_enabled", fields: []quaymirror.Field{quaymirror.FieldEnabled}, done: logged("is_enabled", cfg.Enabled)})
-	}
-	if has("external_reference") {
-		ref := data["external_reference"].(string)
-		cfg.ExternalReference = ref
-		out = append(out, block{key: "external_reference", fields: []quaymirror.Field{quaymirror.FieldExternalReference},
-			check: func() func() {
-				if v.hardened() {
-					if msg := c.e.apiReferenceProblem(ref); msg != "" {
-						return func() { c.invalid(msg) }
-					}
-				} else if ref == "" {
-					return detail("Empty string is an invalid repository location.")
-				}
-				return nil
-			}, done: logged("external_reference", ref)})
-	}
-	if has("robot_username") {
-		cfg.Robot = data["robot_username"].(string)
-		out = append(out, block{key: "robot_username", fields: []quaymirror.Field{quaymirror.FieldRobot}, done: logged("robot_username", cfg.Robot)})
-	}
-	if has("sync_start_date") {
-		t, ok := parseQuayDate(data["sync_start_date"].(string))
-		cfg.SyncStartDate = t
-		out = append(out, block{key: "sync_start_date", fields: []quaymirror.Field{quaymirror.FieldSyncStartDate},
-			check: func() func() {
-				if !ok {
-					return detail(msgBadDate)
-				}
-				return nil
-			}, done: logged("sync_start_date", isoformatZ(t))})
-	}
-	if has("sync_interval") {
-		cfg.SyncInterval = time.Duration(integerField(data, "sync_interval")) * time.Second
-		out = append(out, block{key: "sync_interval", fields: []quaymirror.Field{quaymirror.FieldSyncInterval}, done: logged("sync_interval", seconds(cfg.SyncInterval))})
-	}
-	if has("skopeo_timeout_interval") && v.skopeoTimeout() {
-		cfg.SkopeoTimeout = time.Duration(integerField(data, "skopeo_timeout_interval")) * time.Second
-		out = append(out, block{key: "skopeo_timeout_interval", fields: []quaymirror.Field{quaymirror.FieldSkopeoTimeout}, done: logged("skopeo_timeout_interval", seconds(cfg.SkopeoTimeout))})
-	}
-	if has("architecture_filter") && v.architectureFilter() {
-		cfg.ArchitectureFilter = strings_(data["architecture_filter"])
-		out = append(out, block{key: "architecture_filter", fields: []quaymirror.Field{quaymirror.FieldArchitectureFilter},
-			check: func() func() {
-				if msg := c.archProblem(data["architecture_filter"]); msg != "" {
-					return detail(msg)
-				}
-				return nil
-			}, done: logged("architecture_filter", cfg.ArchitectureFilter)})
-	}
-	if has("external_registry_username") {
-		name, _ := data["external_registry_username"].(string)
-		pw, both := data["external_registry_password"]
-		cfg.Username = name
-		fields := []quaymirror.Field{quaymirror.FieldUsername}
-		if both {
-			s, _ := pw.(string)
-			cfg.Password, fields = quaymirror.Secret(s), []quaymirror.Field{quaymirror.FieldPassword}
-		}
-		out = append(out, block{key: "external_registry_username", fields: fields,
-			check: func() func() {
-				if both && data["external_registry_username"] == nil && pw != nil {
-					return detail("Unable to delete username while setting a password.")
-				}
-				return nil
-			}, done: func() {
-				// Encrypted with the current key: readable again.
-				c.e.mu.Lock()
-				delete(c.e.undecryptable, repoKey(c.ns, c.name))
-				c.e.mu.Unlock()
-				logged("external_registry_username", nullable(name))()
-			}})
-	}
-	if has("external_registry_password") {
-		out = append(out, block{key: "external_registry_password", check: func() func() {
-			if !has("external_registry_username") {
-				return detail("Unable to set a new password without also specifying a username.")
+	refuse := func(bad bool, answer func()) func() func() {
+		return func() func() {
+			if bad {
+				return answer
 			}
 			return nil
-		}})
+		}
+	}
+	detail := func(msg string) func() { return func() { c.detail(http.StatusBadRequest, msg) } }
+	var out []block
+	// add appends the block of key, when data has it, changing f to what
+	// set writes into cfg (and returns for the audit log).
+	add := func(key string, f quaymirror.Field, check func() func(), set func() any) {
+		if has(key) {
+			out = append(out, block{key: key, fields: []quaymirror.Field{f}, check: check, done: logged(key, set())})
+		}
+	}
+	add("is_enabled", quaymirror.FieldEnabled, nil, func() any { cfg.Enabled = data["is_enabled"].(bool); return cfg.Enabled })
+	ref, _ := data["external_reference"].(string)
+	refCheck := refuse(ref == "" && !v.hardened(), detail("Empty string is an invalid repository location."))
+	if v.hardened() {
+		refCheck = func() func() {
+			if msg := c.e.apiReferenceProblem(ref); msg != "" {
+				return func() { c.invalid(msg) }
+			}
+			return nil
+		}
+	}
+	add("external_reference", quaymirror.FieldExternalReference, refCheck, func() any { cfg.ExternalReference = ref; return ref })
+	add("robot_username", quaymirror.FieldRobot, nil, func() any { cfg.Robot = data["robot_username"].(string); return cfg.Robot })
+	date, _ := data["sync_start_date"].(string)
+	start, ok := parseQuayDate(date)
+	add("sync_start_date", quaymirror.FieldSyncStartDate, refuse(!ok, detail(msgBadDate)), func() any { cfg.SyncStartDate = start; return isoformatZ(start) })
+	add("sync_interval", quaymirror.FieldSyncInterval, nil, func() any {
+		cfg.SyncInterval = time.Duration(integerField(data, "sync_interval")) * time.Second
+		return seconds(cfg.SyncInterval)
+	})
+	if v.skopeoTimeout() {
+		add("skopeo_timeout_interval", quaymirror.FieldSkopeoTimeout, nil, func() any {
+			cfg.SkopeoTimeout = time.Duration(integerField(data, "skopeo_timeout_interval")) * time.Second
+			return seconds(cfg.SkopeoTimeout)
+		})
+	}
+	if v.architectureFilter() {
+		msg := c.archProblem(data["architecture_filter"])
+		add("architecture_filter", quaymirror.FieldArchitectureFilter, refuse(msg != "", detail(msg)), func() any {
+			cfg.ArchitectureFilter = strings_(data["architecture_filter"])
+			return cfg.ArchitectureFilter
+		})
+	}
+	pw, both := data["external_registry_password"]
+	if has("external_registry_username") {
+		name, _ := data["external_registry_username"].(string)
+		cfg.Username = name
+		f := quaymirror.FieldUsername
+		if both {
+			s, _ := pw.(string)
+			cfg.Password, f = quaymirror.Secret(s), quaymirror.FieldPassword
+		}
+		out = append(out, block{key: "external_registry_username", fields: []quaymirror.Field{f},
+			check: refuse(both && data["external_registry_username"] == nil && pw != nil, detail("Unable to delete username while setting a password.")),
+			done:  logged("external_registry_username", nullable(name))})
+	}
+	if both {
+		out = append(out, block{key: "external_registry_password",
+			check: refuse(!has("external_registry_username"), detail("Unable to set a new password without also specifying a username."))})
 	}
 	if rc, ok := data["external_registry_config"].(map[string]any); ok {
 		out = append(out, c.registryConfigBlock(rc, cfg, x))
 	}
-	if has("root_rule") {
-		globs := strings_(data["root_rule"].(map[string]any)["rule_value"])
-		b := block{key: "root_rule", check: func() func() {
-			if len(globs) == 0 {
-				return func() { c.invalid(msgRuleValue) }
-			}
-			return nil
-		}, done: logged("mirror_rule", globs)}
+	if rule, ok := data["root_rule"].(map[string]any); ok {
+		globs := strings_(rule["rule_value"])
+		b := block{key: "root_rule", check: refuse(len(globs) == 0, func() { c.invalid(msgRuleValue) }), done: logged("mirror_rule", globs)}
 		if c.e.hasOrphanRule(c.ns, c.name) {
 			// change_rule updates the repository's first rule row
 			// (RepoMirrorRule.get, no ORDER BY), which is an orphan
@@ -728,7 +684,7 @@ func (c *call) syncNow() { c.syncControl(c.e.reg.SyncNow, "SYNC_NOW") }
 func (c *call) syncCancel() { c.syncControl(c.e.reg.CancelSync, "SYNC_CANCEL") }
 
 func (c *call) syncControl(op func(ctx context.Context, namespace, name string) error, logged string) {
-	if _, ok := c.requireMirrorRepo(); !ok {
+	if !c.requireMirrorRepo() {
 		return
 	}
 	if err := op(c.ctx(), c.ns, c.name); err != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
@@ -19,8 +18,7 @@ func avatar(name, kind string) obj {
 
 // GET /api/v1/user/
 func (c *call) getUser() {
-	u := c.who.user
-	if u == nil || c.who.userCap() == 0 {
+	if c.who.Anonymous() || c.who.UserRank() == 0 {
 		// A token without user:read or user:admin cannot read its own
 		// account: UserReadPermission is capped by the scopes.
 		c.apiError(http.StatusUnauthorized, "invalid_token", "Requires authentication", kv{"session_required", false})
@@ -32,7 +30,7 @@ func (c *call) getUser() {
 		return
 	}
 	o := obj{{"anonymous", false}, {"username", cu.Username}, {"avatar", avatar(cu.Username, "user")}}
-	isAdmin := c.who.userCap() == 2
+	isAdmin := c.who.UserRank() == 2
 	if isAdmin {
 		o = append(o, kv{"can_create_repo", true}, kv{"is_me", true}, kv{"verified", true},
 			kv{"email", cu.Username + "@example.com"}, kv{"logins", []any{}}, kv{"invoice_email", false},
@@ -42,16 +40,16 @@ func (c *call) getUser() {
 	}
 	var orgs []any
 	for _, org := range cu.Organizations {
-		ov := obj{{"name", org}, {"avatar", avatar(org, "org")}, {"can_create_repo", c.e.canCreate(c.who, org)}, {"public", false}}
+		ov := obj{{"name", org}, {"avatar", avatar(org, "org")}, {"can_create_repo", c.who.CanCreate(org)}, {"public", false}}
 		if isAdmin {
-			ov = append(ov, kv{"is_org_admin", c.e.isOrgAdmin(c.who, org)}, kv{"preferred_namespace", false})
+			ov = append(ov, kv{"is_org_admin", c.who.IsOrgAdmin(org)}, kv{"preferred_namespace", false})
 		}
 		orgs = append(orgs, ov)
 	}
 	if orgs == nil {
 		orgs = []any{}
 	}
-	o = append(o, kv{"organizations", orgs}, kv{"super_user", u.Superuser})
+	o = append(o, kv{"organizations", orgs}, kv{"super_user", c.who.Superuser()})
 	c.json(http.StatusOK, o)
 }
 
@@ -71,8 +69,8 @@ func (c *call) getOrganization() {
 		c.fail(err)
 		return
 	}
-	isAdmin := c.e.isOrgAdmin(c.who, c.org)
-	isMember := c.e.orgRank(c.who, c.org) >= OrgMember.Rank()
+	isAdmin := c.who.IsOrgAdmin(c.org)
+	isMember := c.who.OrgRank(c.org) >= OrgMember.Rank()
 	email := ""
 	if isAdmin {
 		email = c.org + "@example.com"
@@ -101,16 +99,6 @@ func (c *call) robotView(rb quaymirror.Robot) obj {
 	}
 }
 
-// orgAdmin checks AdministerOrganizationPermission (or a superuser with
-// full access), answering Unauthorized when it fails.
-func (c *call) orgAdmin() bool {
-	if c.e.isOrgAdmin(c.who, c.org) || c.e.superFull(c.who) {
-		return true
-	}
-	c.unauthorized()
-	return false
-}
-
 // GET /api/v1/organization/{org}/robots/{robot}
 func (c *call) getRobot() {
 	if !c.orgAdmin() {
@@ -128,8 +116,6 @@ func (c *call) getRobot() {
 	c.json(http.StatusOK, c.robotView(*rb))
 }
 
-var quayUsername = regexp.MustCompile(`^([a-z0-9]+(?:[._-][a-z0-9]+)*)$`)
-
 // PUT /api/v1/organization/{org}/robots/{robot}
 func (c *call) putRobot() {
 	// validate_json_request wraps the handler, which checks the
@@ -139,14 +125,6 @@ func (c *call) putRobot() {
 		return
 	}
 	if !c.orgAdmin() {
-		return
-	}
-	if !quayUsername.MatchString(c.robot) {
-		c.invalid("The name for the robot '" + c.robot + "' is invalid: Namespace must match expression " + quayUsername.String())
-		return
-	}
-	if n := len(c.robot); n < 2 || n > 255 {
-		c.invalid("The name for the robot '" + c.robot + "' is invalid: Namespace must be between 2 and 255 characters in length")
 		return
 	}
 	desc, _ := data["description"].(string)
@@ -165,11 +143,11 @@ func (c *call) putRobot() {
 
 // GET /api/v1/organization/{org}/robots
 func (c *call) getRobots() {
-	if c.e.orgRank(c.who, c.org) < OrgMember.Rank() && !c.e.superFull(c.who) {
+	if c.who.OrgRank(c.org) < OrgMember.Rank() && !c.who.FullAccess() {
 		c.unauthorized()
 		return
 	}
-	admin := c.e.isOrgAdmin(c.who, c.org)
+	admin := c.who.IsOrgAdmin(c.org)
 	var out []any
 	for _, rb := range c.e.reg.Robots(c.org) {
 		o := obj{{"name", rb.Name}, {"created", rfc2822(c.e.started)}, {"last_accessed", nil},
@@ -211,7 +189,7 @@ func (c *call) getOrgMirror() {
 
 // PUT /api/v1/repository/{repo}/permissions/user/{username}
 func (c *call) putUserPermission() {
-	if _, _, ok := c.requireRepo(rankAdmin); !ok {
+	if _, _, ok := c.requireRepo(quaymirror.RoleAdmin); !ok {
 		return
 	}
 	data, ok := c.body(c.e.defs["UserPermission"], false)

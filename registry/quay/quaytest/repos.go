@@ -38,7 +38,7 @@ func (c *call) listRepositories() {
 		c.invalid("namespace, starred or public are required for this API call")
 		return
 	}
-	if starred && c.who.user == nil {
+	if starred && c.who.Anonymous() {
 		c.message(http.StatusBadRequest, "The browser (or proxy) sent a request that this server could not understand.")
 		return
 	}
@@ -60,7 +60,7 @@ func (c *call) listRepositories() {
 
 	scope := fmt.Sprintf("%s|%v", ns, public)
 	token := c.e.decodePageToken(q.Get("next_page"), "repos", scope)
-	page, err := c.e.reg.ListRepositoriesAs(c.ctx(), c.e.listing(c.who, public), ns, token)
+	page, err := c.e.reg.ListRepositoriesAs(c.ctx(), c.who.Listing(public), ns, token)
 	if err != nil {
 		c.fail(err)
 		return
@@ -77,7 +77,7 @@ func (c *call) listRepositories() {
 		if popularity {
 			o = append(o, kv{"popularity", 0.0})
 		}
-		if c.who.user != nil {
+		if !c.who.Anonymous() {
 			o = append(o, kv{"is_starred", false})
 		}
 		items[i] = o
@@ -89,23 +89,9 @@ func (c *call) listRepositories() {
 	c.json(http.StatusOK, body)
 }
 
-// requireRepo checks the caller's role on the path's repository (which may
-// not exist): Quay checks permissions before looking the repository up,
-// so a missing repository is 404 only for callers who would have had the
-// role, 403 (401 anonymous) for others. It answers and returns ok false
-// when the role is missing.
-func (c *call) requireRepo(role int) (repo quaymirror.Repository, exists, ok bool) {
-	repo, exists = c.e.reg.Repository(c.ns, c.name)
-	if c.e.repoRank(c.who, c.ns, c.name, exists && repo.Visibility == quaymirror.Public) < role {
-		c.unauthorized()
-		return repo, exists, false
-	}
-	return repo, exists, true
-}
-
 // GET /api/v1/repository/{repo}
 func (c *call) getRepository() {
-	if _, _, ok := c.requireRepo(rankRead); !ok {
+	if _, _, ok := c.requireRepo(quaymirror.RoleRead); !ok {
 		return
 	}
 	got, err := c.e.reg.GetRepository(c.ctx(), c.ns, c.name)
@@ -114,7 +100,7 @@ func (c *call) getRepository() {
 		return
 	}
 	repo := *got
-	rank := c.e.repoRank(c.who, c.ns, c.name, repo.Visibility == quaymirror.Public)
+	public := repo.Visibility == quaymirror.Public
 	o := obj{
 		{"namespace", repo.Namespace}, {"name", repo.Name}, {"kind", "image"},
 		{"description", repo.Description}, {"is_public", repo.Visibility == quaymirror.Public},
@@ -138,14 +124,14 @@ func (c *call) getRepository() {
 		o = append(o, kv{"tags", view})
 	}
 	o = append(o,
-		kv{"can_write", rank >= rankWrite && repo.State == quaymirror.StateNormal},
-		kv{"can_admin", rank >= rankAdmin})
+		kv{"can_write", c.who.Can(quaymirror.RoleWrite, c.ns, c.name, public) && repo.State == quaymirror.StateNormal},
+		kv{"can_admin", c.who.Can(quaymirror.RoleAdmin, c.ns, c.name, public)})
 	c.json(http.StatusOK, o)
 }
 
 // PUT /api/v1/repository/{repo}: update the description.
 func (c *call) updateRepository() {
-	if _, _, ok := c.requireRepo(rankWrite); !ok {
+	if _, _, ok := c.requireRepo(quaymirror.RoleWrite); !ok {
 		return
 	}
 	data, ok := c.body(c.e.defs["RepoUpdate"], false)
@@ -165,7 +151,7 @@ func (c *call) updateRepository() {
 // repository named "<name>/mirror". The emulator keeps every existing
 // repository: 501.
 func (c *call) deleteRepository() {
-	_, exists, ok := c.requireRepo(rankAdmin)
+	_, exists, ok := c.requireRepo(quaymirror.RoleAdmin)
 	if !ok {
 		return
 	}
@@ -182,12 +168,12 @@ func (c *call) createRepository() {
 	if !ok {
 		return
 	}
-	ns := c.who.name()
+	ns := c.who.Name()
 	if v, ok := data["namespace"].(string); ok {
 		ns = v
 	}
 	name := data["repository"].(string)
-	if !c.e.canCreate(c.who, ns) {
+	if !c.who.CanCreate(ns) {
 		c.unauthorized()
 		return
 	}
@@ -212,7 +198,7 @@ func (c *call) createRepository() {
 
 // PUT /api/v1/repository/{repo}/changestate
 func (c *call) changeState() {
-	if _, _, ok := c.requireRepo(rankAdmin); !ok {
+	if _, _, ok := c.requireRepo(quaymirror.RoleAdmin); !ok {
 		return
 	}
 	data, ok := c.body(c.e.defs["ChangeRepoState"], false)

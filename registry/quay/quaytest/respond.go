@@ -24,7 +24,7 @@ type call struct {
 	e   *Emulator
 	w   http.ResponseWriter
 	r   *http.Request
-	who *caller
+	who fake.Caller
 	match
 }
 
@@ -104,7 +104,7 @@ func (c *call) notFound() { c.apiError(http.StatusNotFound, "not_found", "Not Fo
 // unauthorized is Unauthorized: 401 invalid_token for anonymous callers,
 // 403 insufficient_scope for authenticated ones.
 func (c *call) unauthorized() {
-	if c.who == nil || c.who.user == nil {
+	if c.who.Anonymous() {
 		c.apiError(http.StatusUnauthorized, "invalid_token", "Requires authentication")
 		return
 	}

@@ -43,7 +43,7 @@ func (c *call) intArg(name string, def int, help string) (int, bool) {
 // The emulator keeps no tag history: onlyActiveTags changes nothing, and
 // no tag has an end.
 func (c *call) listTags() {
-	if _, _, ok := c.requireRepo(rankRead); !ok {
+	if _, _, ok := c.requireRepo(quaymirror.RoleRead); !ok {
 		return
 	}
 	page, ok := c.intArg("page", 1, "Page index for the results. Default 1.")
