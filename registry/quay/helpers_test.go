@@ -95,13 +95,13 @@ func newGock(t *testing.T, opts ...Option) *gockEnv {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	c.retry.sleep = func(ctx context.Context, d time.Duration) error {
+	c.retry.Sleep = func(ctx context.Context, d time.Duration) error {
 		env.mu.Lock()
 		env.sleeps = append(env.sleeps, d)
 		env.mu.Unlock()
 		return ctx.Err()
 	}
-	c.retry.jitter = func(d time.Duration) time.Duration { return d }
+	c.retry.Jitter = func(d time.Duration) time.Duration { return d }
 	env.c = c
 	return env
 }
