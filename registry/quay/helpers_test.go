@@ -15,8 +15,7 @@ import (
 	"time"
 
 	"github.com/h2non/gock"
-
-	"github.com/quaymirror/quaymirror/internal/version"
+	"github.com/quaymirror/quaymirror/registry/transport"
 )
 
 // The gock tests share gock's global mock store: none of them may call
@@ -173,8 +172,8 @@ func check(t *testing.T, r seen, method, path, query, wantBody string) {
 	if got := r.Header.Get("Authorization"); got != "Bearer "+testToken {
 		t.Errorf("Authorization = %q, want the bearer token", got)
 	}
-	if got := r.Header.Get("User-Agent"); got != version.UserAgent() {
-		t.Errorf("User-Agent = %q, want %q", got, version.UserAgent())
+	if got := r.Header.Get("User-Agent"); got != transport.DefaultUserAgent("") {
+		t.Errorf("User-Agent = %q, want %q", got, transport.DefaultUserAgent(""))
 	}
 	if got := r.Header.Get("Accept"); got != "application/json" {
 		t.Errorf("Accept = %q, want application/json", got)

@@ -15,8 +15,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/quaymirror/quaymirror/internal/version"
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/transport"
 )
 
 // The RoundTrippers alone, then New's checks and the TLS and redirect
@@ -176,7 +176,7 @@ func TestTLSVerification(t *testing.T) {
 	}
 	auth, ua := srv.seen()
 	for i := range auth {
-		if auth[i] != "Bearer "+testToken || ua[i] != version.UserAgent() {
+		if auth[i] != "Bearer "+testToken || ua[i] != transport.DefaultUserAgent("") {
 			t.Errorf("request %d: Authorization %q, User-Agent %q", i, auth[i], ua[i])
 		}
 	}
@@ -199,7 +199,7 @@ func TestTLSVerification(t *testing.T) {
 	if got := auth[len(auth)-2:]; got[0] != "Bearer org-a-token" || got[1] != "Bearer org-b-token" {
 		t.Errorf("shared transport: Authorization = %q", got)
 	}
-	if got := ua[len(ua)-1]; got != "op/1 "+version.UserAgent() {
+	if got := ua[len(ua)-1]; got != "op/1 "+transport.DefaultUserAgent("") {
 		t.Errorf("User-Agent = %q", got)
 	}
 }
@@ -244,7 +244,7 @@ func TestRedirectToAnotherHostDropsTheToken(t *testing.T) {
 	if len(xAuth) != 1 || xAuth[0] != "" {
 		t.Errorf("the other host saw Authorization %q", xAuth)
 	}
-	if len(xUA) != 1 || xUA[0] != version.UserAgent() {
+	if len(xUA) != 1 || xUA[0] != transport.DefaultUserAgent("") {
 		t.Errorf("the other host saw User-Agent %q", xUA)
 	}
 }
