@@ -3,24 +3,44 @@
 // inherit the Kubernetes, Knative, kustomize and image-building
 // dependencies.
 //
-// The kustomize tree:
+// The kustomize tree (namespace acic-quay-org-mirror, the one of the job
+// quaymirror replaces):
 //
-//	base/                   namespace quay-mirror and the quay-mirror-config ConfigMap
-//	function/               one organisation's Knative Service and PingSource (a template)
-//	orgs/<org>/             that template named and configured for one organisation
-//	overlays/<org>/         base + one organisation, deployable on its own
-//	overlays/default/       base + the three default organisations
-//	overlays/cronjob/       base + a CronJob running `quaymirror sync` instead
-//	argocd/application.yaml an Argo CD Application for overlays/default
+//	base/                    the namespace (protected from Argo CD's prune and delete),
+//	                         the network policies and the cluster's CA bundle ConfigMap
+//	components/image/        the image, pinned by digest (make image rewrites it)
+//	components/dry-run/      DRY_RUN=true in every workload's own env
+//	function/                one organisation's Knative Service and PingSource (a template)
+//	cronjob/                 one organisation's CronJob (a template)
+//	check/                   one organisation's `quaymirror check` Job (a template)
+//	orgs/<org>/settings/     the organisation: name, robot, schedule (a component)
+//	orgs/<org>/<variant>/    a template with the organisation's settings
+//	overlays/default/        base + the function of the three default organisations
+//	overlays/cronjob/        base + a CronJob per default organisation
+//	overlays/check/          a check Job per default organisation, run by hand
+//	overlays/dry-run/        a planning CronJob per default organisation (migration)
+//	overlays/<org>/          one organisation's function, beside overlays/default
+//	argocd/application.yaml  the Argo CD Application acic-quay-org-mirror
+//	examples/                the ConfigMap quay-mirror-config the manifests read
+//
+// The Secrets (quay-credentials, quay-source-api-tokens,
+// quay-destination-api-tokens) and the ConfigMap quay-mirror-config are
+// the team's: the manifests read them and never create them. Only the
+// overlays Argo CD applies hold base; those applied by hand hold their own
+// workloads only, so deleting one never deletes the namespace.
 //
 // The tests of this package build every overlay offline with kustomize's
 // krusty and decode every resource strictly into its real API type
 // (Knative Service and PingSource with their defaults and validation,
-// CronJob, ConfigMap, Namespace), then cross-check what the types cannot:
-// the PingSource sink names the Service, its data names the overlay's
-// organisation, the Secrets are mounted read-only where the ConfigMap
-// points, no secret value appears anywhere, and TIMEOUT stays below the
-// request timeout.
+// CronJob, Job, ConfigMap, Namespace, NetworkPolicy), then cross-check
+// what the types cannot: every object is in the namespace, the namespace
+// is protected, each organisation has its own workload and robot (the
+// containers' environment resolved as the kubelet resolves it), the CA
+// bundle is mounted where CA_BUNDLE points, the image is pinned by digest,
+// the network policies let through only DNS, the registries and Knative,
+// the PingSource sink names the Service, the schedules have a timezone
+// and are staggered, no secret value appears anywhere, and TIMEOUT stays
+// below the request timeout.
 //
 // Package image (and cmd/build-image) builds the container image without
 // a container engine. Run the tests from this directory: go test ./...

@@ -11,11 +11,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata" // the timezones are checked wherever the tests run
 
 	"github.com/robfig/cron/v3"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	"knative.dev/eventing/pkg/apis/sources/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	sourcesv1 "knative.dev/eventing/pkg/apis/sources/v1"
 	"knative.dev/pkg/apis"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	kjson "sigs.k8s.io/json"
@@ -26,8 +30,21 @@ import (
 
 // What the deployment promises.
 const (
-	namespace     = "quay-mirror"
-	configMapName = "quay-mirror-config"
+	// namespace is the one of the job quaymirror replaces: its Secrets and
+	// ConfigMap are there.
+	namespace = "acic-quay-org-mirror"
+	// clusterConfig is the team's ConfigMap: read, never shipped.
+	clusterConfig = "quay-mirror-config"
+	// orgConfig is the name, before suffix and hash, of each
+	// organisation's generated ConfigMap.
+	orgConfig = "quaymirror-org"
+	// trustedCA is the ConfigMap OpenShift fills with the cluster's CA
+	// bundle, under trustedCAKey, when it carries injectLabel.
+	trustedCA    = "quaymirror-trusted-ca"
+	trustedCAKey = "ca-bundle.crt"
+	injectLabel  = "config.openshift.io/inject-trusted-cabundle"
+	// defaultRobot is the robot of every organisation unless overridden.
+	defaultRobot = "quay_mirror_robot"
 	// maxRevisionTimeout is Knative's default max-revision-timeout-seconds.
 	maxRevisionTimeout = 600
 	// timeoutMargin: TIMEOUT leaves this long for the repositories in
@@ -37,9 +54,16 @@ const (
 	// maxServiceName keeps Knative's derived names (<svc>-00001-private)
 	// within 63 characters.
 	maxServiceName = 63 - len("-00001-private")
+	// maxCronJobName: the controller appends an 11-character suffix to
+	// name its Jobs, which must stay within 63.
+	maxCronJobName = 52
 )
 
 var defaultOrgs = []string{"internal-registry-redhat-io", "internal-docker-io", "internal-acic-images"}
+
+// clusterConfigKeys are the keys of quay-mirror-config in the job
+// quaymirror replaces.
+var clusterConfigKeys = []string{"SOURCE_REGISTRY", "DESTINATION_REGISTRY", "TAG_GLOB", "SYNC_INTERVAL", "DRY_RUN", "DEBUG", "RECREATE_MIRROR_CONFIG"}
 
 // secretMounts maps each Secret to the setting naming its mount directory.
 var secretMounts = map[string]string{
@@ -52,14 +76,22 @@ var secretMounts = map[string]string{
 // Secrets, never from a manifest.
 var secretSettings = []string{"SOURCE_TOKEN", "DESTINATION_TOKEN", "QUAY_PASSWORD"}
 
+// robotKey is the key of quay-mirror-config that overrides an
+// organisation's robot.
+func robotKey(org string) string {
+	return "ROBOT_NAME_" + strings.NewReplacer("-", "_", ".", "_").Replace(strings.ToUpper(org))
+}
+
 // build is one overlay built and decoded.
 type build struct {
 	dir        string
 	namespaces []*corev1.Namespace
 	configMaps map[string]*corev1.ConfigMap
+	policies   map[string]*networkingv1.NetworkPolicy
 	services   map[string]*servingv1.Service
-	pings      map[string]*v1.PingSource
+	pings      map[string]*sourcesv1.PingSource
 	cronJobs   map[string]*batchv1.CronJob
+	jobs       map[string]*batchv1.Job
 }
 
 func overlayDirs(t *testing.T) []string {
@@ -80,32 +112,46 @@ func overlayDirs(t *testing.T) []string {
 	return dirs
 }
 
-// kustomize builds dir offline, from the files on disk.
+// kustomize builds dir offline, from the files on disk, and checks that
+// every namespaced object lands in the namespace.
 func kustomize(t *testing.T, dir string) *build {
 	t.Helper()
 	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
 	if err != nil {
 		t.Fatalf("kustomize build %s: %v", dir, err)
 	}
-	b := &build{dir: dir, configMaps: map[string]*corev1.ConfigMap{}, services: map[string]*servingv1.Service{},
-		pings: map[string]*v1.PingSource{}, cronJobs: map[string]*batchv1.CronJob{}}
+	b := &build{dir: dir, configMaps: map[string]*corev1.ConfigMap{}, policies: map[string]*networkingv1.NetworkPolicy{},
+		services: map[string]*servingv1.Service{}, pings: map[string]*sourcesv1.PingSource{},
+		cronJobs: map[string]*batchv1.CronJob{}, jobs: map[string]*batchv1.Job{}}
 	for _, r := range m.Resources() {
 		y, err := r.AsYAML()
 		if err != nil {
 			t.Fatal(err)
 		}
 		id := fmt.Sprintf("%s %s/%s", dir, r.GetKind(), r.GetName())
-		switch gvk := r.GetApiVersion() + "/" + r.GetKind(); gvk {
+		gvk := r.GetApiVersion() + "/" + r.GetKind()
+		if gvk != "v1/Namespace" && r.GetNamespace() != namespace {
+			t.Errorf("%s is in namespace %q, want %s", id, r.GetNamespace(), namespace)
+		}
+		// Argo CD's label tracking sets it to the Application's name.
+		if _, ok := r.GetLabels()["app.kubernetes.io/instance"]; ok {
+			t.Errorf("%s sets app.kubernetes.io/instance, which Argo CD's label tracking overwrites", id)
+		}
+		switch gvk {
 		case "v1/Namespace":
 			b.namespaces = append(b.namespaces, decode[corev1.Namespace](t, id, y))
 		case "v1/ConfigMap":
 			b.configMaps[r.GetName()] = decode[corev1.ConfigMap](t, id, y)
+		case "networking.k8s.io/v1/NetworkPolicy":
+			b.policies[r.GetName()] = decode[networkingv1.NetworkPolicy](t, id, y)
 		case "batch/v1/CronJob":
 			b.cronJobs[r.GetName()] = decode[batchv1.CronJob](t, id, y)
+		case "batch/v1/Job":
+			b.jobs[r.GetName()] = decode[batchv1.Job](t, id, y)
 		case "serving.knative.dev/v1/Service":
 			b.services[r.GetName()] = decode[servingv1.Service](t, id, y)
 		case "sources.knative.dev/v1/PingSource":
-			b.pings[r.GetName()] = decode[v1.PingSource](t, id, y)
+			b.pings[r.GetName()] = decode[sourcesv1.PingSource](t, id, y)
 		default:
 			t.Errorf("%s: unexpected %s (a Secret, say, or a kind this test does not check yet)", id, gvk)
 		}
@@ -141,56 +187,162 @@ func decodeStrict[T any](y []byte) (*T, error) {
 	return obj, nil
 }
 
+func decodeFile[T any](t *testing.T, path string) *T {
+	t.Helper()
+	y, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := decodeStrict[T](y)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return obj
+}
+
 func TestStrictDecodingIsCaseSensitive(t *testing.T) {
 	t.Parallel()
 	for _, y := range []string{
 		"apiVersion: sources.knative.dev/v1\nkind: PingSource\nspec:\n  contenttype: application/json\n",
 		"apiVersion: sources.knative.dev/v1\nkind: PingSource\nspec:\n  scheduel: '* * * * *'\n",
 	} {
-		if _, err := decodeStrict[v1.PingSource]([]byte(y)); err == nil {
+		if _, err := decodeStrict[sourcesv1.PingSource]([]byte(y)); err == nil {
 			t.Errorf("accepted %q", y)
 		}
 	}
 }
 
-// expectedOrgs says which organisations an overlay deploys.
-func expectedOrgs(t *testing.T, overlay string) []string {
+// overlaySpec says what an overlay deploys.
+type overlaySpec struct {
+	kind string   // function, cronjob or check
+	orgs []string // the organisations it serves
+	// base: the namespace-wide objects (deploy/base). Only what Argo CD
+	// applies holds them: the overlays applied by hand hold their own
+	// workloads only, so that `oc delete -k` of one of them never takes
+	// the namespace, and the Secrets in it, along.
+	base   bool
+	dryRun bool // DRY_RUN=true whatever quay-mirror-config says
+}
+
+func overlayOf(t *testing.T, overlay string) overlaySpec {
 	t.Helper()
 	switch overlay {
-	case "default", "cronjob":
-		return defaultOrgs
+	case "default":
+		return overlaySpec{kind: "function", orgs: defaultOrgs, base: true}
+	case "cronjob":
+		return overlaySpec{kind: "cronjob", orgs: defaultOrgs, base: true}
+	case "check":
+		return overlaySpec{kind: "check", orgs: defaultOrgs}
+	case "dry-run":
+		return overlaySpec{kind: "cronjob", orgs: defaultOrgs, dryRun: true}
 	}
-	if _, err := os.Stat(filepath.Join("orgs", overlay)); err != nil {
-		t.Fatalf("overlay %s is neither default, cronjob nor an organisation of orgs/: teach this test what it deploys", overlay)
+	if _, err := os.Stat(filepath.Join("orgs", overlay, "settings")); err != nil {
+		t.Fatalf("overlay %s is neither default, cronjob, check, dry-run nor an organisation of orgs/: teach this test what it deploys", overlay)
 	}
-	return []string{overlay}
+	return overlaySpec{kind: "function", orgs: []string{overlay}}
 }
 
 func TestOverlays(t *testing.T) {
 	t.Parallel()
 	settings := documentedSettings(t)
+	cluster := exampleClusterConfig(t)
 	for _, overlay := range overlayDirs(t) {
 		t.Run(overlay, func(t *testing.T) {
 			t.Parallel()
 			b := kustomize(t, filepath.Join("overlays", overlay))
-			want := expectedOrgs(t, overlay)
-			b.checkCommon(t, settings)
-			if overlay == "cronjob" {
-				if len(b.services)+len(b.pings) != 0 || len(b.cronJobs) != 1 {
-					t.Fatalf("want one CronJob and no function, got %d services, %d PingSources, %d CronJobs",
-						len(b.services), len(b.pings), len(b.cronJobs))
-				}
-				for _, cj := range b.cronJobs {
-					b.checkCronJob(t, cj, want)
-				}
-				return
+			spec := overlayOf(t, overlay)
+			if spec.base {
+				b.checkBase(t)
+			} else if len(b.namespaces)+len(b.policies) > 0 || b.configMaps[trustedCA] != nil {
+				t.Errorf("overlay %s, applied by hand, holds namespace-wide objects: %d Namespaces, %d NetworkPolicies, %s %v",
+					overlay, len(b.namespaces), len(b.policies), trustedCA, b.configMaps[trustedCA] != nil)
 			}
-			if len(b.cronJobs) != 0 {
-				t.Errorf("a function overlay holds a CronJob")
+			b.checkConfigMaps(t, spec.orgs)
+
+			counts := map[string]int{"function": len(b.services), "schedule": len(b.pings), "cronjob": len(b.cronJobs), "check": len(b.jobs)}
+			want := map[string]int{spec.kind: len(spec.orgs)}
+			if spec.kind == "function" {
+				want["schedule"] = len(spec.orgs)
 			}
-			b.checkFunction(t, want)
+			for k, n := range counts {
+				if n != want[k] {
+					t.Errorf("%d %s objects, want %d (one per organisation of %v)", n, k, want[k], spec.orgs)
+				}
+			}
+
+			served := map[string]string{} // organisation → workload
+			for _, w := range b.workloads() {
+				org := b.checkWorkload(t, w, settings, cluster)
+				if prev, dup := served[org]; dup {
+					t.Errorf("%s and %s both serve %s", prev, w.name, org)
+				}
+				served[org] = w.name
+				env, err := effectiveEnv(w.pod.Containers[0], b.withCluster(cluster))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := env["DRY_RUN"]; (got == "true") != spec.dryRun || (!spec.dryRun && got != cluster.Data["DRY_RUN"]) {
+					t.Errorf("%s %s runs with DRY_RUN=%q (quay-mirror-config says %q); want the ConfigMap's, or true in a dry-run overlay",
+						w.kind, w.name, got, cluster.Data["DRY_RUN"])
+				}
+			}
+			for _, org := range spec.orgs {
+				if _, ok := served[org]; !ok {
+					t.Errorf("nothing serves %s", org)
+				}
+			}
+			for name, svc := range b.services {
+				b.checkService(t, name, svc, cluster)
+			}
+			var schedules []string
+			for name, ps := range b.pings {
+				b.checkPingSource(t, name, ps)
+				schedules = append(schedules, ps.Spec.Schedule)
+			}
+			for _, cj := range b.cronJobs {
+				b.checkCronJob(t, cj, cluster)
+				schedules = append(schedules, cj.Spec.Schedule)
+			}
+			for _, job := range b.jobs {
+				checkJob(t, job)
+			}
+			checkStaggered(t, schedules)
 		})
 	}
+}
+
+// The overlays run by hand beside the deployment (check, dry-run) name
+// their objects apart from what Argo CD applies: oc create would fail on a
+// name taken, and oc delete -k would delete the deployment's object.
+func TestHandRunOverlaysShareNoName(t *testing.T) {
+	t.Parallel()
+	deployed := map[string]string{}
+	for _, overlay := range []string{"default", "cronjob"} {
+		for _, r := range kustomizeIDs(t, filepath.Join("overlays", overlay)) {
+			deployed[r] = overlay
+		}
+	}
+	for _, overlay := range []string{"check", "dry-run"} {
+		for _, r := range kustomizeIDs(t, filepath.Join("overlays", overlay)) {
+			if other, ok := deployed[r]; ok {
+				t.Errorf("overlays/%s and overlays/%s both hold %s", overlay, other, r)
+			}
+		}
+	}
+}
+
+// kustomizeIDs lists the kind and name of every object dir builds.
+func kustomizeIDs(t *testing.T, dir string) []string {
+	t.Helper()
+	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		t.Fatalf("kustomize build %s: %v", dir, err)
+	}
+	var ids []string
+	for _, r := range m.Resources() {
+		ids = append(ids, r.GetKind()+"/"+r.GetName())
+	}
+	return ids
 }
 
 func TestDefaultLeavesSandpitOut(t *testing.T) {
@@ -198,106 +350,283 @@ func TestDefaultLeavesSandpitOut(t *testing.T) {
 	if slices.Contains(defaultOrgs, "internal-developer-sandpit") {
 		t.Fatal("the sandpit is in the default set")
 	}
-	b := kustomize(t, "overlays/default")
-	for name := range b.services {
-		if strings.Contains(name, "sandpit") {
-			t.Errorf("the default overlay deploys %s", name)
+	for _, overlay := range []string{"default", "cronjob", "check", "dry-run"} {
+		b := kustomize(t, filepath.Join("overlays", overlay))
+		for _, w := range b.workloads() {
+			if strings.Contains(w.name, "sandpit") {
+				t.Errorf("overlay %s deploys %s", overlay, w.name)
+			}
 		}
 	}
 }
 
-// checkCommon: namespace, ConfigMap, the settings used.
-func (b *build) checkCommon(t *testing.T, settings map[string]bool) {
+// checkBase: the namespace, protected; the network policies; the CA
+// bundle's ConfigMap.
+func (b *build) checkBase(t *testing.T) {
+	t.Helper()
 	if len(b.namespaces) != 1 || b.namespaces[0].Name != namespace {
 		t.Fatalf("want the one namespace %s", namespace)
 	}
 	ns := b.namespaces[0]
-	if ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
-		t.Errorf("namespace %s does not enforce the restricted pod security standard", ns.Name)
-	}
-	cm := b.configMaps[configMapName]
-	if cm == nil || len(b.configMaps) != 1 {
-		t.Fatalf("want exactly the ConfigMap %s, got %d", configMapName, len(b.configMaps))
-	}
-	for _, key := range []string{"SOURCE_REGISTRY", "DESTINATION_REGISTRY", "TAG_GLOB", "SYNC_INTERVAL", "DRY_RUN", "DEBUG", "RECREATE_MIRROR_CONFIG"} {
-		if _, ok := cm.Data[key]; !ok {
-			t.Errorf("ConfigMap lacks %s, a key of the per-organisation CronJobs", key)
+	// The namespace is shared with what else the team runs there: its pod
+	// security level is theirs (the pods meet restricted: checkWorkload).
+	for k := range ns.Labels {
+		if strings.HasPrefix(k, "pod-security.kubernetes.io/") {
+			t.Errorf("namespace %s sets %s", ns.Name, k)
 		}
 	}
-	for key := range cm.Data {
-		if !settings[key] {
-			t.Errorf("ConfigMap key %s is not a setting of docs/configuration.md", key)
+	opts := syncOptions(ns.Annotations)
+	if opts["Prune"] != "false" || opts["Delete"] != "false" {
+		t.Errorf("namespace %s is not protected from Argo CD: sync-options %v, want Prune=false and Delete=false", ns.Name, opts)
+	}
+	if len(b.policies) == 0 {
+		t.Error("no NetworkPolicy")
+	}
+	cm := b.configMaps[trustedCA]
+	switch {
+	case cm == nil:
+		t.Errorf("no ConfigMap %s for the cluster's CA bundle", trustedCA)
+	case cm.Labels[injectLabel] != "true":
+		t.Errorf("ConfigMap %s lacks the label %s=true: OpenShift will not fill it", trustedCA, injectLabel)
+	case len(cm.Data)+len(cm.BinaryData) > 0:
+		t.Errorf("ConfigMap %s has data: OpenShift owns it, and Argo CD would fight OpenShift over it", trustedCA)
+	}
+}
+
+// syncOptions parses Argo CD's sync-options annotation: Key=value pairs
+// separated by commas, white space trimmed.
+func syncOptions(annotations map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, opt := range strings.Split(annotations["argocd.argoproj.io/sync-options"], ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(opt), "="); ok {
+			out[strings.TrimSpace(k)] = strings.TrimSpace(v)
 		}
 	}
-	for _, s := range secretSettings {
-		if _, ok := cm.Data[s]; ok {
-			t.Errorf("ConfigMap holds the secret setting %s", s)
+	return out
+}
+
+// checkConfigMaps: the only ConfigMaps are the CA bundle's and one per
+// organisation; never quay-mirror-config, which is the team's.
+func (b *build) checkConfigMaps(t *testing.T, orgs []string) {
+	t.Helper()
+	for name, cm := range b.configMaps {
+		switch {
+		case name == clusterConfig:
+			t.Errorf("the overlay ships %s: it would overwrite the team's values", clusterConfig)
+		case name == trustedCA:
+		case strings.HasPrefix(name, orgConfig+"-"):
+			org := cm.Data["ORGANIZATIONS"]
+			if !slices.Contains(orgs, org) || !strings.HasPrefix(name, orgConfig+"-"+org+"-") {
+				t.Errorf("ConfigMap %s holds ORGANIZATIONS=%q, want one of %v named after it", name, org, orgs)
+			}
+		default:
+			t.Errorf("unexpected ConfigMap %s", name)
+		}
+		for _, s := range secretSettings {
+			if _, ok := cm.Data[s]; ok {
+				t.Errorf("ConfigMap %s holds the secret setting %s", name, s)
+			}
 		}
 	}
-	if len(cm.BinaryData) > 0 {
-		t.Error("ConfigMap has binaryData")
-	}
-	check := func(kind, name, ns string) {
-		if ns != namespace {
-			t.Errorf("%s %s is in namespace %q, want %s", kind, name, ns, namespace)
-		}
-	}
-	check("ConfigMap", cm.Name, cm.Namespace)
+}
+
+// workload is what a Service, a CronJob and a Job have in common: a pod.
+type workload struct {
+	kind, name string
+	labels     map[string]string // the pod's
+	pod        corev1.PodSpec
+}
+
+func (b *build) workloads() []workload {
+	var out []workload
 	for n, s := range b.services {
-		check("Service", n, s.Namespace)
-	}
-	for n, p := range b.pings {
-		check("PingSource", n, p.Namespace)
+		out = append(out, workload{"Service", n, s.Spec.Template.Labels, s.Spec.Template.Spec.PodSpec})
 	}
 	for n, c := range b.cronJobs {
-		check("CronJob", n, c.Namespace)
+		out = append(out, workload{"CronJob", n, c.Spec.JobTemplate.Spec.Template.Labels, c.Spec.JobTemplate.Spec.Template.Spec})
 	}
+	for n, j := range b.jobs {
+		out = append(out, workload{"Job", n, j.Spec.Template.Labels, j.Spec.Template.Spec})
+	}
+	return out
 }
 
-func (b *build) checkFunction(t *testing.T, orgs []string) {
-	if len(b.services) != len(orgs) || len(b.pings) != len(orgs) {
-		t.Fatalf("want %d Services and PingSources (one per organisation), got %d and %d", len(orgs), len(b.services), len(b.pings))
+var (
+	// pinnedImage is a repository and a digest, no tag.
+	pinnedImage = regexp.MustCompile(`^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}$`)
+	// robotName is a short robot name as Quay accepts it
+	// (quaymirror.ValidRobotShortName: 2 to 255 lowercase letters and
+	// digits in runs separated by one '.', '_' or '-'), or org+short.
+	robotName = regexp.MustCompile(`^(?:[a-z0-9][a-z0-9._-]*\+)?[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
+)
+
+// checkWorkload checks what every workload shares and returns the
+// organisation it serves.
+func (b *build) checkWorkload(t *testing.T, w workload, settings map[string]bool, cluster *corev1.ConfigMap) string {
+	t.Helper()
+	what := w.kind + " " + w.name
+	if len(w.pod.Containers) != 1 {
+		t.Fatalf("%s has %d containers, want 1 (did a strategic-merge patch replace the list?)", what, len(w.pod.Containers))
 	}
-	served := map[string]string{} // organisation → Service
-	for name, svc := range b.services {
-		org := b.checkService(t, name, svc)
-		if prev, dup := served[org]; dup {
-			t.Errorf("%s and %s both sync %s", prev, name, org)
-		}
-		served[org] = name
+	if w.labels["app.kubernetes.io/name"] != "quaymirror" {
+		t.Errorf("%s pods lack app.kubernetes.io/name=quaymirror (the network policy selects them by it)", what)
 	}
-	var schedules []string
-	for name, ps := range b.pings {
-		org := b.checkPingSource(t, name, ps)
-		if !slices.Contains(orgs, org) {
-			t.Errorf("PingSource %s names %s, want one of %v", name, org, orgs)
-		}
-		schedules = append(schedules, ps.Spec.Schedule)
+	if w.pod.AutomountServiceAccountToken == nil || *w.pod.AutomountServiceAccountToken {
+		t.Errorf("%s mounts a service account token it does not need", what)
 	}
-	for _, org := range orgs {
-		if _, ok := served[org]; !ok {
-			t.Errorf("no Service syncs %s", org)
+	c := w.pod.Containers[0]
+	if !pinnedImage.MatchString(c.Image) {
+		t.Errorf("%s image %q is not pinned by digest", what, c.Image)
+	}
+	sc := c.SecurityContext
+	switch {
+	case sc == nil:
+		t.Errorf("%s has no securityContext", what)
+	case sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot,
+		sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation,
+		sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem,
+		sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) > 0,
+		sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault,
+		sc.Privileged != nil && *sc.Privileged:
+		t.Errorf("%s securityContext is not restricted: %+v", what, sc)
+	}
+	if c.Resources.Limits.Memory().IsZero() {
+		t.Errorf("%s has no memory limit", what)
+	}
+
+	// The settings: the cluster's ConfigMap, then the organisation's.
+	if len(c.EnvFrom) != 2 {
+		t.Fatalf("%s envFrom = %+v, want %s then the organisation's ConfigMap", what, c.EnvFrom, clusterConfig)
+	}
+	for i, ef := range c.EnvFrom {
+		if ef.ConfigMapRef == nil || ef.Prefix != "" || (ef.ConfigMapRef.Optional != nil && *ef.ConfigMapRef.Optional) {
+			t.Errorf("%s envFrom[%d] = %+v, want a required ConfigMap without prefix", what, i, ef)
 		}
 	}
-	// Staggered: no two ticks at the same minute.
-	next := map[time.Time]bool{}
-	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for _, s := range schedules {
-		sched, err := cron.ParseStandard(s)
-		if err != nil {
-			continue // reported by checkPingSource
-		}
-		n := sched.Next(from)
-		if next[n] {
-			t.Errorf("two PingSources tick at %s: stagger their schedules", n.Format("15:04"))
-		}
-		next[n] = true
+	if c.EnvFrom[0].ConfigMapRef.Name != clusterConfig {
+		t.Errorf("%s reads %s first, want %s (the organisation's values override it)", what, c.EnvFrom[0].ConfigMapRef.Name, clusterConfig)
 	}
+	orgCM := b.configMaps[c.EnvFrom[1].ConfigMapRef.Name]
+	if orgCM == nil {
+		t.Fatalf("%s reads ConfigMap %s, which the overlay does not make", what, c.EnvFrom[1].ConfigMapRef.Name)
+	}
+	org := orgCM.Data["ORGANIZATIONS"]
+	if org == "" || strings.Contains(org, ",") {
+		t.Fatalf("%s: ORGANIZATIONS = %q, want one organisation", what, org)
+	}
+	if !strings.Contains(w.name+"-", "-"+org+"-") {
+		t.Errorf("%s serves %s but is not named after it", what, org)
+	}
+	if r := orgCM.Data["ROBOT_NAME"]; !robotName.MatchString(r) || len(r[strings.Index(r, "+")+1:]) < 2 ||
+		(strings.Contains(r, "+") && !strings.HasPrefix(r, org+"+")) {
+		t.Errorf("%s: ROBOT_NAME = %q, want a robot of %s", what, r, org)
+	}
+	for k := range orgCM.Data {
+		if !settings[k] {
+			t.Errorf("ConfigMap %s key %s is not a setting of docs/configuration.md", orgCM.Name, k)
+		}
+	}
+
+	// The robot's override: first in env, optional, keyed by organisation.
+	if len(c.Env) == 0 || c.Env[0].Name != "ROBOT_NAME" || c.Env[0].ValueFrom == nil || c.Env[0].ValueFrom.ConfigMapKeyRef == nil {
+		t.Fatalf("%s env[0] is not ROBOT_NAME from a ConfigMap key", what)
+	}
+	ref := c.Env[0].ValueFrom.ConfigMapKeyRef
+	if ref.Name != clusterConfig || ref.Key != robotKey(org) || ref.Optional == nil || !*ref.Optional {
+		t.Errorf("%s ROBOT_NAME comes from %s key %s (optional %v), want %s key %s, optional", what, ref.Name, ref.Key, ref.Optional, clusterConfig, robotKey(org))
+	}
+	for _, e := range c.Env {
+		if e.Name != "LISTEN_ADDRESS" && !settings[e.Name] {
+			t.Errorf("%s env %s is not a setting of docs/configuration.md", what, e.Name)
+		}
+		if slices.Contains(secretSettings, e.Name) {
+			t.Errorf("%s sets the secret %s in its manifest: mount it from a Secret", what, e.Name)
+		}
+		if e.ValueFrom != nil && e.Name != "ROBOT_NAME" {
+			t.Errorf("%s env %s comes from valueFrom; this deployment mounts Secrets as files", what, e.Name)
+		}
+		if e.Name == "ORGANIZATIONS" {
+			t.Errorf("%s sets ORGANIZATIONS in env: it comes from the organisation's ConfigMap", what)
+		}
+	}
+	env, err := effectiveEnv(c, b.withCluster(cluster))
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if env["ORGANIZATIONS"] != org || env["ROBOT_NAME"] != orgCM.Data["ROBOT_NAME"] {
+		t.Errorf("%s runs with ORGANIZATIONS=%q ROBOT_NAME=%q, want its organisation's", what, env["ORGANIZATIONS"], env["ROBOT_NAME"])
+	}
+
+	mounts := map[string]corev1.VolumeMount{}
+	for _, m := range c.VolumeMounts {
+		mounts[m.Name] = m
+		if !m.ReadOnly {
+			t.Errorf("%s mounts %s read-write", what, m.Name)
+		}
+		if m.SubPath != "" {
+			t.Errorf("%s mounts %s with subPath (never refreshed)", what, m.Name)
+		}
+	}
+	// The three Secrets, mounted where the settings point.
+	seen := map[string]bool{}
+	caUsed := false
+	for _, v := range w.pod.Volumes {
+		m, mounted := mounts[v.Name]
+		switch {
+		case v.Secret != nil:
+			setting, ok := secretMounts[v.Secret.SecretName]
+			if !ok {
+				t.Errorf("%s mounts the unexpected Secret %s", what, v.Secret.SecretName)
+				continue
+			}
+			seen[v.Secret.SecretName] = true
+			switch {
+			case !mounted:
+				t.Errorf("%s does not mount the volume of Secret %s", what, v.Secret.SecretName)
+			case env[setting] != m.MountPath:
+				t.Errorf("%s mounts Secret %s at %s but %s = %q", what, v.Secret.SecretName, m.MountPath, setting, env[setting])
+			}
+			if v.Secret.Optional != nil && *v.Secret.Optional {
+				t.Errorf("%s: Secret %s is optional; a missing one should stop the pod", what, v.Secret.SecretName)
+			}
+		case v.ConfigMap != nil && v.ConfigMap.Name == trustedCA:
+			// The CA bundle: mounted, and CA_BUNDLE names the file.
+			items := v.ConfigMap.Items
+			if len(items) != 1 || items[0].Key != trustedCAKey {
+				t.Errorf("%s mounts %s items %+v, want the one key %s", what, trustedCA, items, trustedCAKey)
+				continue
+			}
+			if v.ConfigMap.Optional != nil && *v.ConfigMap.Optional {
+				t.Errorf("%s: the CA bundle is optional; the pod would start without it", what)
+			}
+			if !mounted {
+				t.Errorf("%s does not mount the CA bundle", what)
+				continue
+			}
+			file := m.MountPath + "/" + items[0].Path
+			if env["CA_BUNDLE"] != file {
+				t.Errorf("%s mounts the CA bundle at %s but CA_BUNDLE = %q", what, file, env["CA_BUNDLE"])
+			}
+			caUsed = true
+		default:
+			t.Errorf("%s has the unexpected volume %s", what, v.Name)
+		}
+	}
+	for secret := range secretMounts {
+		if !seen[secret] {
+			t.Errorf("%s does not mount Secret %s", what, secret)
+		}
+	}
+	if !caUsed {
+		t.Errorf("%s does not use the cluster's CA bundle (%s)", what, trustedCA)
+	}
+	return org
 }
 
-// checkService checks a Knative Service and returns the organisation it
-// syncs.
-func (b *build) checkService(t *testing.T, name string, svc *servingv1.Service) string {
+// checkService checks a Knative Service with Knative's own defaulting and
+// validation, as its webhook would.
+func (b *build) checkService(t *testing.T, name string, svc *servingv1.Service, cluster *corev1.ConfigMap) {
+	t.Helper()
 	if len(name) > maxServiceName {
 		t.Errorf("Service name %s is longer than %d characters", name, maxServiceName)
 	}
@@ -305,6 +634,9 @@ func (b *build) checkService(t *testing.T, name string, svc *servingv1.Service) 
 		t.Errorf("Service %s is not cluster-local", name)
 	}
 	tmpl := svc.Spec.Template
+	if tmpl.Labels["app.kubernetes.io/component"] != "function" {
+		t.Errorf("Service %s pods are not labelled component=function (the network policy lets Knative reach those)", name)
+	}
 	if got := tmpl.Annotations["autoscaling.knative.dev/max-scale"]; got != "1" {
 		t.Errorf("Service %s max-scale = %q, want 1", name, got)
 	}
@@ -312,11 +644,11 @@ func (b *build) checkService(t *testing.T, name string, svc *servingv1.Service) 
 	if spec.ContainerConcurrency == nil || *spec.ContainerConcurrency != 1 {
 		t.Errorf("Service %s containerConcurrency is not 1", name)
 	}
-	if len(spec.Containers) != 1 {
-		t.Fatalf("Service %s has %d containers, want 1 (did a strategic-merge patch replace the list?)", name, len(spec.Containers))
-	}
 	c := spec.Containers[0]
-	env := b.checkContainer(t, "Service "+name, c, spec.Volumes)
+	env, err := effectiveEnv(c, b.withCluster(cluster))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !slices.Equal(c.Args, []string{"serve"}) {
 		t.Errorf("Service %s args = %v, want [serve]", name, c.Args)
 	}
@@ -344,28 +676,17 @@ func (b *build) checkService(t *testing.T, name string, svc *servingv1.Service) 
 			t.Errorf("Service %s TIMEOUT %v must be set and at least %v below timeoutSeconds (%v)", name, budget, timeoutMargin, ts)
 		}
 	}
-	orgs := strings.Split(env["ORGANIZATIONS"], ",")
-	if len(orgs) != 1 || orgs[0] == "" {
-		t.Fatalf("Service %s ORGANIZATIONS = %q, want one organisation", name, env["ORGANIZATIONS"])
-	}
-	org := orgs[0]
-	if robot := env["ROBOT_NAME"]; robot == "" || (strings.Contains(robot, "+") && !strings.HasPrefix(robot, org+"+")) {
-		t.Errorf("Service %s ROBOT_NAME = %q, want a robot of %s", name, robot, org)
-	}
-
-	// Knative's own defaulting and validation, as its webhook would.
 	ctx := apis.WithinCreate(context.Background())
 	svc = svc.DeepCopy()
 	svc.SetDefaults(ctx)
 	if err := svc.Validate(ctx).Filter(apis.ErrorLevel); err != nil {
 		t.Errorf("Service %s is invalid: %v", name, err)
 	}
-	return org
 }
 
-// checkPingSource checks a PingSource and returns the organisation its
-// data names.
-func (b *build) checkPingSource(t *testing.T, name string, ps *v1.PingSource) string {
+// checkPingSource checks a PingSource against the Service it wakes.
+func (b *build) checkPingSource(t *testing.T, name string, ps *sourcesv1.PingSource) {
+	t.Helper()
 	ref := ps.Spec.Sink.Ref
 	switch {
 	case ref == nil:
@@ -385,15 +706,18 @@ func (b *build) checkPingSource(t *testing.T, name string, ps *v1.PingSource) st
 	if _, err := cron.ParseStandard(ps.Spec.Schedule); err != nil {
 		t.Errorf("PingSource %s schedule %q: %v", name, ps.Spec.Schedule, err)
 	}
+	checkTimezone(t, "PingSource "+name, ps.Spec.Timezone)
 	var data struct {
 		Organization string `json:"organization"`
 	}
 	if strict, err := kjson.UnmarshalStrict([]byte(ps.Spec.Data), &data); err != nil || len(strict) > 0 || data.Organization == "" {
 		t.Errorf("PingSource %s data %q is not {\"organization\": name}: %v %v", name, ps.Spec.Data, err, strict)
 	}
-	env := envOf(svc.Spec.Template.Spec.Containers[0])
-	if env["ORGANIZATIONS"] != data.Organization {
-		t.Errorf("PingSource %s asks for %q but its Service %s syncs %q", name, data.Organization, svc.Name, env["ORGANIZATIONS"])
+	c := svc.Spec.Template.Spec.Containers[0]
+	if len(c.EnvFrom) == 2 {
+		if cm := b.configMaps[c.EnvFrom[1].ConfigMapRef.Name]; cm == nil || cm.Data["ORGANIZATIONS"] != data.Organization {
+			t.Errorf("PingSource %s asks for %q but its Service %s does not sync it", name, data.Organization, svc.Name)
+		}
 	}
 	ctx := apis.WithinCreate(context.Background())
 	ps = ps.DeepCopy()
@@ -401,16 +725,24 @@ func (b *build) checkPingSource(t *testing.T, name string, ps *v1.PingSource) st
 	if err := ps.Validate(ctx).Filter(apis.ErrorLevel); err != nil {
 		t.Errorf("PingSource %s is invalid: %v", name, err)
 	}
-	return data.Organization
 }
 
-func (b *build) checkCronJob(t *testing.T, cj *batchv1.CronJob, orgs []string) {
+func (b *build) checkCronJob(t *testing.T, cj *batchv1.CronJob, cluster *corev1.ConfigMap) {
+	t.Helper()
 	name := "CronJob " + cj.Name
+	if len(cj.Name) > maxCronJobName {
+		t.Errorf("%s: name longer than %d characters", name, maxCronJobName)
+	}
 	if cj.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
 		t.Errorf("%s concurrencyPolicy = %q, want Forbid", name, cj.Spec.ConcurrencyPolicy)
 	}
 	if _, err := cron.ParseStandard(cj.Spec.Schedule); err != nil {
 		t.Errorf("%s schedule %q: %v", name, cj.Spec.Schedule, err)
+	}
+	if cj.Spec.TimeZone == nil {
+		t.Errorf("%s has no timeZone", name)
+	} else {
+		checkTimezone(t, name, *cj.Spec.TimeZone)
 	}
 	job := cj.Spec.JobTemplate.Spec
 	pod := job.Template.Spec
@@ -420,19 +752,13 @@ func (b *build) checkCronJob(t *testing.T, cj *batchv1.CronJob, orgs []string) {
 	if pod.SecurityContext == nil || pod.SecurityContext.RunAsNonRoot == nil || !*pod.SecurityContext.RunAsNonRoot {
 		t.Errorf("%s pod does not require a non-root user", name)
 	}
-	if len(pod.Containers) != 1 {
-		t.Fatalf("%s has %d containers", name, len(pod.Containers))
-	}
 	c := pod.Containers[0]
-	env := b.checkContainer(t, name, c, pod.Volumes)
 	if !slices.Equal(c.Args, []string{"sync"}) {
 		t.Errorf("%s args = %v, want [sync]", name, c.Args)
 	}
-	if got := strings.Split(env["ORGANIZATIONS"], ","); !slices.Equal(got, orgs) {
-		t.Errorf("%s ORGANIZATIONS = %v, want %v", name, got, orgs)
-	}
-	if robot := env["ROBOT_NAME"]; robot == "" || strings.Contains(robot, "+") {
-		t.Errorf("%s ROBOT_NAME = %q, want a short name (it serves several organisations)", name, robot)
+	env, err := effectiveEnv(c, b.withCluster(cluster))
+	if err != nil {
+		t.Fatal(err)
 	}
 	if job.ActiveDeadlineSeconds == nil {
 		t.Errorf("%s sets no activeDeadlineSeconds", name)
@@ -444,146 +770,408 @@ func (b *build) checkCronJob(t *testing.T, cj *batchv1.CronJob, orgs []string) {
 	}
 }
 
-// checkContainer checks what the function and the CronJob share and
-// returns the container's effective environment (ConfigMap overlaid with
-// env).
-func (b *build) checkContainer(t *testing.T, what string, c corev1.Container, volumes []corev1.Volume) map[string]string {
-	if !regexp.MustCompile(`^[^:@]+(/[^:@]+)*(:[\w][\w.-]*)?(@sha256:[0-9a-f]{64})?$`).MatchString(c.Image) ||
-		!strings.ContainsAny(c.Image, ":@") {
-		t.Errorf("%s image %q has no tag or digest", what, c.Image)
+func checkJob(t *testing.T, job *batchv1.Job) {
+	t.Helper()
+	name := "Job " + job.Name
+	pod := job.Spec.Template.Spec
+	if c := pod.Containers[0]; !slices.Equal(c.Args, []string{"check"}) {
+		t.Errorf("%s args = %v, want [check]", name, c.Args)
 	}
-	sc := c.SecurityContext
-	switch {
-	case sc == nil:
-		t.Errorf("%s has no securityContext", what)
-	case sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot,
-		sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation,
-		sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) > 0,
-		sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault,
-		sc.Privileged != nil && *sc.Privileged:
-		t.Errorf("%s securityContext is not restricted: %+v", what, sc)
+	if pod.RestartPolicy != corev1.RestartPolicyNever || job.Spec.BackoffLimit == nil || *job.Spec.BackoffLimit != 0 {
+		t.Errorf("%s retries: a failed check should stay failed for its reader", name)
 	}
-	if c.Resources.Limits.Memory().IsZero() {
-		t.Errorf("%s has no memory limit", what)
+	if job.Spec.ActiveDeadlineSeconds == nil || job.Spec.TTLSecondsAfterFinished == nil {
+		t.Errorf("%s needs activeDeadlineSeconds and ttlSecondsAfterFinished", name)
 	}
+}
 
-	cm := b.configMaps[configMapName]
+func checkTimezone(t *testing.T, what, tz string) {
+	t.Helper()
+	if tz == "" {
+		t.Errorf("%s has no timezone: it would follow the cluster's", what)
+		return
+	}
+	if _, err := time.LoadLocation(tz); err != nil {
+		t.Errorf("%s timezone %q: %v", what, tz, err)
+	}
+}
+
+// checkStaggered: no two organisations start at the same minute.
+func checkStaggered(t *testing.T, schedules []string) {
+	t.Helper()
+	next := map[time.Time]bool{}
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, s := range schedules {
+		sched, err := cron.ParseStandard(s)
+		if err != nil {
+			continue // reported with its object
+		}
+		n := sched.Next(from)
+		if next[n] {
+			t.Errorf("two organisations start at %s: stagger their schedules", n.Format("15:04"))
+		}
+		next[n] = true
+	}
+}
+
+// withCluster returns the overlay's ConfigMaps plus the team's
+// quay-mirror-config.
+func (b *build) withCluster(cluster *corev1.ConfigMap) map[string]*corev1.ConfigMap {
+	cms := map[string]*corev1.ConfigMap{}
+	for n, cm := range b.configMaps {
+		cms[n] = cm
+	}
+	if cluster != nil {
+		cms[cluster.Name] = cluster
+	}
+	return cms
+}
+
+// effectiveEnv is the environment the kubelet gives c, from
+// pkg/kubelet/kubelet_pods.go (makeEnvironmentVariables): the envFrom
+// ConfigMaps in order, each overriding the ones before; then env in order,
+// each overriding; a configMapKeyRef marked optional whose ConfigMap or key
+// is missing is skipped, leaving the variable as it was. A missing
+// required source stops the pod (an error here).
+func effectiveEnv(c corev1.Container, cms map[string]*corev1.ConfigMap) (map[string]string, error) {
 	env := map[string]string{}
-	fromConfigMap := false
 	for _, ef := range c.EnvFrom {
-		if ef.ConfigMapRef == nil || ef.ConfigMapRef.Name != configMapName || ef.Prefix != "" {
-			t.Errorf("%s envFrom %+v: want only the ConfigMap %s", what, ef, configMapName)
-			continue
+		if ef.ConfigMapRef == nil {
+			return nil, fmt.Errorf("envFrom %+v: only ConfigMaps are modelled", ef)
 		}
-		fromConfigMap = true
+		cm := cms[ef.ConfigMapRef.Name]
+		if cm == nil {
+			if ef.ConfigMapRef.Optional != nil && *ef.ConfigMapRef.Optional {
+				continue
+			}
+			return nil, fmt.Errorf("ConfigMap %s is missing", ef.ConfigMapRef.Name)
+		}
 		for k, v := range cm.Data {
-			env[k] = v
+			env[ef.Prefix+k] = v
 		}
 	}
-	if !fromConfigMap {
-		t.Errorf("%s does not read the ConfigMap %s", what, configMapName)
-	}
-	settings := documentedSettings(t)
 	for _, e := range c.Env {
-		if e.Name != "LISTEN_ADDRESS" && !settings[e.Name] {
-			t.Errorf("%s env %s is not a setting of docs/configuration.md", what, e.Name)
-		}
-		if slices.Contains(secretSettings, e.Name) {
-			t.Errorf("%s sets the secret %s in its manifest: mount it from a Secret", what, e.Name)
-		}
-		if e.ValueFrom != nil {
-			t.Errorf("%s env %s comes from valueFrom; this deployment mounts files", what, e.Name)
-		}
-		env[e.Name] = e.Value
-	}
-
-	// The three Secrets, mounted read-only where the settings point.
-	mounts := map[string]corev1.VolumeMount{}
-	for _, m := range c.VolumeMounts {
-		mounts[m.Name] = m
-	}
-	seen := map[string]bool{}
-	for _, v := range volumes {
-		if v.Secret == nil {
-			continue
-		}
-		setting, ok := secretMounts[v.Secret.SecretName]
-		if !ok {
-			t.Errorf("%s mounts the unexpected Secret %s", what, v.Secret.SecretName)
-			continue
-		}
-		seen[v.Secret.SecretName] = true
-		m, ok := mounts[v.Name]
 		switch {
-		case !ok:
-			t.Errorf("%s does not mount the volume of Secret %s", what, v.Secret.SecretName)
-		case !m.ReadOnly:
-			t.Errorf("%s mounts Secret %s read-write", what, v.Secret.SecretName)
-		case m.SubPath != "":
-			t.Errorf("%s mounts Secret %s with subPath (never refreshed)", what, v.Secret.SecretName)
-		case env[setting] != m.MountPath:
-			t.Errorf("%s mounts Secret %s at %s but %s = %q", what, v.Secret.SecretName, m.MountPath, setting, env[setting])
-		}
-		if v.Secret.Optional != nil && *v.Secret.Optional {
-			t.Errorf("%s: Secret %s is optional; a missing one should stop the pod", what, v.Secret.SecretName)
+		case strings.Contains(e.Value, "$("):
+			return nil, fmt.Errorf("env %s = %q: variable references are not modelled", e.Name, e.Value)
+		case e.ValueFrom == nil:
+			env[e.Name] = e.Value
+		case e.ValueFrom.ConfigMapKeyRef != nil:
+			ref := e.ValueFrom.ConfigMapKeyRef
+			optional := ref.Optional != nil && *ref.Optional
+			cm := cms[ref.Name]
+			if cm == nil {
+				if optional {
+					continue
+				}
+				return nil, fmt.Errorf("ConfigMap %s is missing", ref.Name)
+			}
+			v, ok := cm.Data[ref.Key]
+			if !ok {
+				if optional {
+					continue
+				}
+				return nil, fmt.Errorf("ConfigMap %s has no key %s", ref.Name, ref.Key)
+			}
+			env[e.Name] = v
+		default:
+			return nil, fmt.Errorf("env %s: only configMapKeyRef is modelled", e.Name)
 		}
 	}
-	for secret := range secretMounts {
-		if !seen[secret] {
-			t.Errorf("%s does not mount Secret %s", what, secret)
-		}
-	}
-	return env
+	return env, nil
 }
 
-func envOf(c corev1.Container) map[string]string {
-	env := map[string]string{}
-	for _, e := range c.Env {
-		env[e.Name] = e.Value
+func TestEffectiveEnvFollowsTheKubelet(t *testing.T) {
+	t.Parallel()
+	yes := true
+	c := corev1.Container{
+		EnvFrom: []corev1.EnvFromSource{
+			{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "a"}}},
+			{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "b"}}},
+		},
+		Env: []corev1.EnvVar{
+			{Name: "X", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: "a"}, Key: "X_OVERRIDE", Optional: &yes}}},
+			{Name: "Z", Value: "literal"},
+		},
 	}
-	return env
-}
-
-// settingDuration parses a duration setting as quaymirror does: whole
-// seconds or a Go duration.
-func settingDuration(t *testing.T, what, v string) time.Duration {
-	t.Helper()
-	if n, err := strconv.Atoi(v); err == nil {
-		return time.Duration(n) * time.Second
+	cms := map[string]*corev1.ConfigMap{
+		"a": {Data: map[string]string{"X": "from-a", "Y": "from-a", "Z": "from-a"}},
+		"b": {Data: map[string]string{"X": "from-b"}},
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		t.Errorf("%s: %q is not a duration", what, v)
-	}
-	return d
-}
-
-// documentedSettings reads the environment variable names from the
-// generated tables of docs/configuration.md, so a manifest cannot use a
-// setting quaymirror does not have.
-func documentedSettings(t *testing.T) map[string]bool {
-	t.Helper()
-	doc, err := os.ReadFile(filepath.Join("..", "docs", "configuration.md"))
+	env, err := effectiveEnv(c, cms)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]bool{}
-	for _, m := range regexp.MustCompile("(?m)^\\| `([A-Z][A-Z0-9_]*)` \\|").FindAllSubmatch(doc, -1) {
-		out[string(m[1])] = true
+	if env["X"] != "from-b" || env["Y"] != "from-a" || env["Z"] != "literal" {
+		t.Errorf("without the key: %v, want X from b (the later envFrom), Y from a, Z literal", env)
 	}
-	if len(out) < 10 {
-		t.Fatalf("found only %d settings in docs/configuration.md", len(out))
+	cms["a"].Data["X_OVERRIDE"] = "override"
+	if env, _ = effectiveEnv(c, cms); env["X"] != "override" {
+		t.Errorf("with the key: X = %q, want override", env["X"])
 	}
-	for _, s := range append(slices.Clone(secretSettings), "TIMEOUT", "ORGANIZATIONS", "ROBOT_NAME") {
-		if !out[s] {
-			t.Fatalf("docs/configuration.md does not document %s: update this test", s)
-		}
+	delete(cms, "b")
+	if _, err := effectiveEnv(c, cms); err == nil {
+		t.Error("a missing required ConfigMap was accepted")
 	}
-	return out
 }
 
-// TestNoSecretInAnyFile scans every file of the deployment for secret
-// material: Secret objects, secret settings given a value, private keys.
+// exampleClusterConfig is the team's quay-mirror-config as
+// examples/quay-mirror-config.yaml shows it.
+func exampleClusterConfig(t *testing.T) *corev1.ConfigMap {
+	t.Helper()
+	return decodeFile[corev1.ConfigMap](t, filepath.Join("examples", "quay-mirror-config.yaml"))
+}
+
+func TestExampleClusterConfig(t *testing.T) {
+	t.Parallel()
+	cm := exampleClusterConfig(t)
+	settings := documentedSettings(t)
+	if cm.Name != clusterConfig || cm.Namespace != namespace {
+		t.Errorf("example is %s/%s, want %s/%s", cm.Namespace, cm.Name, namespace, clusterConfig)
+	}
+	for _, k := range clusterConfigKeys {
+		if _, ok := cm.Data[k]; !ok {
+			t.Errorf("example lacks %s, a key of the job quaymirror replaces", k)
+		}
+	}
+	for k := range cm.Data {
+		if !settings[k] {
+			t.Errorf("example key %s is not a setting of docs/configuration.md", k)
+		}
+		if slices.Contains(secretSettings, k) {
+			t.Errorf("example holds the secret setting %s", k)
+		}
+	}
+}
+
+// Each organisation runs with its own robot, which the team's ConfigMap
+// overrides per organisation without touching the others; what the team's
+// ConfigMap says about ORGANIZATIONS or ROBOT_NAME globally cannot make
+// one organisation's workload serve another.
+func TestEachOrganisationHasItsOwnRobot(t *testing.T) {
+	t.Parallel()
+	for _, overlay := range []string{"default", "cronjob", "check"} {
+		b := kustomize(t, filepath.Join("overlays", overlay))
+		robots := func(extra map[string]string) map[string]string {
+			t.Helper()
+			cluster := exampleClusterConfig(t)
+			for k, v := range extra {
+				cluster.Data[k] = v
+			}
+			out := map[string]string{}
+			for _, w := range b.workloads() {
+				env, err := effectiveEnv(w.pod.Containers[0], b.withCluster(cluster))
+				if err != nil {
+					t.Fatalf("%s %s %s: %v", overlay, w.kind, w.name, err)
+				}
+				out[env["ORGANIZATIONS"]] = env["ROBOT_NAME"]
+			}
+			return out
+		}
+		got := robots(nil)
+		for _, org := range defaultOrgs {
+			if got[org] != defaultRobot {
+				t.Errorf("%s: %s runs with robot %q, want %s", overlay, org, got[org], defaultRobot)
+			}
+		}
+		if len(got) != len(defaultOrgs) {
+			t.Errorf("%s: workloads serve %v, want one each of %v", overlay, got, defaultOrgs)
+		}
+		got = robots(map[string]string{robotKey("internal-docker-io"): "docker_bot", "ROBOT_NAME": "global_bot", "ORGANIZATIONS": "internal-acic-images"})
+		for _, org := range defaultOrgs {
+			want := defaultRobot
+			if org == "internal-docker-io" {
+				want = "docker_bot"
+			}
+			if got[org] != want {
+				t.Errorf("%s with overrides: %s runs with robot %q, want %s", overlay, org, got[org], want)
+			}
+		}
+		if len(got) != len(defaultOrgs) {
+			t.Errorf("%s: a global ORGANIZATIONS in %s changed what the workloads serve: %v", overlay, clusterConfig, got)
+		}
+	}
+}
+
+func TestImagePinnedByDigest(t *testing.T) {
+	t.Parallel()
+	var component struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Images     []struct {
+			Name    string `json:"name"`
+			NewName string `json:"newName"`
+			Digest  string `json:"digest"`
+		} `json:"images"`
+	}
+	y, err := os.ReadFile(filepath.Join("components", "image", "kustomization.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.UnmarshalStrict(y, &component); err != nil {
+		t.Fatal(err)
+	}
+	if len(component.Images) != 1 {
+		t.Fatalf("components/image pins %d images, want 1", len(component.Images))
+	}
+	img := component.Images[0]
+	repo := img.Name
+	if img.NewName != "" {
+		repo = img.NewName
+	}
+	want := repo + "@" + img.Digest
+	if !pinnedImage.MatchString(want) {
+		t.Fatalf("components/image pins %q, not a digest", want)
+	}
+	for _, overlay := range overlayDirs(t) {
+		for _, w := range kustomize(t, filepath.Join("overlays", overlay)).workloads() {
+			if got := w.pod.Containers[0].Image; got != want {
+				t.Errorf("overlay %s %s %s runs %s, want %s", overlay, w.kind, w.name, got, want)
+			}
+		}
+	}
+}
+
+// TestNetworkPolicy evaluates the policies of the default and CronJob
+// overlays for each pod: what it may reach and who may reach it.
+func TestNetworkPolicy(t *testing.T) {
+	t.Parallel()
+	type flow struct {
+		ns    string // "" for an address outside the cluster
+		port  int32
+		proto corev1.Protocol
+		want  bool
+	}
+	egress := []flow{
+		{"openshift-dns", 5353, corev1.ProtocolUDP, true},
+		{"openshift-dns", 5353, corev1.ProtocolTCP, true},
+		{"kube-system", 53, corev1.ProtocolUDP, true},
+		{"", 443, corev1.ProtocolTCP, true}, // a registry
+		{"", 53, corev1.ProtocolUDP, false}, // a resolver outside the cluster
+		{"", 80, corev1.ProtocolTCP, false},
+		{"", 22, corev1.ProtocolTCP, false},
+		{"some-namespace", 5353, corev1.ProtocolUDP, false},
+		{namespace, 8080, corev1.ProtocolTCP, false},
+	}
+	ingressFunction := []flow{
+		{"knative-serving", 8012, corev1.ProtocolTCP, true},
+		{"knative-serving-ingress", 8012, corev1.ProtocolTCP, true},
+		{"knative-serving", 9090, corev1.ProtocolTCP, true},
+		{"knative-eventing", 8080, corev1.ProtocolTCP, false},
+		{namespace, 8080, corev1.ProtocolTCP, false},
+		{"some-namespace", 8012, corev1.ProtocolTCP, false},
+		{"", 8080, corev1.ProtocolTCP, false},
+	}
+	for _, overlay := range []string{"default", "cronjob"} {
+		b := kustomize(t, filepath.Join("overlays", overlay))
+		for _, w := range b.workloads() {
+			what := fmt.Sprintf("%s %s %s", overlay, w.kind, w.name)
+			for _, f := range egress {
+				if got := allowed(t, b.policies, w.labels, networkingv1.PolicyTypeEgress, f.ns, f.port, f.proto); got != f.want {
+					t.Errorf("%s: egress to %q port %d/%s allowed = %v, want %v", what, f.ns, f.port, f.proto, got, f.want)
+				}
+			}
+			for _, f := range ingressFunction {
+				want := f.want && w.kind == "Service"
+				if got := allowed(t, b.policies, w.labels, networkingv1.PolicyTypeIngress, f.ns, f.port, f.proto); got != want {
+					t.Errorf("%s: ingress from %q port %d/%s allowed = %v, want %v", what, f.ns, f.port, f.proto, got, want)
+				}
+			}
+		}
+	}
+}
+
+// allowed says whether the policies let a pod labelled podLabels talk
+// (dir) with a pod of namespace ns, or an address outside the cluster
+// when ns is "", on port/proto. It follows the NetworkPolicy semantics:
+// a pod no policy of that direction selects is unrestricted; otherwise a
+// flow must match a rule of one of them. Namespaces carry only
+// kubernetes.io/metadata.name; policies using what this does not model
+// fail the test.
+func allowed(t *testing.T, policies map[string]*networkingv1.NetworkPolicy, podLabels map[string]string, dir networkingv1.PolicyType, ns string, port int32, proto corev1.Protocol) bool {
+	t.Helper()
+	selected := false
+	for name, p := range policies {
+		if !matchLabels(t, name, &p.Spec.PodSelector, podLabels) || !slices.Contains(p.Spec.PolicyTypes, dir) {
+			continue
+		}
+		selected = true
+		var rules [][]networkingv1.NetworkPolicyPeer
+		var ports [][]networkingv1.NetworkPolicyPort
+		if dir == networkingv1.PolicyTypeIngress {
+			for _, r := range p.Spec.Ingress {
+				rules, ports = append(rules, r.From), append(ports, r.Ports)
+			}
+		} else {
+			for _, r := range p.Spec.Egress {
+				rules, ports = append(rules, r.To), append(ports, r.Ports)
+			}
+		}
+		for i := range rules {
+			if peersMatch(t, name, rules[i], p.Namespace, ns) && portsMatch(t, name, ports[i], port, proto) {
+				return true
+			}
+		}
+	}
+	return !selected
+}
+
+func peersMatch(t *testing.T, policy string, peers []networkingv1.NetworkPolicyPeer, policyNS, ns string) bool {
+	if len(peers) == 0 {
+		return true
+	}
+	for _, peer := range peers {
+		if peer.IPBlock != nil {
+			t.Fatalf("NetworkPolicy %s uses ipBlock, which this test does not model", policy)
+		}
+		if peer.PodSelector != nil && len(peer.PodSelector.MatchLabels)+len(peer.PodSelector.MatchExpressions) > 0 {
+			t.Fatalf("NetworkPolicy %s selects peer pods, which this test does not model", policy)
+		}
+		if ns == "" {
+			continue // a namespace or pod selector never matches an outside address
+		}
+		if peer.NamespaceSelector == nil {
+			if ns == policyNS {
+				return true
+			}
+			continue
+		}
+		if matchLabels(t, policy, peer.NamespaceSelector, map[string]string{"kubernetes.io/metadata.name": ns}) {
+			return true
+		}
+	}
+	return false
+}
+
+func portsMatch(t *testing.T, policy string, ports []networkingv1.NetworkPolicyPort, port int32, proto corev1.Protocol) bool {
+	if len(ports) == 0 {
+		return true
+	}
+	for _, p := range ports {
+		pr := corev1.ProtocolTCP
+		if p.Protocol != nil {
+			pr = *p.Protocol
+		}
+		if p.EndPort != nil || (p.Port != nil && p.Port.IntVal == 0) {
+			t.Fatalf("NetworkPolicy %s uses a port range or a named port, which this test does not model", policy)
+		}
+		if pr == proto && (p.Port == nil || p.Port.IntVal == port) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchLabels(t *testing.T, policy string, sel *metav1.LabelSelector, set map[string]string) bool {
+	t.Helper()
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		t.Fatalf("NetworkPolicy %s: %v", policy, err)
+	}
+	return s.Matches(labels.Set(set))
+}
+
 func TestNoSecretInAnyFile(t *testing.T) {
 	t.Parallel()
 	bad := []*regexp.Regexp{
@@ -631,11 +1219,16 @@ func TestKnativeValidationIsEffective(t *testing.T) {
 		}
 	}
 	for _, ps := range b.pings {
-		ps = ps.DeepCopy()
-		ps.Spec.Data = "organization=acme"
-		ps.SetDefaults(ctx)
-		if err := ps.Validate(ctx).Filter(apis.ErrorLevel); err == nil {
-			t.Error("non-JSON data with contentType application/json passed validation")
+		for _, bad := range []func(*sourcesv1.PingSource){
+			func(ps *sourcesv1.PingSource) { ps.Spec.Data = "organization=acme" },
+			func(ps *sourcesv1.PingSource) { ps.Spec.Timezone = "Mars/Olympus_Mons" },
+		} {
+			ps := ps.DeepCopy()
+			bad(ps)
+			ps.SetDefaults(ctx)
+			if err := ps.Validate(ctx).Filter(apis.ErrorLevel); err == nil {
+				t.Errorf("an invalid PingSource passed validation: %+v", ps.Spec)
+			}
 		}
 	}
 }
@@ -660,16 +1253,19 @@ type application struct {
 			Server    string `json:"server"`
 			Namespace string `json:"namespace"`
 		} `json:"destination"`
+		IgnoreDifferences []struct {
+			Group        string   `json:"group"`
+			Kind         string   `json:"kind"`
+			Name         string   `json:"name"`
+			JSONPointers []string `json:"jsonPointers"`
+		} `json:"ignoreDifferences"`
 		SyncPolicy struct {
 			Automated struct {
 				Prune    bool `json:"prune"`
 				SelfHeal bool `json:"selfHeal"`
 			} `json:"automated"`
-			SyncOptions              []string `json:"syncOptions"`
-			ManagedNamespaceMetadata struct {
-				Labels map[string]string `json:"labels"`
-			} `json:"managedNamespaceMetadata"`
-			Retry struct {
+			SyncOptions []string `json:"syncOptions"`
+			Retry       struct {
 				Limit   int `json:"limit"`
 				Backoff struct {
 					Duration    string `json:"duration"`
@@ -683,16 +1279,12 @@ type application struct {
 
 func TestArgoCDApplication(t *testing.T) {
 	t.Parallel()
-	y, err := os.ReadFile("argocd/application.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := decodeStrict[application](y)
-	if err != nil {
-		t.Fatalf("argocd/application.yaml: %v", err)
-	}
+	app := decodeFile[application](t, "argocd/application.yaml")
 	if app.APIVersion != "argoproj.io/v1alpha1" || app.Kind != "Application" {
 		t.Errorf("kind = %s %s", app.APIVersion, app.Kind)
+	}
+	if app.Metadata.Name != namespace {
+		t.Errorf("Application %s: the job's is %s, and moving over keeps it", app.Metadata.Name, namespace)
 	}
 	path, ok := strings.CutPrefix(app.Spec.Source.Path, "deploy/")
 	if !ok {
@@ -700,11 +1292,146 @@ func TestArgoCDApplication(t *testing.T) {
 	}
 	b := kustomize(t, path)
 	if len(b.namespaces) != 1 || app.Spec.Destination.Namespace != b.namespaces[0].Name {
-		t.Errorf("destination namespace %q is not the overlay's", app.Spec.Destination.Namespace)
+		t.Fatalf("destination namespace %q is not the overlay's", app.Spec.Destination.Namespace)
+	}
+	// Pruning and the deletion finalizer remove what Argo CD manages:
+	// the namespace must say no to both, or the hand-made Secrets go too.
+	opts := syncOptions(b.namespaces[0].Annotations)
+	if app.Spec.SyncPolicy.Automated.Prune && opts["Prune"] != "false" {
+		t.Error("the Application prunes and the namespace does not say Prune=false")
+	}
+	if slices.Contains(app.Metadata.Finalizers, "resources-finalizer.argocd.argoproj.io") && opts["Delete"] != "false" {
+		t.Error("the Application deletes its resources with it and the namespace does not say Delete=false")
+	}
+	for _, d := range app.Spec.IgnoreDifferences {
+		if d.Kind != "ConfigMap" || b.configMaps[d.Name] == nil {
+			t.Errorf("ignoreDifferences names %s %s, not a ConfigMap of the overlay", d.Kind, d.Name)
+		}
 	}
 	for _, d := range []string{app.Spec.SyncPolicy.Retry.Backoff.Duration, app.Spec.SyncPolicy.Retry.Backoff.MaxDuration} {
 		if _, err := time.ParseDuration(d); err != nil {
 			t.Errorf("retry backoff %q: %v", d, err)
 		}
+	}
+}
+
+// settingDuration parses a duration setting as quaymirror does: whole
+// seconds or a Go duration.
+func settingDuration(t *testing.T, what, v string) time.Duration {
+	t.Helper()
+	if n, err := strconv.Atoi(v); err == nil {
+		return time.Duration(n) * time.Second
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		t.Errorf("%s: %q is not a duration", what, v)
+	}
+	return d
+}
+
+// documentedSettings reads the environment variable names from the
+// generated tables of docs/configuration.md, so a manifest cannot use a
+// setting quaymirror does not have.
+func documentedSettings(t *testing.T) map[string]bool {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "configuration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([A-Z][A-Z0-9_]*)` \\|").FindAllSubmatch(doc, -1) {
+		out[string(m[1])] = true
+	}
+	if len(out) < 10 {
+		t.Fatalf("found only %d settings in docs/configuration.md", len(out))
+	}
+	for _, s := range append(slices.Clone(secretSettings), "TIMEOUT", "ORGANIZATIONS", "ROBOT_NAME", "CA_BUNDLE") {
+		if !out[s] {
+			t.Fatalf("docs/configuration.md does not document %s: update this test", s)
+		}
+	}
+	// The per-organisation robot overrides are keys of quay-mirror-config
+	// read by the manifests, not by quaymirror.
+	for _, org := range orgDirs(t) {
+		out[robotKey(org)] = true
+	}
+	return out
+}
+
+func orgDirs(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir("orgs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var orgs []string
+	for _, e := range entries {
+		if e.IsDir() {
+			orgs = append(orgs, e.Name())
+		}
+	}
+	return orgs
+}
+
+// The site overlay of docs/deploy.md: another registry keeps the pinned
+// digest, a timezone patch reaches every PingSource, and a CA bundle of
+// one's own fills the ConfigMap the workloads mount.
+func TestSiteOverlay(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	overlay, err := filepath.Abs(filepath.Join("overlays", "default"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(dir, overlay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	site := `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ` + rel + `
+images:
+  - name: quay.io/quaymirror/quaymirror
+    newName: registry.example.com/quaymirror/quaymirror
+patches:
+  - target:
+      kind: PingSource
+    patch: |-
+      - op: replace
+        path: /spec/timezone
+        value: Australia/Sydney
+configMapGenerator:
+  - name: quaymirror-trusted-ca
+    behavior: merge
+    files:
+      - ca-bundle.crt=my-ca-bundle.pem
+    options:
+      disableNameSuffixHash: true
+`
+	pem := "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+	for name, data := range map[string]string{"kustomization.yaml": site, "my-ca-bundle.pem": pem} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	upstream := kustomize(t, filepath.Join("overlays", "default"))
+	b := kustomize(t, dir)
+	_, digest, _ := strings.Cut(upstream.workloads()[0].pod.Containers[0].Image, "@")
+	for _, w := range b.workloads() {
+		if got := w.pod.Containers[0].Image; got != "registry.example.com/quaymirror/quaymirror@"+digest {
+			t.Errorf("%s runs %s, want the pinned digest %s from registry.example.com", w.name, got, digest)
+		}
+		if !slices.ContainsFunc(w.pod.Volumes, func(v corev1.Volume) bool { return v.ConfigMap != nil && v.ConfigMap.Name == trustedCA }) {
+			t.Errorf("%s no longer mounts %s", w.name, trustedCA)
+		}
+	}
+	for name, ps := range b.pings {
+		if ps.Spec.Timezone != "Australia/Sydney" {
+			t.Errorf("PingSource %s timezone %q", name, ps.Spec.Timezone)
+		}
+	}
+	if cm := b.configMaps[trustedCA]; cm == nil || cm.Data[trustedCAKey] != pem {
+		t.Errorf("the site's CA bundle is not in %s", trustedCA)
 	}
 }

@@ -30,12 +30,19 @@ const (
 	// UID and GID of the user the image runs as (distroless' "nonroot").
 	UID = 65532
 	GID = 65532
-	// CAFile is where the CA bundle goes (where Go looks first on Linux).
+	// CAFile is where the CA bundle goes: the first file Go's crypto/x509
+	// looks for on Linux, so the image needs no SSL_CERT_FILE.
 	CAFile = "/etc/ssl/certs/ca-certificates.crt"
+	// License is the SPDX identifier of quaymirror's licence (LICENSE).
+	License = "Apache-2.0"
 	// Port is the port `quaymirror serve` listens on.
 	Port = 8080
-	// VersionVariable is set to Options.Version with -ldflags -X.
+	// VersionVariable is set to Options.Version with -ldflags -X: what
+	// `quaymirror version` prints.
 	VersionVariable = "github.com/quaymirror/quaymirror/internal/version.Version"
+	// SDKVersionVariable is set to Options.Version too: the SDK's version,
+	// which the Quay client sends in its User-Agent (make build sets both).
+	SDKVersionVariable = "github.com/quaymirror/quaymirror/quaymirror.version"
 )
 
 // User is the image config's user, "65532:65532".
@@ -63,7 +70,8 @@ type Options struct {
 	// Platforms are os/arch[/variant] values; only linux is supported.
 	// Default linux/amd64.
 	Platforms []string
-	// Version goes into the binary (VersionVariable) and the labels.
+	// Version goes into the binary (VersionVariable, SDKVersionVariable)
+	// and the labels.
 	// Default "dev".
 	Version string
 	// Revision is the source revision for the labels (optional).
@@ -198,7 +206,7 @@ func Build(ctx context.Context, o Options) (v1.ImageIndex, error) {
 // compile builds a static binary for p and checks it is one.
 func compile(ctx context.Context, o Options, p v1.Platform, out string) error {
 	cmd := exec.CommandContext(ctx, o.Go, "build", "-trimpath", "-o", out,
-		"-ldflags", "-s -w -X "+VersionVariable+"="+o.Version, o.Main)
+		"-ldflags", ldflags(o.Version), o.Main)
 	cmd.Dir = o.Dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+p.OS, "GOARCH="+p.Architecture, "GOWORK=off")
 	if p.Architecture == "arm" && p.Variant != "" {
@@ -209,6 +217,12 @@ func compile(ctx context.Context, o Options, p v1.Platform, out string) error {
 		return fmt.Errorf("go build %s for %s/%s in %s: %w", o.Main, p.OS, p.Architecture, o.Dir, err)
 	}
 	return checkStatic(out, p)
+}
+
+// ldflags strips the binary and sets both version variables. A variable
+// the module does not have (the tests' stand-in) is ignored by the linker.
+func ldflags(version string) string {
+	return "-s -w -X " + VersionVariable + "=" + version + " -X " + SDKVersionVariable + "=" + version
 }
 
 // checkStatic refuses a binary that needs a dynamic loader (there is none
@@ -263,10 +277,11 @@ func assemble(o Options, p v1.Platform, base v1.Layer, bin string) (v1.Image, er
 		User:       User,
 		Entrypoint: []string{Entrypoint},
 		WorkingDir: "/",
-		Env: []string{
-			"PATH=/usr/local/bin:/usr/bin:/bin",
-			"SSL_CERT_FILE=" + CAFile,
-		},
+		// No SSL_CERT_FILE: Go reads CAFile without it (the first of its
+		// default files on Linux). Extra CAs, such as the cluster's, come
+		// through quaymirror's CA_BUNDLE, which adds them to these roots;
+		// an SSL_CERT_FILE pointed at them would replace the roots.
+		Env:          []string{"PATH=/usr/local/bin:/usr/bin:/bin"},
 		ExposedPorts: map[string]struct{}{fmt.Sprintf("%d/tcp", Port): {}},
 		StopSignal:   "SIGTERM",
 		Labels:       labels(o),
@@ -283,6 +298,7 @@ func labels(o Options) map[string]string {
 		"org.opencontainers.image.url":         o.Source,
 		"org.opencontainers.image.version":     o.Version,
 		"org.opencontainers.image.created":     o.Created.Format(time.RFC3339),
+		"org.opencontainers.image.licenses":    License,
 		"io.k8s.display-name":                  "quaymirror",
 	}
 	if o.Revision != "" {

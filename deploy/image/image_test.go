@@ -12,9 +12,11 @@ import (
 	"debug/elf"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"math/big"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -40,27 +42,60 @@ const testVersion = "v9.8.7-test"
 
 var created = time.Date(2026, 5, 4, 3, 2, 1, 0, time.UTC)
 
-// moduleUnderTest is the real quaymirror module when its main package is
-// there, else the stand-in of testdata.
-func moduleUnderTest(t *testing.T) string {
+// caBundle is a fresh self-signed CA written by TestMain.
+var caBundle string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "image-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	caBundle, err = writeCA(dir)
+	code := 1
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	} else {
+		code = m.Run()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// realModule is the quaymirror module, or the stand-in of testdata when
+// this module is used without it.
+func realModule(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join("..", "..")
 	if _, err := os.Stat(filepath.Join(dir, "cmd", "quaymirror", "main.go")); err != nil {
-		dir = filepath.Join("testdata", "standin")
-		t.Logf("no ../../cmd/quaymirror: building the stand-in of %s", dir)
+		t.Logf("no ../../cmd/quaymirror: building the stand-in")
+		return standIn(t)
 	}
-	abs, err := filepath.Abs(dir)
+	return abs(t, dir)
+}
+
+// standIn is a module with quaymirror's path, version variable and
+// `version` output and nothing else: the tests of the builder's own
+// behaviour build it, as it compiles in a moment.
+func standIn(t *testing.T) string {
+	t.Helper()
+	return abs(t, filepath.Join("testdata", "standin"))
+}
+
+func abs(t *testing.T, dir string) string {
+	t.Helper()
+	a, err := filepath.Abs(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return abs
+	return a
 }
 
-func options(t *testing.T, platforms ...string) Options {
+func options(t *testing.T, dir string, platforms ...string) Options {
 	t.Helper()
 	return Options{
-		Dir: moduleUnderTest(t), Platforms: platforms, Version: testVersion, Revision: "0123abc",
-		Created: created, CABundle: writeCA(t), Stderr: testWriter{t},
+		Dir: dir, Platforms: platforms, Version: testVersion, Revision: "0123abc",
+		Created: created, CABundle: caBundle, Stderr: testWriter{t},
 	}
 }
 
@@ -68,11 +103,14 @@ type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
 
+// The tests of the builder's own behaviour build the stand-in, which
+// compiles in a moment; only TestRealBinary builds quaymirror itself.
+// They are not parallel: they run first, alone, and compile the standard
+// library for both platforms once; TestRealBinary, parallel, then finds
+// it in the build cache rather than compiling it again beside them.
 func TestBuildWritesAnOCILayoutThatReadsBack(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	o := options(t, "linux/amd64", "linux/arm64")
-	idx, err := Build(ctx, o)
+	o := options(t, standIn(t), "linux/amd64", "linux/arm64")
+	idx, err := Build(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,16 +161,89 @@ func TestBuildWritesAnOCILayoutThatReadsBack(t *testing.T) {
 			checkImage(t, img, *d.Platform, ca)
 		})
 	}
+}
 
-	// Reproducible: the same inputs give the same digest.
-	again, err := Build(ctx, o)
+// TestRealBinary builds quaymirror itself, for the platform the test runs
+// on, and checks its image as the stand-in's: a static binary that runs
+// and reports the version it was built with. Compiling quaymirror is most
+// of this package's test time, so it is done once.
+func TestRealBinary(t *testing.T) {
+	t.Parallel()
+	o := options(t, realModule(t), "linux/"+runtime.GOARCH)
+	o.Stderr = io.Discard
+	idx, err := Build(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d1, _ := idx.Digest()
-	d2, _ := again.Digest()
-	if d1 != d2 {
-		t.Errorf("two builds differ: %s, %s", d1, d2)
+	img, err := Single(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := os.ReadFile(o.CABundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Platform("linux/" + runtime.GOARCH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkImage(t, img, p, ca)
+
+	// The version reaches the registries too: the Quay client's
+	// User-Agent carries the SDK's version variable.
+	if filepath.Base(o.Dir) == "standin" || runtime.GOOS != "linux" {
+		return
+	}
+	agents := make(chan string, 16)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case agents <- r.UserAgent():
+		default:
+		}
+		http.Error(w, `{"error_message": "no"}`, http.StatusUnauthorized)
+	}))
+	t.Cleanup(srv.Close)
+	bin := filepath.Join(t.TempDir(), "quaymirror")
+	if err := os.WriteFile(bin, extract(t, img)[strings.TrimPrefix(Entrypoint, "/")].data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "check")
+	cmd.Env = []string{"SOURCE_REGISTRY=" + srv.URL, "DESTINATION_REGISTRY=" + srv.URL, "ORGANIZATIONS=acme",
+		"ROBOT_NAME=bot", "SOURCE_TOKEN=not-a-token", "DESTINATION_TOKEN=not-a-token", "REQUEST_TIMEOUT=5s"}
+	out, _ := cmd.CombinedOutput() // the 401s make it fail
+	select {
+	case ua := <-agents:
+		if !strings.HasPrefix(ua, "quaymirror/"+testVersion+" ") {
+			t.Errorf("User-Agent %q, want quaymirror/%s", ua, testVersion)
+		}
+	default:
+		t.Errorf("quaymirror check made no request:\n%s", out)
+	}
+}
+
+// The same inputs give the same digest; the creation date is one of them.
+func TestBuildIsReproducible(t *testing.T) {
+	ctx := context.Background()
+	o := options(t, standIn(t), "linux/amd64", "linux/arm64")
+	digest := func(o Options) v1.Hash {
+		t.Helper()
+		idx, err := Build(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := idx.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	first, again := digest(o), digest(o)
+	if first != again {
+		t.Errorf("two builds differ: %s, %s", first, again)
+	}
+	o.Created = created.Add(time.Second)
+	if later := digest(o); later == first {
+		t.Error("another creation date gave the same digest: the dates are not in the image")
 	}
 }
 
@@ -163,9 +274,21 @@ func checkImage(t *testing.T, img v1.Image, p v1.Platform, ca []byte) {
 		"org.opencontainers.image.revision": "0123abc",
 		"org.opencontainers.image.title":    "quaymirror",
 		"org.opencontainers.image.created":  created.Format(time.RFC3339),
+		"org.opencontainers.image.licenses": License,
 	} {
 		if got := cf.Config.Labels[k]; got != want {
 			t.Errorf("label %s = %q, want %q", k, got, want)
+		}
+	}
+	// The roots are where Go looks first on Linux (crypto/x509's
+	// certFiles), so the image sets no SSL_CERT_FILE; the cluster's CAs
+	// are added with CA_BUNDLE (deploy/base/trusted-ca.yaml).
+	if CAFile != "/etc/ssl/certs/ca-certificates.crt" {
+		t.Errorf("CAFile %s is not the first file Go reads on Linux", CAFile)
+	}
+	for _, e := range cf.Config.Env {
+		if strings.HasPrefix(e, "SSL_CERT_FILE=") || strings.HasPrefix(e, "SSL_CERT_DIR=") {
+			t.Errorf("the image sets %s", e)
 		}
 	}
 	if _, ok := cf.Config.ExposedPorts["8080/tcp"]; !ok {
@@ -275,7 +398,7 @@ func TestTarballAndPush(t *testing.T) {
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	t.Setenv("REGISTRY_AUTH_FILE", filepath.Join(t.TempDir(), "auth.json"))
 	ctx := context.Background()
-	idx, err := Build(ctx, options(t, "linux/"+runtime.GOARCH))
+	idx, err := Build(ctx, options(t, standIn(t), "linux/"+runtime.GOARCH))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,19 +446,19 @@ func TestTarballAndPush(t *testing.T) {
 }
 
 func TestRefusals(t *testing.T) {
-	t.Parallel()
 	ctx := context.Background()
 	for _, p := range []string{"windows/amd64", "linux", "linux/mips", "linux/amd64/v2/x"} {
 		if _, err := Platform(p); err == nil {
 			t.Errorf("platform %q accepted", p)
 		}
 	}
-	o := options(t, "linux/amd64")
+	dir := standIn(t)
+	o := options(t, dir, "linux/amd64")
 	o.Version = "1.0 -X main.evil=1"
 	if _, err := Build(ctx, o); err == nil {
 		t.Error("a version that would inject linker flags was accepted")
 	}
-	o = options(t, "linux/amd64")
+	o = options(t, dir, "linux/amd64")
 	o.CABundle = filepath.Join(t.TempDir(), "none.pem")
 	if err := os.WriteFile(o.CABundle, []byte("not a certificate"), 0o600); err != nil {
 		t.Fatal(err)
@@ -343,12 +466,12 @@ func TestRefusals(t *testing.T) {
 	if _, err := Build(ctx, o); err == nil {
 		t.Error("a CA bundle without certificates was accepted")
 	}
-	o = options(t, "linux/amd64")
+	o = options(t, dir, "linux/amd64")
 	o.Main = "./does/not/exist"
 	if _, err := Build(ctx, o); err == nil {
 		t.Error("a missing main package built")
 	}
-	idx, err := Build(ctx, options(t, "linux/amd64", "linux/arm64"))
+	idx, err := Build(ctx, options(t, dir, "linux/amd64", "linux/arm64"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,8 +494,13 @@ func TestContainerfileAgrees(t *testing.T) {
 		`(?m)^ENTRYPOINT \["` + regexp.QuoteMeta(Entrypoint) + `"\]$`,
 		`(?m)^EXPOSE ` + strconv.Itoa(Port) + `$`,
 		`-X ` + regexp.QuoteMeta(VersionVariable) + `=`,
+		`-X ` + regexp.QuoteMeta(SDKVersionVariable) + `=`,
 		`CGO_ENABLED=0`,
 		`(?m)^COPY --from=build \S+ ` + regexp.QuoteMeta(Entrypoint) + `$`,
+		`org\.opencontainers\.image\.licenses="` + regexp.QuoteMeta(License) + `"`,
+		// distroless sets SSL_CERT_FILE; the two images find their roots
+		// the same way.
+		`(?m)^ENV SSL_CERT_FILE=""$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(cf) {
 			t.Errorf("Containerfile does not match %s", re)
@@ -383,22 +511,18 @@ func TestContainerfileAgrees(t *testing.T) {
 	}
 }
 
-// writeCA writes a fresh self-signed certificate as a PEM bundle.
-func writeCA(t *testing.T) string {
-	t.Helper()
+// writeCA writes a fresh self-signed certificate as a PEM bundle in dir.
+func writeCA(dir string) (string, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
 		NotBefore: created, NotAfter: created.Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	path := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	path := filepath.Join(dir, "ca.pem")
+	return path, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 }

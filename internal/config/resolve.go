@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unicode"
 
@@ -370,7 +371,7 @@ func (c *Config) credentials() (string, quaymirror.Secret, error) {
 }
 
 func readSmallFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
@@ -386,6 +387,16 @@ func readSmallFile(path string) ([]byte, error) {
 }
 
 // cleanFileError keeps the reason of a file error without its contents.
+// readFile reads a regular file whole.
+func readFile(path string) ([]byte, error) {
+	f, err := openRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
 func cleanFileError(err error) string {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
@@ -394,8 +405,35 @@ func cleanFileError(err error) string {
 	return err.Error()
 }
 
+// errNotRegular refuses what is not a plain file: opening a FIFO would
+// wait for a writer forever, and a device could be read without end.
+var errNotRegular = errors.New("not a regular file")
+
+// openRegular opens path for reading when it is a regular file, following
+// symbolic links as a mounted Secret or ConfigMap needs. The file is
+// opened without blocking, so a FIFO put there between the check and the
+// open does not hang the run either.
+func openRegular(path string) (*os.File, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &os.PathError{Op: "open", Path: path, Err: errNotRegular}
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	if st, err = f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, &os.PathError{Op: "open", Path: path, Err: errNotRegular}
+	}
+	return f, nil
+}
+
 func readCABundle(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFile(path)
 	if err != nil {
 		return nil, invalid("CA_BUNDLE", "cannot read %s: %s", path, cleanFileError(err))
 	}

@@ -16,12 +16,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/quaymirror/quaymirror/internal/app"
 	"github.com/quaymirror/quaymirror/internal/cli"
 	"github.com/quaymirror/quaymirror/internal/demo"
 	"github.com/quaymirror/quaymirror/quaymirror"
 	"github.com/quaymirror/quaymirror/registry/fake"
 	"github.com/quaymirror/quaymirror/registry/quay"
+	"github.com/quaymirror/quaymirror/runner"
 )
 
 // soak reports whether the long variants run (make soak).
@@ -160,9 +160,9 @@ func runBinary(t *testing.T, environ []string, args ...string) result {
 }
 
 // decodeRun decodes the JSON report of sync or plan.
-func decodeRun(t *testing.T, r result) *app.Run {
+func decodeRun(t *testing.T, r result) *runner.Result {
 	t.Helper()
-	var run app.Run
+	var run runner.Result
 	dec := json.NewDecoder(strings.NewReader(r.stdout))
 	if err := dec.Decode(&run); err != nil {
 		t.Fatalf("stdout is not a JSON report: %v\n%s", err, r)
@@ -360,7 +360,7 @@ func diffStates(want, got map[string]repoState) []string {
 }
 
 // totals adds the counts of every organisation of a run.
-func totals(run *app.Run) quaymirror.Counts {
+func totals(run *runner.Result) quaymirror.Counts {
 	var c quaymirror.Counts
 	for _, o := range run.Organizations {
 		if o.Report == nil {

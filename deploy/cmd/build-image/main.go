@@ -6,6 +6,10 @@
 //	cd deploy && go run ./cmd/build-image -tarball ../bin/quaymirror.tar -tag quay.example.com/quaymirror/quaymirror:v1.2.3
 //	cd deploy && go run ./cmd/build-image -platform linux/amd64,linux/arm64 -push quay.example.com/quaymirror/quaymirror:v1.2.3
 //
+// With -pin, it also writes the image's digest (and, with -push, the
+// repository pushed to) into a kustomization's images: entry, as `make
+// image` does for deploy/components/image.
+//
 // It finds the quaymirror module by walking up from the current directory
 // unless -C says where it is.
 package main
@@ -56,6 +60,8 @@ func run(ctx context.Context, args []string) error {
 		tarPath   = fs.String("tarball", "", "write a docker/podman-loadable tarball (one platform) to this file")
 		tag       = fs.String("tag", "quaymirror:dev", "the tag recorded in the tarball")
 		push      = fs.String("push", "", "push to this image reference (credentials of docker/podman login)")
+		pin       = fs.String("pin", "", "write the digest into the images: entry of this kustomization file")
+		pinImage  = fs.String("pin-image", "quay.io/quaymirror/quaymirror", "the name of the images: entry -pin rewrites")
 	)
 	fs.StringVar(&o.Dir, "C", "", "root of the quaymirror module (default: found from the current directory)")
 	fs.StringVar(&o.Main, "main", "./cmd/quaymirror", "main package to build, relative to -C")
@@ -70,6 +76,11 @@ func run(ctx context.Context, args []string) error {
 	}
 	if *oci == "" && *tarPath == "" && *push == "" {
 		return fmt.Errorf("%w: say where the image goes: -oci, -tarball or -push", errUsage)
+	}
+	if *pin != "" {
+		if _, err := os.Stat(*pin); err != nil {
+			return fmt.Errorf("%w: -pin: %v", errUsage, err)
+		}
 	}
 	o.Platforms = strings.Split(*platforms, ",")
 	if *tarPath != "" && len(o.Platforms) != 1 {
@@ -106,12 +117,20 @@ func run(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintln(os.Stderr, "wrote tarball", *tarPath, "tagged", *tag)
 	}
+	newName := ""
 	if *push != "" {
 		ref, err := image.Push(ctx, *push, idx)
 		if err != nil {
 			return err
 		}
 		fmt.Println(ref)
+		newName, _, _ = strings.Cut(ref, "@")
+	}
+	if *pin != "" {
+		if err := image.Pin(*pin, *pinImage, newName, d); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "pinned %s in %s\n", d, *pin)
 	}
 	return nil
 }
