@@ -18,7 +18,10 @@
 // RunSource checks what a source must do, which is only to list:
 // repositories page by page, and their tags when it implements
 // quaymirror.TagLister. A source whose listings carry no repository state
-// or visibility (an OCI catalog) says so with SourceOptions.Stateless.
+// or visibility (an OCI catalog) says so with SourceOptions.Stateless; a
+// store whose registry names manifests by their content (an OCI registry,
+// where a tag cannot point at a digest of the suite's choosing) implements
+// ImageStore, and the suite expects the digests of the images it pushed.
 //
 // A harness returns the backend under test and a store that seeds its
 // registry and reads its state back without going through the backend:

@@ -31,6 +31,20 @@ type SourceStore interface {
 	PushTags(namespace, name string, tags ...quaymirror.Tag) error
 }
 
+// ImageStore is a SourceStore of a registry that names manifests by
+// their content (an OCI registry): it cannot point a tag at a digest of
+// the caller's choosing, and keeps no change times. The suite pushes tags
+// through PushImages rather than PushTags when the store has it, and
+// expects the digests it returns.
+type ImageStore interface {
+	// PushImages pushes a new image, distinct from every other, under
+	// each tag of the repository namespace/name (creating the repository
+	// if needed, moving tags that exist), and returns the tags as the
+	// registry then holds them, in the order given: with their digests,
+	// without change times.
+	PushImages(namespace, name string, tags ...string) ([]quaymirror.Tag, error)
+}
+
 // Store seeds and reads back the state of a destination registry,
 // bypassing the backend under test, so the suite sees what was written,
 // not only what the backend reads back. registry/fake implements it.
