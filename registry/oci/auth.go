@@ -178,7 +178,11 @@ func (c *Client) fetchToken(ctx context.Context, scope string) (token, error) {
 		e := rep.fail()
 		if rep.status == http.StatusUnauthorized || rep.status == http.StatusForbidden {
 			e.kind = quaymirror.ErrUnauthorized
-			e.Message = strings.TrimSpace("the registry's token service rejected the credentials. " + e.Message)
+			why := "the registry's token service rejected the credentials"
+			if c.username == "" {
+				why = "the registry's token service refuses anonymous access: give credentials"
+			}
+			e.Message = strings.TrimSpace(why + ". " + e.Message)
 		}
 		return token{}, e
 	}
@@ -258,7 +262,7 @@ func parseChallenges(v string) []challenge {
 			if p.peek() == '"' {
 				val = p.quoted()
 			} else {
-				val = p.token()
+				val = p.bare()
 			}
 			ch.params[strings.ToLower(key)] = val
 			p.skip(" \t")
@@ -305,6 +309,16 @@ func (p *parser) token() string {
 		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),:;<=>?@[\\]{}", c) >= 0 {
 			break
 		}
+		p.i++
+	}
+	return p.s[start:p.i]
+}
+
+// bare reads an unquoted value up to a comma or white space (a realm URL
+// sent unquoted, against the RFC, still parses).
+func (p *parser) bare() string {
+	start := p.i
+	for p.i < len(p.s) && strings.IndexByte(", \t", p.s[p.i]) < 0 {
 		p.i++
 	}
 	return p.s[start:p.i]

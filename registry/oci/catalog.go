@@ -26,14 +26,12 @@ const maxCatalogPages = 10_000
 
 // cursor is the state a page token carries.
 type cursor struct {
-	// Query is the query of the next catalog request: the registry's Link
-	// (or, without one after a full page, n and last of the last name).
+	// Query is the query of the next catalog request: the registry's
+	// Link.
 	Query string `json:"q,omitempty"`
-	// After is set when the registry ignores last: the pages are cut by
-	// the client from the whole catalog, after this name.
+	// After is set when the client cuts the pages from the whole
+	// catalog: the last name (without the prefix) handed out.
 	After string `json:"a,omitempty"`
-	// Client marks client-side paging from the start.
-	Client bool `json:"c,omitempty"`
 }
 
 func (c cursor) encode() string {
@@ -68,7 +66,7 @@ func (c *Client) ListRepositories(ctx context.Context, namespace, pageToken stri
 	if err != nil {
 		return quaymirror.RepositoryPage{}, err
 	}
-	if cur.After != "" || cur.Client {
+	if cur.After != "" {
 		return c.clientPage(ctx, namespace, cur.After, nil)
 	}
 	query := cur.Query
@@ -83,33 +81,44 @@ func (c *Client) ListRepositories(ctx context.Context, namespace, pageToken stri
 			return quaymirror.RepositoryPage{}, err
 		}
 		q, _ := url.ParseQuery(query)
-		if !pagesByLast(names, q.Get("last")) {
-			// The registry ignores last, or does not sort: read it whole
-			// and cut the pages here. An answer below n without a next
-			// page is the whole catalog already.
-			var whole []string
-			if next == "" && !full(names, q) {
-				whole = names
+		afterName, _ := strings.CutPrefix(q.Get("last"), prefix)
+		if next == "" {
+			if full(names, q) {
+				// A full page without a Link: a registry that pages
+				// (exactly n names left), or one that cuts its answer
+				// silently and ignores last (go-containerregistry's).
+				// Only the whole catalog tells.
+				c.logger.Debug("a full catalog page without a Link; reading the whole catalog", "namespace", namespace)
+				return c.clientPage(ctx, namespace, afterName, nil)
 			}
-			// Go on after the last name handed out, if any.
-			afterName, _ := strings.CutPrefix(q.Get("last"), prefix)
-			c.logger.Debug("the registry's catalog does not page by last; paging it here", "namespace", namespace)
-			return c.clientPage(ctx, namespace, afterName, whole)
+			// The rest of the catalog (or all of it, for a registry that
+			// ignores last): every name of the namespace in it, in
+			// whatever order the registry keeps.
+			return c.clientPage(ctx, namespace, afterName, names)
 		}
+		if !pagesByLast(names, q.Get("last")) {
+			// Links, but pages that ignore last or are not sorted: read
+			// it whole and cut the pages here.
+			c.logger.Debug("the registry's catalog pages are not sorted after last; reading the whole catalog", "namespace", namespace)
+			return c.clientPage(ctx, namespace, afterName, nil)
+		}
+		// A catalog paged by last, as the specification has it: the
+		// names of the namespace come together right after the prefix,
+		// so the first name past them ends the listing.
 		var out []quaymirror.Repository
 		past := false
 		for _, n := range names {
-			if !strings.HasPrefix(n, prefix) {
-				past = past || after(n, prefix)
-				if past {
+			rest, ok := strings.CutPrefix(n, prefix)
+			if !ok || rest == "" {
+				if past = after(n, prefix); past {
 					break
 				}
 				continue
 			}
-			out = append(out, quaymirror.Repository{Namespace: namespace, Name: n[len(prefix):]})
+			out = append(out, quaymirror.Repository{Namespace: namespace, Name: rest})
 		}
 		switch {
-		case past || next == "":
+		case past:
 			return quaymirror.RepositoryPage{Repositories: out}, nil
 		case len(out) > 0:
 			return quaymirror.RepositoryPage{Repositories: out, Next: cursor{Query: next}.encode()}, nil
@@ -153,14 +162,6 @@ func (c *Client) catalogPage(ctx context.Context, query string) ([]string, strin
 	next, err := nextQuery(rep, catalogPath)
 	if err != nil {
 		return nil, "", err
-	}
-	q, _ := url.ParseQuery(query)
-	if next == "" && full(ans.Repositories, q) && len(ans.Repositories) > 0 {
-		// A full page without a Link: some registries (go-containerregistry's
-		// among them) cut pages silently. Ask for what follows; a
-		// registry that had given everything answers an empty page.
-		q.Set("last", ans.Repositories[len(ans.Repositories)-1])
-		next = q.Encode()
 	}
 	return ans.Repositories, next, nil
 }
@@ -260,23 +261,24 @@ func segCompare(a, b string) int {
 // after reports whether x comes after y in either order.
 func after(x, y string) bool { return x > y || segCompare(x, y) > 0 }
 
-// pagesByLast reports whether a page looks paged by last: every name after
-// last and the names in order.
+// pagesByLast reports whether a page looks paged by last: every name
+// after last and the names in order, in one of the two orders.
 func pagesByLast(names []string, last string) bool {
-	for i, n := range names {
-		if last != "" && !after(n, last) {
-			return false
+	inOrder := func(cmp func(a, b string) int) bool {
+		for i, n := range names {
+			if (i == 0 && last != "" && cmp(n, last) <= 0) || (i > 0 && cmp(n, names[i-1]) <= 0) {
+				return false
+			}
 		}
-		if i > 0 && !after(n, names[i-1]) {
-			return false
-		}
+		return true
 	}
-	return true
+	return inOrder(strings.Compare) || inOrder(segCompare)
 }
 
-// clientPage pages a registry that ignores last: it reads the whole
-// catalog (whole, when the caller holds it already), keeps the names of
-// the namespace after the cursor, and cuts a page of pageSize.
+// clientPage pages what the registry does not page by last: it reads the
+// whole catalog (or takes the names the caller holds: the rest of the
+// catalog), keeps the names of the namespace after the cursor, sorted,
+// and cuts a page of pageSize.
 func (c *Client) clientPage(ctx context.Context, namespace, afterName string, whole []string) (quaymirror.RepositoryPage, error) {
 	if whole == nil {
 		var err error

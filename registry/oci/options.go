@@ -30,9 +30,9 @@ const (
 	// DefaultPageSize is the n of a catalog request: the CNCF distribution
 	// registry's default page, below its default maximum of 1,000.
 	DefaultPageSize = 100
-	// DefaultTagPageSize is the n of a tags/list request, hence how many
-	// tags one ListTags page holds: each costs a HEAD request for its
-	// digest, so a page stays a small, paceable burst.
+	// DefaultTagPageSize is how many tags one ListTags page holds: each
+	// costs a HEAD request for its digest, so a page stays a small,
+	// paceable burst.
 	DefaultTagPageSize = 25
 	// MaxPageSize is the largest page asked for: the distribution
 	// registry refuses an n above its configured maximum (1,000 by
@@ -254,8 +254,8 @@ func WithPageSize(n int) Option {
 	}
 }
 
-// WithTagPageSize sets the n of tags/list requests, hence the tags of one
-// ListTags page, 1 to MaxPageSize. Default: DefaultTagPageSize.
+// WithTagPageSize sets how many tags one ListTags page holds, 1 to
+// MaxPageSize. Default: DefaultTagPageSize.
 func WithTagPageSize(n int) Option {
 	return func(o *options) error {
 		if n < 1 || n > MaxPageSize {

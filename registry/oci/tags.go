@@ -3,6 +3,7 @@ package oci
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -10,7 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
+	"slices"
 	"strings"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
@@ -50,26 +51,37 @@ type tagsAnswer struct {
 	Tags []string `json:"tags"`
 }
 
+// tagCursor is the state a tag page token carries: the query of the
+// registry's tag page (from its Link) and the last tag handed out of it.
+type tagCursor struct {
+	Query string `json:"q,omitempty"`
+	After string `json:"a,omitempty"`
+}
+
 // ListTags implements quaymirror.TagLister: the page of the repository's
-// tags (tags/list, paged by the Link header) that pageToken names, each
-// with the digest of its manifest (a HEAD request per tag) and no change
-// time, which registries do not tell. A tag deleted between the two
-// requests is left out. A repository the catalog lists without any tag
-// yields an empty page; one it does not list ErrNotFound.
+// tags that pageToken names, each with the digest of its manifest (a HEAD
+// request per tag) and no change time, which registries do not tell. The
+// client asks for the tag list without n (the whole list, or the
+// registry's own pages, followed by their Link) and hands it out sorted,
+// WithTagPageSize tags a page, so that a page costs a bounded number of
+// requests whatever the registry does with n and last. A tag deleted
+// between the two requests is left out. A repository the catalog lists
+// without any tag yields an empty page; one it does not list ErrNotFound.
 func (c *Client) ListTags(ctx context.Context, namespace, name, pageToken string) (quaymirror.TagPage, error) {
 	repo, err := repoPath(namespace, name)
 	if err != nil {
 		return quaymirror.TagPage{}, err
 	}
-	query := pageToken
-	if query == "" {
-		query = url.Values{"n": {strconv.Itoa(c.tagPageSize)}}.Encode()
-	} else if _, err := url.ParseQuery(query); err != nil {
-		return quaymirror.TagPage{}, fmt.Errorf("oci: invalid page token: %w", quaymirror.ErrInvalid)
+	var cur tagCursor
+	if pageToken != "" {
+		b, err := base64.RawURLEncoding.DecodeString(pageToken)
+		if err != nil || json.Unmarshal(b, &cur) != nil {
+			return quaymirror.TagPage{}, fmt.Errorf("oci: invalid page token: %w", quaymirror.ErrInvalid)
+		}
 	}
 	path := "/v2/" + repo + "/tags/list"
 	scope := "repository:" + namespace + "/" + name + ":pull"
-	rep, err := c.send(ctx, call{method: http.MethodGet, path: path, query: query, scope: scope})
+	rep, err := c.send(ctx, call{method: http.MethodGet, path: path, query: cur.Query, scope: scope})
 	if err != nil {
 		return quaymirror.TagPage{}, err
 	}
@@ -79,7 +91,7 @@ func (c *Client) ListTags(ctx context.Context, namespace, name, pageToken string
 		// catalog tells.
 		listed, lerr := c.listed(ctx, namespace, name)
 		switch {
-		case lerr != nil:
+		case lerr != nil && !errors.Is(lerr, ErrCatalogRefused):
 			return quaymirror.TagPage{}, lerr
 		case listed:
 			return quaymirror.TagPage{}, nil
@@ -93,17 +105,29 @@ func (c *Client) ListTags(ctx context.Context, namespace, name, pageToken string
 	if err := json.Unmarshal(rep.body, &ans); err != nil {
 		return quaymirror.TagPage{}, rep.bad("the tag list is not JSON of the distribution specification's form: %v", err)
 	}
-	next, err := nextQuery(rep, path)
+	link, err := nextQuery(rep, path)
 	if err != nil {
 		return quaymirror.TagPage{}, err
 	}
-	q, _ := url.ParseQuery(query)
-	if next == "" && full(ans.Tags, q) && len(ans.Tags) > 0 {
-		q.Set("last", ans.Tags[len(ans.Tags)-1])
-		next = q.Encode()
+	names := slices.Clone(ans.Tags)
+	slices.Sort(names)
+	names = slices.Compact(names)
+	if cur.After != "" {
+		i, _ := slices.BinarySearch(names, cur.After)
+		for i < len(names) && names[i] <= cur.After {
+			i++
+		}
+		names = names[i:]
 	}
-	page := quaymirror.TagPage{Next: next}
-	for _, t := range ans.Tags {
+	var page quaymirror.TagPage
+	switch {
+	case len(names) > c.tagPageSize:
+		names = names[:c.tagPageSize]
+		page.Next = encodeTagCursor(tagCursor{Query: cur.Query, After: names[len(names)-1]})
+	case link != "":
+		page.Next = encodeTagCursor(tagCursor{Query: link})
+	}
+	for _, t := range names {
 		if !quaymirror.ValidTagName(t) {
 			return quaymirror.TagPage{}, rep.bad("the tag list holds %q, which is not a tag name", t)
 		}
@@ -117,6 +141,11 @@ func (c *Client) ListTags(ctx context.Context, namespace, name, pageToken string
 		page.Tags = append(page.Tags, quaymirror.Tag{Name: t, Digest: d})
 	}
 	return page, nil
+}
+
+func encodeTagCursor(c tagCursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // digest returns the digest of the manifest tag points at: the
