@@ -1,19 +1,26 @@
 package ocitest
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
 )
@@ -55,6 +62,10 @@ func (r *Registry) Close() { _ = r.server.Close() }
 type Store struct {
 	host string
 	opts []remote.Option
+
+	once   sync.Once
+	pusher *remote.Pusher
+	err    error
 }
 
 // NewStore returns a store pushing to the registry at host (host:port;
@@ -62,6 +73,22 @@ type Store struct {
 // transport).
 func NewStore(host string, opts ...remote.Option) *Store {
 	return &Store{host: host, opts: opts}
+}
+
+// pushConcurrency bounds the images PushImages pushes at once.
+const pushConcurrency = 8
+
+// push pushes img as ref through one Pusher, which keeps each
+// repository's authenticated transport.
+func (s *Store) push(ref name.Reference, img v1.Image) error {
+	s.once.Do(func() { s.pusher, s.err = remote.NewPusher(s.opts...) })
+	if s.err != nil {
+		return s.err
+	}
+	if err := s.pusher.Push(context.Background(), ref, img); err != nil {
+		return fmt.Errorf("ocitest: pushing %s: %w", ref, err)
+	}
+	return nil
 }
 
 // AddOrganization does nothing: an OCI registry's organisations are path
@@ -81,15 +108,11 @@ func (s *Store) AddRepository(repo quaymirror.Repository) error {
 	if err != nil {
 		return err
 	}
-	img, err := random.Image(64, 1)
+	img, digest, err := newImage()
 	if err != nil {
 		return err
 	}
-	d, err := img.Digest()
-	if err != nil {
-		return err
-	}
-	return remote.Write(ref.Digest(d.String()), img, s.opts...)
+	return s.push(ref.Digest(digest), img)
 }
 
 // ErrContentAddressed is what PushTags answers: an OCI registry names a
@@ -100,23 +123,31 @@ var ErrContentAddressed = errors.New("ocitest: an OCI registry names manifests b
 // PushTags returns ErrContentAddressed; use PushImages.
 func (s *Store) PushTags(string, string, ...quaymirror.Tag) error { return ErrContentAddressed }
 
-// PushImages pushes a new random image under each tag of namespace/name
-// and returns the tags with the digests of their images.
+// PushImages pushes a new random image under each tag of namespace/name,
+// several at once, and returns the tags with the digests of their images.
 func (s *Store) PushImages(namespace, repo string, tags ...string) ([]quaymirror.Tag, error) {
 	ref, err := s.repository(namespace, repo)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]quaymirror.Tag, 0, len(tags))
-	for _, t := range tags {
-		img, digest, err := newImage()
-		if err != nil {
-			return nil, err
-		}
-		if err := remote.Write(ref.Tag(t), img, s.opts...); err != nil {
-			return nil, fmt.Errorf("ocitest: pushing %s:%s: %w", ref, t, err)
-		}
-		out = append(out, quaymirror.Tag{Name: t, Digest: digest})
+	out := make([]quaymirror.Tag, len(tags))
+	errs := make([]error, len(tags))
+	sem := make(chan struct{}, pushConcurrency)
+	var wg sync.WaitGroup
+	for i, t := range tags {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			img, digest, err := newImage()
+			if err == nil {
+				err = s.push(ref.Tag(t), img)
+			}
+			out[i], errs[i] = quaymirror.Tag{Name: t, Digest: digest}, err
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -125,10 +156,25 @@ func (s *Store) repository(namespace, repo string) (name.Repository, error) {
 	return name.NewRepository(s.host+"/"+namespace+"/"+repo, name.Insecure, name.StrictValidation)
 }
 
-// newImage returns a small random image (one layer of 64 random bytes)
-// and the digest of its manifest.
+// baseLayer is the layer every image shares: images differ by their
+// configuration, so a registry holding many of them in one repository
+// stores (and receives) the layer once.
+var baseLayer = sync.OnceValues(func() (v1.Layer, error) { return random.Layer(64, types.DockerLayer) })
+
+// newImage returns a small image distinct from every other (its
+// configuration carries random bytes) and the digest of its manifest.
 func newImage() (v1.Image, string, error) {
-	img, err := random.Image(64, 1)
+	layer, err := baseLayer()
+	if err != nil {
+		return nil, "", err
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		return nil, "", err
+	}
+	nonce := make([]byte, 16)
+	_, _ = rand.Read(nonce)
+	img, err = mutate.Config(img, v1.Config{Labels: map[string]string{"quaymirror.test/nonce": hex.EncodeToString(nonce)}})
 	if err != nil {
 		return nil, "", err
 	}
