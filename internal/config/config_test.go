@@ -123,7 +123,8 @@ func TestEveryVariableIsParsed(t *testing.T) {
 	// directories and credentials directory have their own tests).
 	for _, s := range Settings() {
 		switch s.Env {
-		case "SOURCE_TOKENS_DIR", "DESTINATION_TOKENS_DIR", "QUAY_CREDENTIALS_DIR", "ALLOW_INSECURE_HTTP":
+		case "SOURCE_TOKENS_DIR", "DESTINATION_TOKENS_DIR", "QUAY_CREDENTIALS_DIR", "ALLOW_INSECURE_HTTP",
+			"SOURCE_TYPE", "SOURCE_USERNAME", "SOURCE_PASSWORD", "SOURCE_CREDENTIALS_DIR": // TestSourceTypes
 			continue
 		}
 		if _, ok := env[s.Env]; !ok {
@@ -452,6 +453,87 @@ func TestMetricsAndEventsSettings(t *testing.T) {
 		maps.Copy(env, extra)
 		if _, err := load(t, env, NeedStatus); err != nil {
 			t.Errorf("%v: %v", extra, err)
+		}
+	}
+}
+
+// A harbor or oci source reads with a token, credentials (one pair, or a
+// file per organization holding username:password) or anonymously; a
+// quay source with a token only. Mixing them is refused before any
+// request.
+func TestSourceTypes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "creds")
+	must(t, os.Mkdir(creds, 0o700))
+	must(t, os.WriteFile(filepath.Join(creds, "internal-docker-io"), []byte("robot$internal-docker-io+mirror:s3cret:with:colons\n"), 0o600))
+	must(t, os.WriteFile(filepath.Join(creds, "internal-acic-images"), []byte("reader:pw2"), 0o600))
+	bad := filepath.Join(dir, "bad")
+	must(t, os.Mkdir(bad, 0o700))
+	must(t, os.WriteFile(filepath.Join(bad, "internal-docker-io"), []byte("no-colon-here"), 0o600))
+	base := func(kind string, kv ...string) map[string]string {
+		env := validEnv()
+		delete(env, "SOURCE_TOKEN")
+		env["SOURCE_TYPE"] = kind
+		for i := 0; i+1 < len(kv); i += 2 {
+			env[kv[i]] = kv[i+1]
+		}
+		return env
+	}
+
+	r, err := load(t, base("HARBOR", "SOURCE_USERNAME", "robot$x+y", "SOURCE_PASSWORD", "secret"), NeedSync)
+	must(t, err)
+	if r.SourceType != SourceHarbor || r.Orgs[0].SourceUsername != "robot$x+y" || r.Orgs[1].SourcePassword.Reveal() != "secret" || r.Orgs[0].SourceToken != "" {
+		t.Errorf("harbor with credentials: %+v", r.Orgs)
+	}
+	r, err = load(t, base("oci", "SOURCE_CREDENTIALS_DIR", creds), NeedSync)
+	must(t, err)
+	if r.Orgs[0].SourceUsername != "robot$internal-docker-io+mirror" || r.Orgs[0].SourcePassword.Reveal() != "s3cret:with:colons" ||
+		r.Orgs[1].SourceUsername != "reader" || r.Orgs[1].SourcePassword.Reveal() != "pw2" {
+		t.Errorf("oci with a credentials directory: %q %q", r.Orgs[0].SourceUsername, r.Orgs[1].SourceUsername)
+	}
+	r, err = load(t, base("oci", "SOURCE_TOKEN", srcToken), NeedSync)
+	must(t, err)
+	if r.Orgs[0].SourceToken.Reveal() != srcToken || r.Orgs[0].SourceUsername != "" {
+		t.Errorf("oci with a token: %+v", r.Orgs[0])
+	}
+	r, err = load(t, base("harbor"), NeedSync)
+	must(t, err)
+	if r.Orgs[0].SourceToken != "" || r.Orgs[0].SourceUsername != "" {
+		t.Errorf("harbor without credentials is anonymous: %+v", r.Orgs[0])
+	}
+	r, err = load(t, validEnv(), NeedSync)
+	must(t, err)
+	if r.SourceType != SourceQuay {
+		t.Errorf("default SOURCE_TYPE = %q, want quay", r.SourceType)
+	}
+
+	for _, tc := range []struct {
+		env     map[string]string
+		setting string
+	}{
+		{base("gitlab"), "SOURCE_TYPE"},
+		{base("quay"), "SOURCE_TOKEN"},
+		{base("quay", "SOURCE_TOKEN", srcToken, "SOURCE_USERNAME", "u", "SOURCE_PASSWORD", "p"), "SOURCE_USERNAME"},
+		{base("quay", "SOURCE_TOKEN", srcToken, "SOURCE_CREDENTIALS_DIR", creds), "SOURCE_CREDENTIALS_DIR"},
+		{base("oci", "SOURCE_TOKEN", srcToken, "SOURCE_USERNAME", "u", "SOURCE_PASSWORD", "p"), "SOURCE_USERNAME"},
+		{base("oci", "SOURCE_USERNAME", "u", "SOURCE_CREDENTIALS_DIR", creds), "SOURCE_CREDENTIALS_DIR"},
+		{base("oci", "SOURCE_USERNAME", "u"), "SOURCE_PASSWORD"},
+		{base("harbor", "SOURCE_PASSWORD", "p"), "SOURCE_USERNAME"},
+		{base("harbor", "SOURCE_USERNAME", "a:b", "SOURCE_PASSWORD", "p"), "SOURCE_USERNAME"},
+		{base("harbor", "SOURCE_CREDENTIALS_DIR", bad), "SOURCE_CREDENTIALS_DIR"},
+		{base("harbor", "SOURCE_CREDENTIALS_DIR", filepath.Join(dir, "missing")), "SOURCE_CREDENTIALS_DIR"},
+	} {
+		_, err := load(t, tc.env, NeedSync)
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Setting != tc.setting {
+			t.Errorf("SOURCE_TYPE=%s: error %v, want one naming %s", tc.env["SOURCE_TYPE"], err, tc.setting)
+			continue
+		}
+		for _, secret := range []string{"secret", "s3cret", srcToken} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error %q shows a secret", err)
+			}
 		}
 	}
 }
