@@ -314,7 +314,8 @@ func TestDemo(t *testing.T) {
 	if r.code != ExitOK {
 		t.Fatalf("demo = %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"$ quaymirror check", "$ quaymirror plan", "$ quaymirror sync", "$ quaymirror status", "healed", "the second sent none"} {
+	for _, want := range []string{"$ quaymirror check", "$ quaymirror plan", "$ quaymirror sync", "$ quaymirror status", "healed",
+		"SOURCE_TYPE=oci", "first page lists 3 repositories", "3 created", "3 unchanged", "each second sync sent none"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
