@@ -87,6 +87,13 @@ func TestImportRules(t *testing.T) {
 		"registry/registrytest":  {"quaymirror"},
 		"registry/quay":          {"quaymirror", "registry/transport"},
 		"registry/quay/quaytest": {"quaymirror", "registry/fake", "registry/emulation"},
+		// The sources beyond Quay: clients on the transport; Harbor's
+		// emulator on the emulation with a model of its own (not Quay's
+		// fake); the OCI test registries on go-containerregistry alone.
+		"registry/harbor":            {"quaymirror", "registry/transport"},
+		"registry/harbor/harbortest": {"quaymirror", "registry/emulation"},
+		"registry/oci":               {"quaymirror", "registry/transport"},
+		"registry/oci/ocitest":       {"quaymirror"},
 		// Backends to come: a client on the transport, its emulator on
 		// the model or the emulation.
 		"registry/":            {"quaymirror", "registry/transport", "registry/fake", "registry/emulation"},

@@ -152,6 +152,13 @@ func (c *Client) catalogPage(ctx context.Context, query string) ([]string, strin
 	if err != nil {
 		return nil, "", err
 	}
+	if q, _ := url.ParseQuery(query); rep.status == http.StatusBadRequest && q.Has("n") && rep.fail().Code == "PAGINATION_NUMBER_INVALID" {
+		// n above the registry's maximum (the distribution registry's
+		// catalog.maxentries): let it choose, and follow its Links.
+		c.logger.Debug("the registry refuses the catalog page size; using its own", "n", q.Get("n"))
+		q.Del("n")
+		return c.catalogPage(ctx, q.Encode())
+	}
 	if !rep.ok() {
 		return nil, "", c.catalogFailure(ctx, rep)
 	}
