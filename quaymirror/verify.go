@@ -322,18 +322,19 @@ func (v *Verification) finish(now time.Time) {
 func (e *Engine) verifyRepository(ctx context.Context, c *counter, src, dst TagLister, name string, state State, exists bool, now time.Time) (_ verdict, ok bool) {
 	p := e.policy
 	r := VerifiedRepository{Name: name, Missing: []string{}, Stale: []string{}, Pending: []string{}}
-	fail := func(op, ns string, err error) (verdict, bool) {
+	// fail records err, which names the repository already.
+	fail := func(err error) (verdict, bool) {
 		if ctx.Err() != nil {
 			return verdict{}, false
 		}
-		r.err = &RepositoryError{Op: op, Repository: ns + "/" + name, Err: err}
-		r.Error = r.err.Error()
+		r.err = err
+		r.Error = err.Error()
 		e.logger.Warn("repository not verified", "repository", name, "error", r.Error)
 		return verdict{repo: r}, true
 	}
 	all, err := Tags(ctx, pacedTags{e, c, sourceRead, src}, p.SourceNamespace, name)
 	if err != nil {
-		return fail("list source tags", p.SourceNamespace, err)
+		return fail(fmt.Errorf("source: %w", err))
 	}
 	selected := slices.DeleteFunc(all, func(t Tag) bool { return !matchAny(p.TagGlobs, t.Name) })
 	if len(selected) == 0 {
@@ -358,7 +359,7 @@ func (e *Engine) verifyRepository(ctx context.Context, c *counter, src, dst TagL
 		case errors.Is(err, ErrNotFound):
 			r.Reason = "not mirrored at the destination (no mirror configuration)"
 		case err != nil:
-			return fail("read mirror", ns, err)
+			return fail(&RepositoryError{Op: "read mirror", Repository: ns + "/" + name, Err: err})
 		default:
 			mirrored = true
 		}
@@ -372,7 +373,7 @@ func (e *Engine) verifyRepository(ctx context.Context, c *counter, src, dst TagL
 		case errors.Is(err, ErrNotFound):
 			r.Reason = "missing at the destination"
 		case err != nil:
-			return fail("list destination tags", ns, err)
+			return fail(fmt.Errorf("destination: %w", err))
 		}
 		for _, t := range tags {
 			held[t.Name] = t

@@ -226,8 +226,8 @@ func TestVerifyRepositoryErrorDoesNotStopTheOthers(t *testing.T) {
 			errs[r.Name] = r.Err()
 		}
 	}
-	if !errors.Is(errs["app/partial"], quaymirror.ErrUnavailable) || !strings.Contains(errs["app/partial"].Error(), "list destination tags acme/app/partial") ||
-		!errors.Is(errs["app/absent"], quaymirror.ErrForbidden) || !strings.Contains(errs["app/absent"].Error(), "list source tags acme/app/absent") {
+	if !errors.Is(errs["app/partial"], quaymirror.ErrUnavailable) || errs["app/partial"].Error() != "destination: listing the tags of acme/app/partial (page 1): boom: registry unavailable" ||
+		!errors.Is(errs["app/absent"], quaymirror.ErrForbidden) || errs["app/absent"].Error() != "source: listing the tags of acme/app/absent (page 1): refused: forbidden" {
 		t.Errorf("errors = %v", errs)
 	}
 }
