@@ -314,7 +314,8 @@ func TestDemo(t *testing.T) {
 	if r.code != ExitOK {
 		t.Fatalf("demo = %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"$ quaymirror check", "$ quaymirror plan", "$ quaymirror sync", "$ quaymirror status", "healed", "the second sent none"} {
+	for _, want := range []string{"$ quaymirror check", "$ quaymirror plan", "$ quaymirror sync", "$ quaymirror status", "healed", "the second sent none",
+		"$ quaymirror verify", "recovery point 2h00m", "missing: v1.1.0", "pending: v1.0.1"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q", want)
 		}

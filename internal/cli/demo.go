@@ -13,11 +13,12 @@ import (
 func demoCommand() *command {
 	return &command{
 		name:    "demo",
-		summary: "run check, plan, sync and status against two emulated Quays on loopback",
+		summary: "run check, plan, sync, status and verify against two emulated Quays on loopback",
 		usage: `Starts two emulated Quay registries on 127.0.0.1 (a source with two
 organizations and a destination with the organizations and their robot),
-then runs quaymirror check, plan, sync, sync again, and status against them
-with the real client over real HTTP, printing each command and its output.
+then runs quaymirror check, plan, sync, sync again, status and verify against
+them with the real client over real HTTP, printing each command and its
+output.
 Nothing leaves the machine; no configuration is needed.
 
 Example:
@@ -73,6 +74,15 @@ func runDemo(ctx context.Context, env *runEnv) int {
 	ok = step("Status: mirror health, exit 1 for alerting", []string{"status", "--org", org}, ExitFailed) &&
 		step("Status with --heal: cancel and re-trigger the stuck mirror", []string{"status", "--org", org, "--heal"}, ExitFailed)
 	if !ok {
+		return ExitFailed
+	}
+
+	// The source moves on: a release pushed two hours ago that the
+	// mirrors have not copied, and a fix pushed a minute ago.
+	_ = d.Source.Fake.PushTags(org, "library/nginx", quaymirror.Tag{Name: "v1.1.0", LastModified: now.Add(-2 * time.Hour)})
+	_ = d.Source.Fake.PushTags(org, "library/redis", quaymirror.Tag{Name: "v1.0.1", LastModified: now.Add(-time.Minute)})
+	fmt.Fprintf(w, "\n\n(The source moves on: library/nginx got v1.1.0 two hours ago, library/redis v1.0.1 a minute ago.)")
+	if !step("Verify: what the standby lacks, and since when; exit 1 for alerting", []string{"verify"}, ExitFailed) {
 		return ExitFailed
 	}
 	fmt.Fprintf(w, "\n\nDone. The two syncs sent %d write requests to the destination; the second sent none.\n", writes)
