@@ -196,8 +196,9 @@ func (e *Engine) Verify(ctx context.Context) (*Verification, error) {
 	defer cancel()
 
 	// The destination listing says which repositories exist there and
-	// whether they are mirrors; it runs beside the source listing, and
-	// the repositories are compared once it is complete.
+	// whether they are mirrors. It runs beside the source listing and
+	// the reads of the source's tags, and each repository waits for it to
+	// be complete only to be compared.
 	states := make(map[string]State)
 	dstDone := make(chan struct{})
 	var dstErr error
@@ -233,15 +234,20 @@ func (e *Engine) Verify(ctx context.Context) (*Verification, error) {
 			}
 		})
 	}()
-	<-dstDone
-	if dstErr != nil {
-		cancel()
-		for range srcRepos {
+	// destination tells a worker the repository's state at the
+	// destination once the listing is complete; ok is false when the
+	// listing failed or ctx ended.
+	destination := func(name string) (state State, exists, ok bool) {
+		select {
+		case <-dstDone:
+		case <-lctx.Done():
+			return "", false, false
 		}
-		if ctx.Err() != nil {
-			return interrupted()
+		if dstErr != nil {
+			return "", false, false
 		}
-		return nil, fmt.Errorf("destination: %w", dstErr)
+		state, exists = states[name]
+		return state, exists, true
 	}
 
 	var mu sync.Mutex
@@ -259,9 +265,8 @@ func (e *Engine) Verify(ctx context.Context) (*Verification, error) {
 		if !e.selected(r.Name) {
 			continue
 		}
-		state, exists := states[r.Name]
 		if !pool.Go(func() {
-			if res, ok := e.verifyRepository(lctx, c, src, dst, r.Name, state, exists, now); ok {
+			if res, ok := e.verifyRepository(lctx, c, src, dst, r.Name, destination, now); ok {
 				record(res)
 			}
 		}) {
@@ -271,10 +276,16 @@ func (e *Engine) Verify(ctx context.Context) (*Verification, error) {
 	for range srcRepos {
 		// Only when the context ended: the lister stops at its next send.
 	}
+	<-dstDone
+	if dstErr != nil {
+		cancel() // the workers waiting for it
+	}
 	pool.Wait()
 	switch {
 	case ctx.Err() != nil:
 		return interrupted()
+	case dstErr != nil:
+		return nil, fmt.Errorf("destination: %w", dstErr)
 	case srcErr != nil:
 		return nil, fmt.Errorf("source: %w", srcErr)
 	}
@@ -317,9 +328,11 @@ func (v *Verification) finish(now time.Time) {
 }
 
 // verifyRepository compares one selected source repository with the
-// destination, which lists it in state (exists false: it does not).
-// ok is false when ctx ended before the comparison was done.
-func (e *Engine) verifyRepository(ctx context.Context, c *counter, src, dst TagLister, name string, state State, exists bool, now time.Time) (_ verdict, ok bool) {
+// destination, whose listing tells, once complete, the state it lists
+// the repository in (exists false: it does not). ok is false when ctx
+// ended, or the listing failed, before the comparison was done.
+func (e *Engine) verifyRepository(ctx context.Context, c *counter, src, dst TagLister, name string,
+	destination func(name string) (state State, exists, ok bool), now time.Time) (_ verdict, ok bool) {
 	p := e.policy
 	r := VerifiedRepository{Name: name, Missing: []string{}, Stale: []string{}, Pending: []string{}}
 	// fail records err, which names the repository already.
@@ -341,6 +354,10 @@ func (e *Engine) verifyRepository(ctx context.Context, c *counter, src, dst TagL
 		return verdict{repo: r}, true
 	}
 
+	state, exists, ok := destination(name)
+	if !ok {
+		return verdict{}, false
+	}
 	ns := p.DestinationNamespace
 	mirrored := false
 	switch {
