@@ -214,6 +214,9 @@ func (e *Engine) Verify(ctx context.Context) (*Verification, error) {
 			states[r.Name] = r.State
 			return true
 		})
+		if dstErr != nil {
+			cancel() // nothing can be compared: stop the source's side
+		}
 	}()
 	srcRepos := make(chan Repository, sourceLookahead)
 	var srcErr error
@@ -277,9 +280,6 @@ func (e *Engine) Verify(ctx context.Context) (*Verification, error) {
 		// Only when the context ended: the lister stops at its next send.
 	}
 	<-dstDone
-	if dstErr != nil {
-		cancel() // the workers waiting for it
-	}
 	pool.Wait()
 	switch {
 	case ctx.Err() != nil:
