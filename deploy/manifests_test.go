@@ -57,6 +57,9 @@ const (
 	// maxCronJobName: the controller appends an 11-character suffix to
 	// name its Jobs, which must stay within 63.
 	maxCronJobName = 52
+	// componentLabel says what a workload does: function, schedule (the
+	// PingSource), cronjob (the sync), status, verify, check.
+	componentLabel = "app.kubernetes.io/component"
 )
 
 var defaultOrgs = []string{"internal-registry-redhat-io", "internal-docker-io", "internal-acic-images"}
@@ -220,17 +223,19 @@ type overlaySpec struct {
 	// applies holds them: the overlays applied by hand hold their own
 	// workloads only, so that `oc delete -k` of one of them never takes
 	// the namespace, and the Secrets in it, along.
-	base   bool
-	dryRun bool // DRY_RUN=true whatever quay-mirror-config says
+	base bool
+	// statusVerify: a scheduled status and verify per organisation.
+	statusVerify bool
+	dryRun       bool // DRY_RUN=true whatever quay-mirror-config says
 }
 
 func overlayOf(t *testing.T, overlay string) overlaySpec {
 	t.Helper()
 	switch overlay {
 	case "default":
-		return overlaySpec{kind: "function", orgs: defaultOrgs, base: true}
+		return overlaySpec{kind: "function", orgs: defaultOrgs, base: true, statusVerify: true}
 	case "cronjob":
-		return overlaySpec{kind: "cronjob", orgs: defaultOrgs, base: true}
+		return overlaySpec{kind: "cronjob", orgs: defaultOrgs, base: true, statusVerify: true}
 	case "check":
 		return overlaySpec{kind: "check", orgs: defaultOrgs}
 	case "dry-run":
@@ -239,7 +244,7 @@ func overlayOf(t *testing.T, overlay string) overlaySpec {
 	if _, err := os.Stat(filepath.Join("orgs", overlay, "settings")); err != nil {
 		t.Fatalf("overlay %s is neither default, cronjob, check, dry-run nor an organisation of orgs/: teach this test what it deploys", overlay)
 	}
-	return overlaySpec{kind: "function", orgs: []string{overlay}}
+	return overlaySpec{kind: "function", orgs: []string{overlay}, statusVerify: true}
 }
 
 func TestOverlays(t *testing.T) {
@@ -259,10 +264,16 @@ func TestOverlays(t *testing.T) {
 			}
 			b.checkConfigMaps(t, spec.orgs)
 
-			counts := map[string]int{"function": len(b.services), "schedule": len(b.pings), "cronjob": len(b.cronJobs), "check": len(b.jobs)}
+			counts := map[string]int{"function": len(b.services), "schedule": len(b.pings), "cronjob": 0, "status": 0, "verify": 0, "check": len(b.jobs)}
+			for _, cj := range b.cronJobs {
+				counts[cj.Labels[componentLabel]]++
+			}
 			want := map[string]int{spec.kind: len(spec.orgs)}
 			if spec.kind == "function" {
 				want["schedule"] = len(spec.orgs)
+			}
+			if spec.statusVerify {
+				want["status"], want["verify"] = len(spec.orgs), len(spec.orgs)
 			}
 			for k, n := range counts {
 				if n != want[k] {
@@ -270,13 +281,14 @@ func TestOverlays(t *testing.T) {
 				}
 			}
 
-			served := map[string]string{} // organisation → workload
+			served := map[string]string{} // what (function, status, ...) of which organisation → workload
 			for _, w := range b.workloads() {
 				org := b.checkWorkload(t, w, settings, cluster)
-				if prev, dup := served[org]; dup {
-					t.Errorf("%s and %s both serve %s", prev, w.name, org)
+				role := w.labels[componentLabel] + " of " + org
+				if prev, dup := served[role]; dup {
+					t.Errorf("%s and %s are both the %s", prev, w.name, role)
 				}
-				served[org] = w.name
+				served[role] = w.name
 				env, err := effectiveEnv(w.pod.Containers[0], b.withCluster(cluster))
 				if err != nil {
 					t.Fatal(err)
@@ -286,9 +298,15 @@ func TestOverlays(t *testing.T) {
 						w.kind, w.name, got, cluster.Data["DRY_RUN"])
 				}
 			}
+			roles := []string{spec.kind}
+			if spec.statusVerify {
+				roles = append(roles, "status", "verify")
+			}
 			for _, org := range spec.orgs {
-				if _, ok := served[org]; !ok {
-					t.Errorf("nothing serves %s", org)
+				for _, role := range roles {
+					if _, ok := served[role+" of "+org]; !ok {
+						t.Errorf("no %s of %s", role, org)
+					}
 				}
 			}
 			for name, svc := range b.services {
@@ -753,8 +771,13 @@ func (b *build) checkCronJob(t *testing.T, cj *batchv1.CronJob, cluster *corev1.
 		t.Errorf("%s pod does not require a non-root user", name)
 	}
 	c := pod.Containers[0]
-	if !slices.Equal(c.Args, []string{"sync"}) {
-		t.Errorf("%s args = %v, want [sync]", name, c.Args)
+	// Each CronJob runs the command its component names.
+	command := map[string]string{"cronjob": "sync", "status": "status", "verify": "verify"}[cj.Labels[componentLabel]]
+	if command == "" || !slices.Equal(c.Args, []string{command}) {
+		t.Errorf("%s (component %q) args = %v, want [%s]", name, cj.Labels[componentLabel], c.Args, command)
+	}
+	if l := job.Template.Labels[componentLabel]; l != cj.Labels[componentLabel] {
+		t.Errorf("%s pods are component %q, the CronJob %q", name, l, cj.Labels[componentLabel])
 	}
 	env, err := effectiveEnv(c, b.withCluster(cluster))
 	if err != nil {
