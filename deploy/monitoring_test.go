@@ -1,16 +1,28 @@
 package deploy
 
 import (
+	"bytes"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/VictoriaMetrics/metricsql"
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
+
+	"github.com/quaymirror/quaymirror/metrics"
+	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/runner"
 )
 
 // What the monitoring (deploy/monitoring) promises.
@@ -19,13 +31,28 @@ const (
 	pushgateway = "quaymirror-pushgateway"
 	// pushgatewayURL is METRICS_PUSHGATEWAY of every workload that pushes.
 	pushgatewayURL = "http://quaymirror-pushgateway:9091"
+	// ruleName is the PrometheusRule holding the alerts.
+	ruleName = "quaymirror"
 	// dashboardConfigMap holds the Grafana dashboard.
 	dashboardConfigMap = "quaymirror-dashboard"
+	// evaluationScope makes OpenShift's user-workload Prometheus evaluate
+	// the rules itself.
+	evaluationScope = "openshift.io/prometheus-rule-evaluation-scope"
+	// thresholdPrefix names the records holding the alerts' thresholds.
+	thresholdPrefix = "quaymirror:threshold:"
+	// requireToolsEnv=1 makes a missing tool a failure rather than a skip
+	// (.ci/run sets it).
+	requireToolsEnv = "QUAYMIRROR_REQUIRE_TOOLS"
+	// operationsDoc holds the runbook: a heading per alert.
+	operationsDoc = "../docs/operations.md"
+	// runbookBase is where each alert's runbook_url points, plus the
+	// heading's anchor.
+	runbookBase = "https://github.com/quaymirror/quaymirror/blob/main/docs/operations.md#"
 )
 
 // checkMonitoring checks what an overlay with deploy/monitoring holds: a
 // Pushgateway the runs can reach at pushgatewayURL, scraped through a
-// ServiceMonitor.
+// ServiceMonitor, the rules.
 func (b *build) checkMonitoring(t *testing.T) {
 	t.Helper()
 	d := b.deployments[pushgateway]
@@ -134,6 +161,14 @@ func (b *build) checkMonitoring(t *testing.T) {
 	if !ep.HonorLabels {
 		t.Errorf("ServiceMonitor %s: honorLabels is false; a Pushgateway is scraped with honor_labels", sm.Name)
 	}
+
+	r := b.rules[ruleName]
+	if r == nil || len(b.rules) != 1 {
+		t.Fatalf("%s: want the one PrometheusRule %s", b.dir, ruleName)
+	}
+	if r.Labels[evaluationScope] != "leaf-prometheus" {
+		t.Errorf("PrometheusRule %s lacks %s=leaf-prometheus", r.Name, evaluationScope)
+	}
 }
 
 // versionedImage is a repository and a release tag.
@@ -148,6 +183,498 @@ func restricted(sc *corev1.SecurityContext) bool {
 		sc.Capabilities != nil && slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) && len(sc.Capabilities.Add) == 0 &&
 		sc.SeccompProfile != nil && sc.SeccompProfile.Type == corev1.SeccompProfileTypeRuntimeDefault &&
 		(sc.Privileged == nil || !*sc.Privileged)
+}
+
+// defaultRules is the PrometheusRule of overlays/default.
+func defaultRules(t *testing.T) *monitoringv1.PrometheusRule {
+	t.Helper()
+	r := kustomize(t, filepath.Join("overlays", "default")).rules[ruleName]
+	if r == nil {
+		t.Fatalf("overlays/default has no PrometheusRule %s", ruleName)
+	}
+	return r
+}
+
+// rulesFile is spec as a Prometheus rules file, serialised as
+// prometheus-operator does to hand it to Prometheus.
+func rulesFile(t *testing.T, spec monitoringv1.PrometheusRuleSpec) []byte {
+	t.Helper()
+	y, err := yaml.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return y
+}
+
+// enforceNamespace rewrites spec as OpenShift's user-workload monitoring
+// does (prometheus-operator's enforcedNamespaceLabel): every rule gets
+// the label namespace=ns, every selector the matcher namespace="ns".
+// promtool then parses what this prints, with Prometheus' own parser.
+func enforceNamespace(t *testing.T, spec monitoringv1.PrometheusRuleSpec, ns string) monitoringv1.PrometheusRuleSpec {
+	t.Helper()
+	out := *spec.DeepCopy()
+	for gi := range out.Groups {
+		for ri := range out.Groups[gi].Rules {
+			r := &out.Groups[gi].Rules[ri]
+			if r.Labels == nil {
+				r.Labels = map[string]string{}
+			}
+			r.Labels["namespace"] = ns
+			expr, err := metricsql.Parse(r.Expr.String())
+			if err != nil {
+				t.Fatalf("%q: %v", r.Expr.String(), err)
+			}
+			metricsql.VisitAll(expr, func(e metricsql.Expr) {
+				if me, ok := e.(*metricsql.MetricExpr); ok {
+					for i, lfs := range me.LabelFilterss {
+						lfs = slices.DeleteFunc(lfs, func(f metricsql.LabelFilter) bool { return f.Label == "namespace" })
+						me.LabelFilterss[i] = append(lfs, metricsql.LabelFilter{Label: "namespace", Value: ns})
+					}
+				}
+			})
+			r.Expr = intstr.FromString(string(expr.AppendString(nil)))
+		}
+	}
+	return out
+}
+
+// promtool finds Debian's promtool (package prometheus), or skips the
+// test: fails it when QUAYMIRROR_REQUIRE_TOOLS=1.
+func promtool(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("promtool")
+	if err != nil {
+		msg := "no promtool: the alert rules are not unit-tested; install Debian's prometheus (apt-get install -y prometheus), as .ci/run does"
+		if os.Getenv(requireToolsEnv) == "1" {
+			t.Fatal(msg + " (" + requireToolsEnv + "=1)")
+		}
+		t.Skip(msg)
+	}
+	return bin
+}
+
+// promtoolTests are the unit tests of the rules, for promtool test rules;
+// each names the rules file rules.yaml.
+func promtoolTests(t *testing.T) map[string][]byte {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join("testdata", "promtool", "*.yaml"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no promtool tests in testdata/promtool: %v", err)
+	}
+	out := map[string][]byte{}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(p)] = b
+	}
+	return out
+}
+
+// TestAlertRules hands the rules of the PrometheusRule that overlays/default
+// deploys to promtool: first as they are, then as OpenShift rewrites them
+// for a user project (the namespace label enforced), and runs the unit
+// tests of testdata/promtool on both.
+func TestAlertRules(t *testing.T) {
+	t.Parallel()
+	bin := promtool(t)
+	spec := defaultRules(t).Spec
+	for _, v := range []struct {
+		name  string
+		spec  monitoringv1.PrometheusRuleSpec
+		tests func([]byte) []byte
+	}{
+		{"as shipped", spec, func(b []byte) []byte { return b }},
+		{"namespace enforced", enforceNamespace(t, spec, namespace), func(b []byte) []byte { return withNamespace(t, b, namespace) }},
+	} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), rulesFile(t, v.spec), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"test", "rules"}
+		for name, b := range promtoolTests(t) {
+			if err := os.WriteFile(filepath.Join(dir, name), v.tests(b), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			args = append(args, name)
+		}
+		for _, a := range [][]string{{"check", "rules", "rules.yaml"}, args} {
+			cmd := exec.Command(bin, a...)
+			cmd.Dir = dir
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("rules %s: promtool %s: %v\n%s", v.name, strings.Join(a, " "), err, out)
+			}
+		}
+	}
+}
+
+// withNamespace adds namespace=ns to the labels of every alert a promtool
+// test expects, as the enforcement adds it to every alert.
+func withNamespace(t *testing.T, test []byte, ns string) []byte {
+	t.Helper()
+	var doc map[string]any
+	if err := yaml.Unmarshal(test, &doc); err != nil {
+		t.Fatal(err)
+	}
+	tests, _ := doc["tests"].([]any)
+	for _, tg := range tests {
+		cases, _ := tg.(map[string]any)["alert_rule_test"].([]any)
+		for _, c := range cases {
+			alerts, _ := c.(map[string]any)["exp_alerts"].([]any)
+			for _, a := range alerts {
+				a := a.(map[string]any)
+				l, _ := a["exp_labels"].(map[string]any)
+				if l == nil {
+					l = map[string]any{}
+					a["exp_labels"] = l
+				}
+				l["namespace"] = ns
+			}
+		}
+	}
+	out, err := yaml.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// promtoolFile is the part of promtool's unit test format checked here.
+type promtoolFile struct {
+	RuleFiles []string `json:"rule_files"`
+	Tests     []struct {
+		Name          string `json:"name"`
+		AlertRuleTest []struct {
+			EvalTime  string `json:"eval_time"`
+			Alertname string `json:"alertname"`
+			ExpAlerts []struct {
+				ExpLabels      map[string]string `json:"exp_labels"`
+				ExpAnnotations map[string]string `json:"exp_annotations"`
+			} `json:"exp_alerts"`
+		} `json:"alert_rule_test"`
+	} `json:"tests"`
+}
+
+// Every alert has a unit test where it fires and one where it stays
+// silent, and the tests read the rules of the PrometheusRule (never a
+// copy).
+func TestAlertRulesAreAllUnitTested(t *testing.T) {
+	t.Parallel()
+	fires, silent := map[string]bool{}, map[string]bool{}
+	for name, b := range promtoolTests(t) {
+		var f promtoolFile
+		if err := yaml.Unmarshal(b, &f); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !slices.Equal(f.RuleFiles, []string{"rules.yaml"}) {
+			t.Errorf("%s reads %v: want rules.yaml, which TestAlertRules writes from the PrometheusRule", name, f.RuleFiles)
+		}
+		for _, tg := range f.Tests {
+			for _, c := range tg.AlertRuleTest {
+				if len(c.ExpAlerts) > 0 {
+					fires[c.Alertname] = true
+				} else {
+					silent[c.Alertname] = true
+				}
+			}
+		}
+	}
+	names := alertNames(defaultRules(t).Spec)
+	for _, a := range names {
+		if !fires[a] || !silent[a] {
+			t.Errorf("alert %s: a unit test where it fires %v, one where it stays silent %v; want both", a, fires[a], silent[a])
+		}
+	}
+	for a := range fires {
+		if !slices.Contains(names, a) {
+			t.Errorf("the unit tests expect alert %s, which the rules do not have", a)
+		}
+	}
+}
+
+func alertNames(spec monitoringv1.PrometheusRuleSpec) []string {
+	var names []string
+	for _, g := range spec.Groups {
+		for _, r := range g.Rules {
+			if r.Alert != "" {
+				names = append(names, r.Alert)
+			}
+		}
+	}
+	return names
+}
+
+// metricLabels are quaymirror's metrics, by name, and the labels each may
+// carry in Prometheus: its own (described by a real metrics.Recorder),
+// the Pushgateway's grouping key (organization, command) and the
+// namespace every scrape adds. job, instance and exported_job are left
+// out on purpose: they depend on whether honorLabels is honoured.
+func metricLabels(t *testing.T) map[string]map[string]bool {
+	t.Helper()
+	ch := make(chan *prometheus.Desc, 32)
+	go func() {
+		metrics.NewRecorder().Describe(ch)
+		close(ch)
+	}()
+	desc := regexp.MustCompile(`fqName: "([^"]+)".*variableLabels: \{([^}]*)\}`)
+	out := map[string]map[string]bool{}
+	for d := range ch {
+		m := desc.FindStringSubmatch(d.String())
+		if m == nil {
+			t.Fatalf("cannot read %s", d)
+		}
+		l := map[string]bool{"organization": true, "command": true, "namespace": true}
+		for _, name := range strings.Split(m[2], ",") {
+			if name != "" {
+				l[strings.TrimSuffix(strings.TrimPrefix(name, "c("), ")")] = true
+			}
+		}
+		out[m[1]] = l
+	}
+	// The reading above must see what the package documents.
+	if !out[metrics.LastRun]["command"] || !out[metrics.Repositories]["outcome"] || !out[metrics.Mirrors]["status"] || out[metrics.RecoveryPoint] == nil {
+		t.Fatalf("the Recorder's metrics were not read right: %v", out)
+	}
+	return out
+}
+
+// labelValues are the values a selector may ask of the labels whose
+// values quaymirror enumerates.
+func labelValues() map[string][]string {
+	var problems, statuses, outcomes []string
+	for _, p := range []quaymirror.Problem{quaymirror.ProblemFailing, quaymirror.ProblemStuck, quaymirror.ProblemNeverRun,
+		quaymirror.ProblemDisabled, quaymirror.ProblemUnreadable, quaymirror.ProblemMissing, quaymirror.ProblemNotMirrored} {
+		problems = append(problems, string(p))
+	}
+	for _, s := range []quaymirror.SyncStatus{quaymirror.SyncNeverRun, quaymirror.SyncNow, quaymirror.SyncSyncing,
+		quaymirror.SyncSuccess, quaymirror.SyncFail, quaymirror.SyncCancel} {
+		statuses = append(statuses, string(s))
+	}
+	for _, o := range []quaymirror.Outcome{quaymirror.OutcomeCreated, quaymirror.OutcomeConfigured, quaymirror.OutcomeUpdated,
+		quaymirror.OutcomeUnchanged, quaymirror.OutcomeSkipped, quaymirror.OutcomeOrphaned, quaymirror.OutcomeFailed,
+		quaymirror.OutcomeNotStarted} {
+		outcomes = append(outcomes, string(o))
+	}
+	var commands []string
+	for _, c := range []runner.Command{runner.CommandSync, runner.CommandPlan, runner.CommandCheck, runner.CommandStatus, metrics.CommandVerify} {
+		commands = append(commands, string(c))
+	}
+	return map[string][]string{
+		"command": commands, "problem": problems, "status": append(statuses, "UNKNOWN"), "outcome": outcomes,
+		"registry": {"source", "destination"},
+	}
+}
+
+// literalAlternatives matches a regular expression that is only literal
+// alternatives: a|b|c.
+var literalAlternatives = regexp.MustCompile(`^[A-Za-z0-9_]+(\|[A-Za-z0-9_]+)*$`)
+
+// checkQuery checks that expr names only quaymirror's metrics (or the
+// records in records), with the labels they carry and the values those
+// labels take, and returns the metric names it reads. The expression is
+// read with MetricsQL's parser, a superset of PromQL's small enough for a
+// test (Prometheus' own module would bring a gigabyte of dependencies);
+// that it is valid PromQL, promtool checks with Prometheus' own parser
+// (TestAlertRules).
+func checkQuery(t *testing.T, what, expr string, known map[string]map[string]bool, records map[string]bool) []string {
+	t.Helper()
+	e, err := metricsql.Parse(expr)
+	if err != nil {
+		t.Errorf("%s: %q: %v", what, expr, err)
+		return nil
+	}
+	values := labelValues()
+	var names []string
+	metricsql.VisitAll(e, func(n metricsql.Expr) {
+		switch n := n.(type) {
+		case *metricsql.MetricExpr:
+			if len(n.LabelFilterss) != 1 || len(n.LabelFilterss[0]) == 0 || n.LabelFilterss[0][0].Label != "__name__" || n.LabelFilterss[0][0].IsRegexp {
+				t.Errorf("%s: %q: a selector without a metric name, or with MetricsQL's or", what, expr)
+				return
+			}
+			name := n.LabelFilterss[0][0].Value
+			allowed := known[name]
+			switch {
+			case records[name]:
+				allowed = map[string]bool{"namespace": true}
+			case allowed == nil:
+				t.Errorf("%s: %q names %q, not a metric of package metrics", what, expr, name)
+				return
+			}
+			names = append(names, name)
+			for _, f := range n.LabelFilterss[0][1:] {
+				if !allowed[f.Label] {
+					t.Errorf("%s: %q selects %s by %s, a label it does not have", what, expr, name, f.Label)
+				}
+				enum, ok := values[f.Label]
+				if !ok {
+					continue
+				}
+				alternatives := []string{f.Value}
+				if f.IsRegexp {
+					if !literalAlternatives.MatchString(f.Value) {
+						t.Errorf("%s: %q: %s=~%q is more than literal alternatives; this test cannot check it", what, expr, f.Label, f.Value)
+						continue
+					}
+					alternatives = strings.Split(f.Value, "|")
+				}
+				for _, v := range alternatives {
+					if !slices.Contains(enum, v) {
+						t.Errorf("%s: %q asks %s for %s=%q, a value it never has (%v)", what, expr, name, f.Label, v, enum)
+					}
+				}
+			}
+		case *metricsql.AggrFuncExpr:
+			if n.Modifier.Op == "" {
+				return
+			}
+			if strings.ToLower(n.Modifier.Op) != "by" {
+				t.Errorf("%s: %q aggregates %s(...): name what is kept with by", what, expr, n.Modifier.Op)
+			}
+			under := map[string]bool{}
+			for _, a := range n.Args {
+				metricsql.VisitAll(a, func(m metricsql.Expr) {
+					if me, ok := m.(*metricsql.MetricExpr); ok && len(me.LabelFilterss) > 0 && len(me.LabelFilterss[0]) > 0 {
+						for l := range known[me.LabelFilterss[0][0].Value] {
+							under[l] = true
+						}
+					}
+				})
+			}
+			for _, l := range n.Modifier.Args {
+				if !under[l] {
+					t.Errorf("%s: %q groups by %s, which no series under it has", what, expr, l)
+				}
+			}
+		}
+	})
+	return names
+}
+
+// The rules: valid PromQL on quaymirror's own metrics, thresholds from
+// their records, and each alert labelled, explained and pointing at its
+// runbook entry in docs/operations.md.
+func TestAlertRuleExpressions(t *testing.T) {
+	t.Parallel()
+	known := metricLabels(t)
+	spec := defaultRules(t).Spec
+	doc, err := os.ReadFile(operationsDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^#{2,4} (.+)$`).FindAllSubmatch(doc, -1) {
+		anchors[githubAnchor(string(m[1]))] = true
+	}
+	records := map[string]bool{}
+	for _, g := range spec.Groups {
+		for _, r := range g.Rules {
+			if r.Record != "" {
+				if !strings.HasPrefix(r.Record, thresholdPrefix) {
+					t.Errorf("record %s: the only records are thresholds, named %s*", r.Record, thresholdPrefix)
+				}
+				if _, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimPrefix(r.Expr.String(), "vector("), ")"), 64); err != nil {
+					t.Errorf("threshold %s = %q, want vector(<number>)", r.Record, r.Expr.String())
+				}
+				records[r.Record] = true
+			}
+		}
+	}
+	used := map[string]bool{}
+	for _, g := range spec.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "" {
+				continue
+			}
+			names := checkQuery(t, "alert "+r.Alert, r.Expr.String(), known, records)
+			if !slices.ContainsFunc(names, func(n string) bool { return known[n] != nil }) {
+				t.Errorf("alert %s reads none of quaymirror's metrics", r.Alert)
+			}
+			for _, n := range names {
+				used[n] = true
+			}
+			if s := r.Labels["severity"]; s != "warning" && s != "critical" {
+				t.Errorf("alert %s severity %q, want warning or critical", r.Alert, s)
+			}
+			for _, a := range []string{"summary", "description", "runbook_url"} {
+				if r.Annotations[a] == "" {
+					t.Errorf("alert %s has no %s", r.Alert, a)
+				}
+			}
+			anchor, ok := strings.CutPrefix(r.Annotations["runbook_url"], runbookBase)
+			if !ok || anchor != strings.ToLower(r.Alert) || !anchors[anchor] {
+				t.Errorf("alert %s runbook_url %q: want %s%s, a heading of docs/operations.md", r.Alert, r.Annotations["runbook_url"], runbookBase, strings.ToLower(r.Alert))
+			}
+		}
+	}
+	for rec := range records {
+		if !used[rec] {
+			t.Errorf("threshold %s is read by no alert", rec)
+		}
+	}
+	// What the issue asks to alert on, each read by some alert.
+	for _, m := range []string{metrics.LastRunSuccess, metrics.LastSuccess, metrics.MirrorProblems, metrics.MissingTags, metrics.StaleTags, metrics.RecoveryPoint, metrics.LastRun} {
+		if !used[m] {
+			t.Errorf("no alert reads %s", m)
+		}
+	}
+}
+
+// githubAnchor is the anchor GitHub gives a Markdown heading.
+func githubAnchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '_':
+			b.WriteRune(r)
+		case r == ' ':
+			b.WriteRune('-')
+		}
+	}
+	return b.String()
+}
+
+// The example overlay that tunes thresholds changes those records and
+// nothing else.
+func TestAlertThresholdsExample(t *testing.T) {
+	t.Parallel()
+	want := defaultRules(t).Spec
+	got := kustomize(t, filepath.Join("examples", "alert-thresholds")).rules[ruleName]
+	if got == nil {
+		t.Fatal("examples/alert-thresholds has no PrometheusRule")
+	}
+	changed := 0
+	for gi, g := range want.Groups {
+		for ri, r := range g.Rules {
+			o := got.Spec.Groups[gi].Rules[ri]
+			if o.Expr.String() == r.Expr.String() {
+				continue
+			}
+			changed++
+			if r.Record == "" || !strings.HasPrefix(r.Record, thresholdPrefix) || o.Record != r.Record {
+				t.Errorf("the example changes %s%s, not a threshold", r.Alert, r.Record)
+			}
+		}
+	}
+	if changed == 0 {
+		t.Error("the example changes no threshold")
+	}
+	if !bytes.Equal(rulesFile(t, withoutExprs(want)), rulesFile(t, withoutExprs(got.Spec))) {
+		t.Error("the example changes more than the thresholds' values")
+	}
+}
+
+func withoutExprs(spec monitoringv1.PrometheusRuleSpec) monitoringv1.PrometheusRuleSpec {
+	out := *spec.DeepCopy()
+	for gi := range out.Groups {
+		for ri := range out.Groups[gi].Rules {
+			if out.Groups[gi].Rules[ri].Record != "" {
+				out.Groups[gi].Rules[ri].Expr = intstr.FromString("")
+			}
+		}
+	}
+	return out
 }
 
 // metav1Selector turns a Service's selector into a label selector.
