@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -33,8 +35,11 @@ const (
 	pushgatewayURL = "http://quaymirror-pushgateway:9091"
 	// ruleName is the PrometheusRule holding the alerts.
 	ruleName = "quaymirror"
-	// dashboardConfigMap holds the Grafana dashboard.
+	// dashboardConfigMap holds the dashboard, dashboardFile, under
+	// dashboardKey.
 	dashboardConfigMap = "quaymirror-dashboard"
+	dashboardKey       = "quaymirror.json"
+	dashboardFile      = "monitoring/dashboards/quaymirror.json"
 	// evaluationScope makes OpenShift's user-workload Prometheus evaluate
 	// the rules itself.
 	evaluationScope = "openshift.io/prometheus-rule-evaluation-scope"
@@ -52,7 +57,7 @@ const (
 
 // checkMonitoring checks what an overlay with deploy/monitoring holds: a
 // Pushgateway the runs can reach at pushgatewayURL, scraped through a
-// ServiceMonitor, the rules.
+// ServiceMonitor, the rules, the dashboard.
 func (b *build) checkMonitoring(t *testing.T) {
 	t.Helper()
 	d := b.deployments[pushgateway]
@@ -168,6 +173,20 @@ func (b *build) checkMonitoring(t *testing.T) {
 	}
 	if r.Labels[evaluationScope] != "leaf-prometheus" {
 		t.Errorf("PrometheusRule %s lacks %s=leaf-prometheus", r.Name, evaluationScope)
+	}
+
+	cm := b.configMaps[dashboardConfigMap]
+	file, err := os.ReadFile(dashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case cm == nil:
+		t.Errorf("%s: no ConfigMap %s", b.dir, dashboardConfigMap)
+	case cm.Data[dashboardKey] != string(file) || len(cm.Data) != 1:
+		t.Errorf("ConfigMap %s does not hold exactly %s under %s", dashboardConfigMap, dashboardFile, dashboardKey)
+	case cm.Labels["grafana_dashboard"] != "1":
+		t.Errorf("ConfigMap %s lacks the label grafana_dashboard=1 that Grafana's dashboard sidecar watches", dashboardConfigMap)
 	}
 }
 
@@ -476,7 +495,7 @@ var literalAlternatives = regexp.MustCompile(`^[A-Za-z0-9_]+(\|[A-Za-z0-9_]+)*$`
 // read with MetricsQL's parser, a superset of PromQL's small enough for a
 // test (Prometheus' own module would bring a gigabyte of dependencies);
 // that it is valid PromQL, promtool checks with Prometheus' own parser
-// (TestAlertRules).
+// (TestAlertRules, TestDashboardQueriesArePromQL).
 func checkQuery(t *testing.T, what, expr string, known map[string]map[string]bool, records map[string]bool) []string {
 	t.Helper()
 	e, err := metricsql.Parse(expr)
@@ -675,6 +694,212 @@ func withoutExprs(spec monitoringv1.PrometheusRuleSpec) monitoringv1.PrometheusR
 		}
 	}
 	return out
+}
+
+// dashboard is the part of Grafana's dashboard model checked here; the
+// rest stays raw.
+type dashboard struct {
+	UID           string          `json:"uid"`
+	Title         string          `json:"title"`
+	Description   string          `json:"description"`
+	Tags          []string        `json:"tags"`
+	Timezone      string          `json:"timezone"`
+	Editable      bool            `json:"editable"`
+	GraphTooltip  int             `json:"graphTooltip"`
+	SchemaVersion int             `json:"schemaVersion"`
+	Version       int             `json:"version"`
+	Refresh       string          `json:"refresh"`
+	Time          json.RawMessage `json:"time"`
+	Templating    struct {
+		List []struct {
+			Name       string          `json:"name"`
+			Label      string          `json:"label"`
+			Type       string          `json:"type"`
+			Datasource *datasourceRef  `json:"datasource"`
+			Query      json.RawMessage `json:"query"`
+			Definition string          `json:"definition"`
+			Refresh    int             `json:"refresh"`
+			Sort       int             `json:"sort"`
+			Multi      bool            `json:"multi"`
+			IncludeAll bool            `json:"includeAll"`
+			AllValue   string          `json:"allValue"`
+			Current    json.RawMessage `json:"current"`
+			Hide       int             `json:"hide"`
+		} `json:"list"`
+	} `json:"templating"`
+	Panels []struct {
+		ID          int           `json:"id"`
+		Type        string        `json:"type"`
+		Title       string        `json:"title"`
+		Description string        `json:"description"`
+		Datasource  datasourceRef `json:"datasource"`
+		GridPos     struct {
+			X, Y, W, H int
+		} `json:"gridPos"`
+		Targets []struct {
+			Datasource   datasourceRef `json:"datasource"`
+			RefID        string        `json:"refId"`
+			Expr         string        `json:"expr"`
+			LegendFormat string        `json:"legendFormat"`
+		} `json:"targets"`
+		FieldConfig json.RawMessage `json:"fieldConfig"`
+		Options     json.RawMessage `json:"options"`
+	} `json:"panels"`
+}
+
+type datasourceRef struct {
+	Type string `json:"type"`
+	UID  string `json:"uid"`
+}
+
+// The dashboard is a valid Grafana dashboard whose every query is PromQL
+// over quaymirror's metrics, with the labels they have, and which shows
+// over time, per organisation, the recovery point, the missing tags and
+// the mirror states.
+func TestDashboard(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile(dashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var d dashboard
+	if err := dec.Decode(&d); err != nil {
+		t.Fatalf("%s: %v", dashboardFile, err)
+	}
+	if d.UID == "" || d.Title == "" || d.SchemaVersion == 0 || len(d.Panels) == 0 {
+		t.Fatalf("%s: uid %q, title %q, schemaVersion %d, %d panels", dashboardFile, d.UID, d.Title, d.SchemaVersion, len(d.Panels))
+	}
+	known := metricLabels(t)
+
+	// The variables: the data source, then queries of it; each query's
+	// label_values names a metric and one of its labels.
+	vars := map[string]string{} // name → what it stands for in a test query
+	labelValuesQuery := regexp.MustCompile(`^label_values\((.+), *([a-z_]+)\)$`)
+	for _, v := range d.Templating.List {
+		switch v.Type {
+		case "datasource":
+			var q string
+			if json.Unmarshal(v.Query, &q) != nil || q != "prometheus" {
+				t.Errorf("variable %s: a data source of type %s, want prometheus", v.Name, v.Query)
+			}
+			vars[v.Name] = "prometheus"
+		case "query":
+			if v.Datasource == nil || v.Datasource.UID != "${datasource}" {
+				t.Errorf("variable %s does not query ${datasource}", v.Name)
+			}
+			m := labelValuesQuery.FindStringSubmatch(v.Definition)
+			if m == nil {
+				t.Errorf("variable %s: %q is not label_values(selector, label)", v.Name, v.Definition)
+				continue
+			}
+			sel := substitute(m[1], vars)
+			for _, n := range checkQuery(t, "variable "+v.Name, sel, known, nil) {
+				if !known[n][m[2]] {
+					t.Errorf("variable %s lists label %s of %s, which it does not have", v.Name, m[2], n)
+				}
+			}
+			vars[v.Name] = "acic-quay-org-mirror"
+			if v.Multi || v.IncludeAll {
+				vars[v.Name] = "internal-docker-io|internal-acic-images"
+			}
+		default:
+			t.Errorf("variable %s of type %s", v.Name, v.Type)
+		}
+	}
+
+	ids := map[int]bool{}
+	overTime := map[string]bool{} // metric → shown by a time series panel
+	for _, p := range d.Panels {
+		what := fmt.Sprintf("panel %d %q", p.ID, p.Title)
+		if ids[p.ID] {
+			t.Errorf("%s: id used twice", what)
+		}
+		ids[p.ID] = true
+		if p.Type != "timeseries" && p.Type != "stat" {
+			t.Errorf("%s: type %s", what, p.Type)
+		}
+		if p.GridPos.W <= 0 || p.GridPos.H <= 0 || p.GridPos.X < 0 || p.GridPos.X+p.GridPos.W > 24 {
+			t.Errorf("%s: gridPos %+v outside Grafana's 24 columns", what, p.GridPos)
+		}
+		if p.Datasource.UID != "${datasource}" || len(p.Targets) == 0 {
+			t.Errorf("%s: data source %q, %d queries", what, p.Datasource.UID, len(p.Targets))
+		}
+		refs := map[string]bool{}
+		for _, q := range p.Targets {
+			if q.RefID == "" || refs[q.RefID] || q.Datasource.UID != "${datasource}" {
+				t.Errorf("%s: query refId %q (each once) on %q", what, q.RefID, q.Datasource.UID)
+			}
+			refs[q.RefID] = true
+			if !strings.Contains(q.Expr, "organization") || !strings.Contains(q.LegendFormat, "{{organization}}") {
+				t.Errorf("%s: %q is not per organisation", what, q.Expr)
+			}
+			for _, n := range checkQuery(t, what, substitute(q.Expr, vars), known, nil) {
+				if p.Type == "timeseries" {
+					overTime[n] = true
+				}
+			}
+		}
+	}
+	for _, m := range []string{metrics.RecoveryPoint, metrics.MissingTags, metrics.Mirrors} {
+		if !overTime[m] {
+			t.Errorf("no time series panel shows %s", m)
+		}
+	}
+}
+
+// The dashboard's queries are PromQL to Prometheus' own parser: promtool
+// checks them, each the expression of a recording rule.
+func TestDashboardQueriesArePromQL(t *testing.T) {
+	t.Parallel()
+	bin := promtool(t)
+	raw, err := os.ReadFile(dashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d dashboard
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"datasource": "prometheus", "namespace": namespace, "organization": "internal-docker-io|internal-acic-images"}
+	var queries []string
+	for _, v := range d.Templating.List {
+		if m := regexp.MustCompile(`^label_values\((.+), *[a-z_]+\)$`).FindStringSubmatch(v.Definition); m != nil {
+			queries = append(queries, m[1])
+		}
+	}
+	for _, p := range d.Panels {
+		for _, q := range p.Targets {
+			queries = append(queries, q.Expr)
+		}
+	}
+	var group monitoringv1.RuleGroup
+	group.Name = "dashboard"
+	for i, q := range queries {
+		group.Rules = append(group.Rules, monitoringv1.Rule{Record: fmt.Sprintf("dashboard_query_%d", i), Expr: intstr.FromString(substitute(q, vars))})
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "dashboard.yaml"), rulesFile(t, monitoringv1.PrometheusRuleSpec{Groups: []monitoringv1.RuleGroup{group}}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "check", "rules", "dashboard.yaml")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check rules of the dashboard's %d queries: %v\n%s", len(queries), err, out)
+	}
+}
+
+// substitute replaces the Grafana variables ($name, ${name}) of q with
+// values, failing on one not defined.
+func substitute(q string, vars map[string]string) string {
+	return regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`).ReplaceAllStringFunc(q, func(v string) string {
+		name := strings.Trim(v, "${}")
+		if val, ok := vars[name]; ok {
+			return val
+		}
+		return v // left as is: the query does not parse, and says so
+	})
 }
 
 // metav1Selector turns a Service's selector into a label selector.
