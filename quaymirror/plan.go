@@ -141,7 +141,9 @@ func (e *Engine) Plan(ctx context.Context) (*Plan, error) {
 		}, dst.add)
 		if dstErr != nil {
 			cancel() // stop the source listing and the workers
+			return
 		}
+		dst.finish()
 	}()
 
 	var (
@@ -188,7 +190,6 @@ func (e *Engine) Plan(ctx context.Context) (*Plan, error) {
 		})
 	}()
 	sourceCount := 0
-	dstComplete := false
 	var pending []Repository
 	for src := range srcRepos {
 		sourceCount++
@@ -197,21 +198,14 @@ func (e *Engine) Plan(ctx context.Context) (*Plan, error) {
 			add(Item{Name: src.Name, Action: ActionSkip, Reason: "excluded by the include/exclude globs"})
 			continue
 		}
-		d, known := dst.claim(src.Name)
+		d, known, complete := dst.claim(src.Name)
 		if known {
 			if !planExisting(src, d) {
 				break
 			}
 			continue
 		}
-		if !dstComplete {
-			select {
-			case <-dstDone:
-				dstComplete = dstErr == nil
-			default:
-			}
-		}
-		if dstComplete {
+		if complete {
 			add(e.createItem(src))
 			continue
 		}
@@ -235,7 +229,7 @@ func (e *Engine) Plan(ctx context.Context) (*Plan, error) {
 	// The destination listing is complete: what is still unknown is
 	// missing there.
 	for _, src := range pending {
-		d, known := dst.claim(src.Name)
+		d, known, _ := dst.claim(src.Name)
 		if !known {
 			add(e.createItem(src))
 			continue
@@ -280,9 +274,17 @@ const sourceLookahead = 300
 // repositories claim their names; entries never claimed are only at the
 // destination.
 type destinationIndex struct {
-	mu      sync.Mutex
-	repos   map[string]Repository
-	claimed map[string]bool
+	mu       sync.Mutex
+	repos    map[string]Repository
+	claimed  map[string]bool
+	complete bool // the listing ended without error
+}
+
+// finish records that the whole listing has arrived.
+func (d *destinationIndex) finish() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.complete = true
 }
 
 func (d *destinationIndex) add(r Repository) bool {
@@ -293,17 +295,21 @@ func (d *destinationIndex) add(r Repository) bool {
 }
 
 // claim marks name as a source repository and takes its destination entry
-// if it has arrived.
-func (d *destinationIndex) claim(name string) (Repository, bool) {
+// if it has arrived. complete tells, in the same instant, whether the whole
+// listing had arrived: only then does a missing entry mean that the
+// repository is missing at the destination. (Asked apart, the listing could
+// end between the two answers, and a repository on its last page be taken
+// for missing and created a second time.)
+func (d *destinationIndex) claim(name string) (r Repository, known, complete bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.claimed == nil {
 		d.claimed = make(map[string]bool)
 	}
 	d.claimed[name] = true
-	r, ok := d.repos[name]
+	r, known = d.repos[name]
 	delete(d.repos, name)
-	return r, ok
+	return r, known, d.complete
 }
 
 // unclaimed returns the entries no source repository claimed.

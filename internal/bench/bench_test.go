@@ -153,12 +153,19 @@ func TestChildProcess(t *testing.T) {
 	}
 	checkCounts(t, r, true)
 	// The child is the one process serving the emulators, so it sees
-	// every connection: the client reuses them, opening no more than the
-	// 8 requests in flight at once need (2 more for a connection still
-	// being handed back to the pool when the next request starts).
+	// every connection: the client reuses them. Up to 9 requests are in
+	// flight at once (8 workers and the destination listing of the
+	// plan), and net/http dials a new connection when a request starts
+	// while the previous one's connection is still being handed back to
+	// the pool, which a loaded machine makes more likely (CI saw 11). A
+	// client that did not keep its connections (Go's default of 2 idle
+	// connections per host) would dial for most of the run's hundreds of
+	// requests: the bound is far below that, with room for those races.
+	const bound = 2*8 + 4
 	for _, run := range []Run{r.First, r.Steady} {
-		if n := run.Destination.Connections; n < 1 || n > 8+2 {
-			t.Errorf("%s run opened %d connections to the destination for concurrency 8", run.Kind, n)
+		n, requests := run.Destination.Connections, run.Destination.total()
+		if n < 1 || n > bound {
+			t.Errorf("%s run opened %d connections to the destination for concurrency 8 (at most %d), for %d requests", run.Kind, n, bound, requests)
 		}
 	}
 }

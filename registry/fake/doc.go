@@ -11,6 +11,13 @@
 // configuration. It implements quaymirror.Destination and every optional
 // capability, and passes registry/registrytest.
 //
+// Tags carry the digest of the manifest they point at and when they last
+// changed ([quaymirror.TagLister]). A tag given by name alone (in
+// Repository.Tags, [Registry.SetTags], a Seed's tags) points at
+// [TagDigest] of its name, so the same name seeded in two registries is
+// the same image; [Registry.PushTags] and a Seed's tag_details set other
+// digests and times.
+//
 // Tests seed it with [Registry.AddOrganization], [Registry.AddRobot],
 // [Registry.AddRepository], [Registry.PutMirror] or [Registry.Load] (a
 // [Seed], the JSON form the Quay emulator's seed files use), inspect it
@@ -20,7 +27,8 @@
 // [Registry.FailOn] and [Registry.SetHook]. [Registry.SyncMirrors] plays
 // Quay's mirror worker: due mirrors take their source's selected tags
 // (read through a [MirrorSource], such as another Registry's
-// [Registry.ServedAt]) and their status moves as Quay's would.
+// [Registry.ServedAt]) with their digests, and their status moves as
+// Quay's would.
 //
 // Backends that keep their state in a Registry but serve it their own way,
 // like the Quay API emulator in registry/quay/quaytest, use

@@ -26,6 +26,7 @@ var (
 	_ quaymirror.CapabilityReader   = (*Registry)(nil)
 	_ quaymirror.OrgMirrorReader    = (*Registry)(nil)
 	_ quaymirror.SyncLogReader      = (*Registry)(nil)
+	_ quaymirror.TagLister          = (*Registry)(nil)
 )
 
 // DefaultPageSize is Quay's repository page size.
@@ -39,13 +40,14 @@ const DefaultSkopeoTimeout = 300 * time.Second
 // robots, permissions and mirror configurations, with Quay's semantics
 // (see the package documentation). It is safe for concurrent use.
 type Registry struct {
-	mu       sync.Mutex
-	orgs     map[string]*org
-	user     string
-	caps     quaymirror.Capabilities
-	pageSize int
-	nextID   int
-	now      func() time.Time
+	mu          sync.Mutex
+	orgs        map[string]*org
+	user        string
+	caps        quaymirror.Capabilities
+	pageSize    int
+	tagPageSize int
+	nextID      int
+	now         func() time.Time
 
 	hook     Hook
 	failures []failure
@@ -66,7 +68,8 @@ type org struct {
 
 type repo struct {
 	id     int
-	r      quaymirror.Repository
+	r      quaymirror.Repository // Tags always nil: the tags are below
+	tags   map[string]quaymirror.Tag
 	mirror *quaymirror.Mirror // nil: no mirror configuration
 	perms  map[string]quaymirror.Role
 	logs   []quaymirror.SyncLog // newest first
@@ -104,13 +107,23 @@ func WithPageSize(n int) Option {
 	}
 }
 
+// WithTagPageSize sets the page size of ListTags (default
+// DefaultTagPageSize).
+func WithTagPageSize(n int) Option {
+	return func(r *Registry) {
+		if n > 0 {
+			r.tagPageSize = n
+		}
+	}
+}
+
 // WithUser sets the user CurrentUser reports (default "quaymirror").
 func WithUser(name string) Option {
 	return func(r *Registry) { r.user = name }
 }
 
-// WithClock sets the clock used for default start dates (default
-// time.Now).
+// WithClock sets the clock used for default start dates and for the
+// change times of tags seeded or copied without one (default time.Now).
 func WithClock(now func() time.Time) Option {
 	return func(r *Registry) { r.now = now }
 }
@@ -118,11 +131,12 @@ func WithClock(now func() time.Time) Option {
 // New returns an empty registry.
 func New(opts ...Option) *Registry {
 	r := &Registry{
-		orgs:     make(map[string]*org),
-		user:     "quaymirror",
-		pageSize: DefaultPageSize,
-		now:      time.Now,
-		calls:    make(map[Op]int),
+		orgs:        make(map[string]*org),
+		user:        "quaymirror",
+		pageSize:    DefaultPageSize,
+		tagPageSize: DefaultTagPageSize,
+		now:         time.Now,
+		calls:       make(map[Op]int),
 		caps: quaymirror.Capabilities{
 			RepositoryMirroring: true,
 			SkopeoTimeout:       true,
@@ -322,7 +336,7 @@ func (r *Registry) GetRepository(ctx context.Context, namespace, name string) (*
 	if err != nil {
 		return nil, err
 	}
-	out := cloneRepo(rp.r)
+	out := rp.view()
 	return &out, nil
 }
 
@@ -359,7 +373,8 @@ func (r *Registry) CreateRepository(ctx context.Context, repo quaymirror.Reposit
 
 func (r *Registry) addLocked(o *org, in quaymirror.Repository) *repo {
 	r.nextID++
-	rp := &repo{id: r.nextID, r: cloneRepo(in), perms: make(map[string]quaymirror.Role)}
+	rp := &repo{id: r.nextID, r: in, tags: tagsOf(in.Tags, r.now()), perms: make(map[string]quaymirror.Role)}
+	rp.r.Tags = nil
 	o.repos[in.Name] = rp
 	o.order = append(o.order, rp)
 	return rp
@@ -826,9 +841,11 @@ func (r *Registry) SyncLogs(ctx context.Context, namespace, name string) ([]quay
 	return slices.Clone(rp.logs), nil
 }
 
-func cloneRepo(r quaymirror.Repository) quaymirror.Repository {
-	r.Tags = slices.Clone(r.Tags)
-	return r
+// view returns the repository with its tag names, sorted.
+func (rp *repo) view() quaymirror.Repository {
+	out := rp.r
+	out.Tags = tagNames(rp.tags)
+	return out
 }
 
 func cloneConfig(c quaymirror.MirrorConfig) quaymirror.MirrorConfig {

@@ -3,6 +3,7 @@ package fake
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
@@ -43,7 +44,13 @@ type SeedRepository struct {
 	// State defaults to MIRROR for a repository with a mirror, else
 	// NORMAL.
 	State quaymirror.State `json:"state,omitempty"`
-	Tags  []string         `json:"tags,omitempty"`
+	// Tags are tags given by name: each points at TagDigest of its name
+	// and changed when the seed was loaded.
+	Tags []string `json:"tags,omitempty"`
+	// TagDetails are tags with their digest ("digest") and change time
+	// ("last_modified", RFC 3339); either may be left out (then as for
+	// Tags).
+	TagDetails []quaymirror.Tag `json:"tag_details,omitempty"`
 	// Permissions maps users and robots ("org+short") to roles.
 	Permissions map[string]quaymirror.Role `json:"permissions,omitempty"`
 	Mirror      *SeedMirror                `json:"mirror,omitempty"`
@@ -172,6 +179,25 @@ func (s Seed) Validate() error {
 				bad("%s: repository %q listed twice", rw, rp.Name)
 			}
 			repos[rp.Name] = true
+			tags := map[string]bool{}
+			for k, tag := range rp.Tags {
+				if !quaymirror.ValidTagName(tag) {
+					bad("%s.tags[%d]: invalid tag name %q", rw, k, tag)
+				}
+				if tags[tag] {
+					bad("%s.tags[%d]: tag %q listed twice", rw, k, tag)
+				}
+				tags[tag] = true
+			}
+			for k, tag := range rp.TagDetails {
+				if _, err := checkTag(tag, time.Time{}); err != nil {
+					bad("%s.tag_details[%d]: %v", rw, k, strings.TrimPrefix(err.Error(), "fake: "))
+				}
+				if tags[tag.Name] {
+					bad("%s.tag_details[%d]: tag %q listed twice", rw, k, tag.Name)
+				}
+				tags[tag.Name] = true
+			}
 			if rp.State != "" && !rp.State.Valid() {
 				bad("%s: unknown state %q", rw, rp.State)
 			}
@@ -242,6 +268,11 @@ func (r *Registry) Load(s Seed) error {
 				}
 			}
 			rp := r.addLocked(o, repo)
+			now := r.now()
+			for _, t := range sr.TagDetails {
+				t, _ = checkTag(t, now) // validated above
+				rp.tags[t.Name] = t
+			}
 			for user, role := range sr.Permissions {
 				rp.perms[user] = role
 			}

@@ -23,6 +23,7 @@ const (
 	OpCapabilities         Op = "Capabilities"
 	OpOrganizationMirrored Op = "OrganizationMirrored"
 	OpSyncLogs             Op = "SyncLogs"
+	OpListTags             Op = "ListTags"
 )
 
 // IsWrite reports whether the operation changes the registry.

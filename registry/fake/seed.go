@@ -45,10 +45,16 @@ func (r *Registry) AddRobot(orgName, short string) error {
 }
 
 // AddRepository adds a repository, and its organisation if needed. State
-// defaults to NORMAL and Visibility to private; Tags seeds its tags.
+// defaults to NORMAL and Visibility to private; Tags seeds its tags by
+// name (see SetTags; PushTags sets digests and times).
 func (r *Registry) AddRepository(repo quaymirror.Repository) error {
 	if !quaymirror.ValidNamespace(repo.Namespace) || !quaymirror.ValidRepositoryName(repo.Name) {
 		return fmt.Errorf("fake: invalid repository name %q", repo.FullName())
+	}
+	for _, tag := range repo.Tags {
+		if !quaymirror.ValidTagName(tag) {
+			return fmt.Errorf("fake: repository %s: invalid tag name %q", repo.FullName(), tag)
+		}
 	}
 	if repo.State == "" {
 		repo.State = quaymirror.StateNormal
@@ -66,16 +72,36 @@ func (r *Registry) AddRepository(repo quaymirror.Repository) error {
 	return nil
 }
 
-// SetTags replaces a repository's tags.
+// SetTags replaces a repository's tags with tags of the given names. A
+// tag the repository has already keeps its digest and change time; a new
+// one points at TagDigest of its name and changes at the registry's
+// clock. PushTags and DeleteTags set digests and times.
 func (r *Registry) SetTags(namespace, name string, tags []string) error {
+	for _, tag := range tags {
+		if !quaymirror.ValidTagName(tag) {
+			return fmt.Errorf("fake: invalid tag name %q", tag)
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	_, rp, err := r.repoLocked(namespace, name)
 	if err != nil {
 		return err
 	}
-	rp.r.Tags = slices.Clone(tags)
+	rp.tags = r.renameTagsLocked(rp.tags, tags)
 	return nil
+}
+
+// renameTagsLocked returns the tags of the given names: those of old
+// kept, the others new. r.mu must be held.
+func (r *Registry) renameTagsLocked(old map[string]quaymirror.Tag, names []string) map[string]quaymirror.Tag {
+	out := tagsOf(names, r.now())
+	for n := range out {
+		if t, ok := old[n]; ok {
+			out[n] = t
+		}
+	}
+	return out
 }
 
 // SetState sets a repository's state without any check (ORG_MIRROR
@@ -168,7 +194,7 @@ func (r *Registry) Repository(namespace, name string) (quaymirror.Repository, bo
 	if err != nil {
 		return quaymirror.Repository{}, false
 	}
-	return cloneRepo(rp.r), true
+	return rp.view(), true
 }
 
 // Repositories returns an organisation's repositories in creation order.
@@ -181,7 +207,7 @@ func (r *Registry) Repositories(namespace string) []quaymirror.Repository {
 	}
 	out := make([]quaymirror.Repository, len(o.order))
 	for i, rp := range o.order {
-		out[i] = cloneRepo(rp.r)
+		out[i] = rp.view()
 	}
 	return out
 }
@@ -210,8 +236,9 @@ func (r *Registry) Permission(namespace, name, user string) quaymirror.Role {
 
 // RunMirrors plays Quay's mirror worker once at time now: every enabled
 // mirror of a MIRROR repository that is SYNC_NOW, or due with retries left,
-// ends SUCCESS with the given tags (nil keeps the repository's tags) and its
-// next start on the interval grid. Like Quay's worker, the next start is
+// ends SUCCESS with tags of the given names (nil keeps the repository's
+// tags; a tag copied anew points at TagDigest of its name and changes at
+// now) and its next start on the interval grid. Like Quay's worker, the next start is
 // now plus what remains of the current interval counted in whole seconds
 // from the start date, so it keeps now's fraction of a second. It returns
 // how many mirrors ran.
@@ -232,7 +259,7 @@ func (r *Registry) RunMirrors(now time.Time, tags []string) int {
 			}
 			ran++
 			if tags != nil {
-				rp.r.Tags = slices.Clone(tags)
+				rp.tags = copyTags(rp.tags, sortedTags(tagsOf(tags, now)), now)
 			}
 			m.Status.SyncStatus = quaymirror.SyncSuccess
 			m.Status.RetriesRemaining = 3

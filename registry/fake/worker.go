@@ -10,27 +10,27 @@ import (
 )
 
 // MirrorSource answers what Quay's mirror worker asks a mirror's source
-// registry (skopeo list-tags): the tags of the repository an external
-// reference ("host[:port]/namespace/repository") names. An error fails
-// the synchronisation.
-type MirrorSource func(reference string) ([]string, error)
+// registry (skopeo list-tags, then skopeo inspect): the tags of the
+// repository an external reference ("host[:port]/namespace/repository")
+// names, with their digests. An error fails the synchronisation.
+type MirrorSource func(reference string) ([]quaymirror.Tag, error)
 
 // ServedAt returns a MirrorSource reading r's repositories as a registry
 // served at host (such as an emulator's "127.0.0.1:8080"). A reference to
 // another host, or to a repository r does not hold, is an error wrapping
 // quaymirror.ErrNotFound.
 func (r *Registry) ServedAt(host string) MirrorSource {
-	return func(reference string) ([]string, error) {
+	return func(reference string) ([]quaymirror.Tag, error) {
 		h, path, _ := strings.Cut(reference, "/")
 		ns, name, _ := strings.Cut(path, "/")
 		if h != host || ns == "" || name == "" {
 			return nil, notFound("%s is not a repository of %s", reference, host)
 		}
-		repo, ok := r.Repository(ns, name)
+		tags, ok := r.Tags(ns, name)
 		if !ok {
 			return nil, notFound("%s: no such repository", reference)
 		}
-		return repo.Tags, nil
+		return tags, nil
 	}
 }
 
@@ -52,8 +52,10 @@ type claimed struct {
 // or before now, retries left, not SYNCING (a SYNCING mirror stays so,
 // as Quay's claim refuses it). Like the worker, it lists the source's
 // tags, keeps those that match a tag glob (quaymirror.MatchGlob, Python's
-// fnmatch), copies them and deletes the repository's other tags; when no
-// tag matches it changes nothing. It then releases the mirror as Quay's
+// fnmatch), copies them (a tag already at the source's digest is left as
+// it is; one copied anew points at the source's digest and changes at
+// now) and deletes the repository's other tags; when no tag matches it
+// changes nothing. It then releases the mirror as Quay's
 // release_mirror does: on success SUCCESS, 3 retries and the next start
 // on the interval grid (see RunMirrors), counted from the current next
 // start; on failure FAIL with one retry
@@ -100,7 +102,7 @@ func (r *Registry) claimMirrors(now time.Time) []claimed {
 
 // releaseMirror applies a synchronisation's result: the source's tags, or
 // the error reading them.
-func (r *Registry) releaseMirror(now time.Time, c claimed, sourceTags []string, err error) {
+func (r *Registry) releaseMirror(now time.Time, c claimed, sourceTags []quaymirror.Tag, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m := c.mirror
@@ -113,15 +115,14 @@ func (r *Registry) releaseMirror(now time.Time, c claimed, sourceTags []string, 
 		m.Status.SyncStatus = quaymirror.SyncFail
 		m.Status.RetriesRemaining = max(0, m.Status.RetriesRemaining-1)
 	} else {
-		var selected []string
+		var selected []quaymirror.Tag
 		for _, tag := range sourceTags {
-			if slices.ContainsFunc(c.globs, func(g string) bool { return quaymirror.MatchGlob(g, tag) }) {
+			if slices.ContainsFunc(c.globs, func(g string) bool { return quaymirror.MatchGlob(g, tag.Name) }) {
 				selected = append(selected, tag)
 			}
 		}
 		if len(selected) > 0 {
-			slices.Sort(selected)
-			c.rp.r.Tags = selected
+			c.rp.tags = copyTags(c.rp.tags, selected, now)
 		}
 		m.Status.SyncStatus = quaymirror.SyncSuccess
 	}

@@ -31,6 +31,7 @@ var (
 	_ quaymirror.CapabilityReader   = (*Client)(nil)
 	_ quaymirror.OrgMirrorReader    = (*Client)(nil)
 	_ quaymirror.SyncLogReader      = (*Client)(nil)
+	_ quaymirror.TagLister          = (*Client)(nil)
 )
 
 // Client talks to one Quay registry with one token. It is safe for

@@ -33,6 +33,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("UpdateMirror", func(t *testing.T) { t.Parallel(); testUpdateMirror(t, h) })
 	t.Run("Sync", func(t *testing.T) { t.Parallel(); testSync(t, h) })
 	t.Run("Optional", func(t *testing.T) { t.Parallel(); testOptional(t, h) })
+	t.Run("Tags", func(t *testing.T) { t.Parallel(); testTags(t, h) })
 }
 
 // env is one subtest's backend, store and organisation.

@@ -14,7 +14,9 @@
 // parameters, 100-repository pages with opaque tokens that silently
 // restart when garbled or expired, Python's strict start-date parsing and
 // microsecond dates, robot validation (and Quay's robot name rule), the
-// first-proxy-key bug, the listing filter (without public=true only the
+// first-proxy-key bug, tags (at most 500 in a repository read, the
+// newest; every tag, newest first, in pages of the tag endpoint), the
+// listing filter (without public=true only the
 // repositories the user reaches by a permission, a team or an
 // organisation role), the orphan tag rule row a failed mirror POST leaves
 // (a later root_rule PUT lands on it), mirrors whose stored credentials no

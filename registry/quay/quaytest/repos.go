@@ -1,12 +1,9 @@
 package quaytest
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
 )
@@ -170,17 +167,16 @@ func (c *call) getRepository() {
 		{"state", repo.State},
 	}
 	if truthy(c.r.URL.Query(), "includeTags", true) {
-		tags := slices.Sorted(slices.Values(repo.Tags))
-		tags = slices.Compact(tags)
+		tags, _ := c.e.reg.Tags(c.ns, c.name)
+		tags = newestFirst(tags)
 		if len(tags) > maxTags {
 			tags = tags[:maxTags]
 		}
 		view := make(obj, 0, len(tags))
 		for _, t := range tags {
-			sum := sha256.Sum256([]byte(repo.FullName() + ":" + t))
-			view = append(view, kv{t, obj{
-				{"name", t}, {"size", 0}, {"last_modified", rfc2822(c.e.started)},
-				{"manifest_digest", "sha256:" + hex.EncodeToString(sum[:])},
+			view = append(view, kv{t.Name, obj{
+				{"name", t.Name}, {"size", 0}, {"last_modified", rfc2822(t.LastModified)},
+				{"manifest_digest", t.Digest},
 			}})
 		}
 		o = append(o, kv{"tags", view})

@@ -149,6 +149,7 @@ var (
 	shMirror      = &shape{api + "/repository/{repo}/mirror", api + "/repository/{repository}/mirror", repoPath("/mirror")}
 	shChangeState = &shape{api + "/repository/{repo}/changestate", api + "/repository/{repository}/changestate", repoPath("/changestate")}
 	shLogs        = &shape{api + "/repository/{repo}/logs", api + "/repository/{repository}/logs", repoPath("/logs")}
+	shTags        = &shape{api + "/repository/{repo}/tag/", api + "/repository/{repository}/tag/", repoPath("/tag/")}
 	shRepo        = &shape{api + "/repository/{repo}", api + "/repository/{repository}", repoPath("")}
 )
 
@@ -156,7 +157,7 @@ var (
 // longer static suffixes before the bare repository path.
 var shapes = []*shape{
 	shDiscovery, shUser, shUsers, shRobot, shRobots, shOrgMirror, shOrg,
-	shHealth, shRepoList, shSyncNow, shCancel, shPerm, shMirror, shChangeState, shLogs, shRepo,
+	shHealth, shRepoList, shSyncNow, shCancel, shPerm, shMirror, shChangeState, shLogs, shTags, shRepo,
 }
 
 func always(*Emulator) bool         { return true }
@@ -206,6 +207,8 @@ func buildRoutes() []*route {
 			doc: routeDoc{operationID: "changeRepoState", description: "Change the state of a repository.", tag: "repository", scope: ScopeRepoAdmin, body: "ChangeRepoState", okStatus: 200}},
 		{method: http.MethodGet, shape: shLogs, op: fake.OpSyncLogs, visible: always, handle: (*call).getLogs,
 			doc: routeDoc{operationID: "listRepoLogs", description: "List the logs for the specified repository.", tag: "logs", scope: ScopeRepoAdmin, query: []string{"next_page", "endtime", "starttime"}, okStatus: 200}},
+		{method: http.MethodGet, shape: shTags, op: fake.OpListTags, visible: always, handle: (*call).listTags,
+			doc: routeDoc{operationID: "listRepoTags", description: "", tag: "tag", scope: ScopeRepoRead, query: []string{"onlyActiveTags", "page", "limit", "specificTag"}, okStatus: 200}},
 		{method: http.MethodGet, shape: shRepo, op: fake.OpGetRepository, visible: always, handle: (*call).getRepository,
 			doc: routeDoc{operationID: "getRepo", description: "Fetch the specified repository.", tag: "repository", scope: ScopeRepoRead, query: []string{"includeTags", "includeStats"}, okStatus: 200}},
 		{method: http.MethodPut, shape: shRepo, visible: always, handle: (*call).updateRepository,
