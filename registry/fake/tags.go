@@ -106,8 +106,6 @@ func (r *Registry) ListTags(ctx context.Context, namespace, name, pageToken stri
 			return quaymirror.TagPage{}, invalid("tag page token %q", pageToken)
 		}
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	_, rp, err := r.repoLocked(namespace, name)
 	if err != nil {
 		return quaymirror.TagPage{}, err
@@ -126,6 +124,22 @@ func (r *Registry) ListTags(ctx context.Context, namespace, name, pageToken stri
 		page.Next = "after:" + all[stop-1].Name
 	}
 	return page, nil
+}
+
+// ListAllTags returns every tag of a repository, sorted by name, in one
+// operation (counted as one ListTags): what a server answering from its
+// own database reads.
+func (r *Registry) ListAllTags(ctx context.Context, namespace, name string) ([]quaymirror.Tag, error) {
+	end, err := r.begin(ctx, OpListTags, namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	_, rp, err := r.repoLocked(namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	return sortedTags(rp.tags), nil
 }
 
 // Tags returns a repository's tags sorted by name, with their digests and
@@ -190,6 +204,38 @@ func copyTags(old map[string]quaymirror.Tag, src []quaymirror.Tag, now time.Time
 			continue
 		}
 		out[t.Name] = quaymirror.Tag{Name: t.Name, Digest: t.Digest, LastModified: now.UTC()}
+	}
+	return out
+}
+
+// SetTags replaces a repository's tags with tags of the given names. A
+// tag the repository has already keeps its digest and change time; a new
+// one points at TagDigest of its name and changes at the registry's
+// clock. PushTags and DeleteTags set digests and times.
+func (r *Registry) SetTags(namespace, name string, tags []string) error {
+	for _, tag := range tags {
+		if !quaymirror.ValidTagName(tag) {
+			return fmt.Errorf("fake: invalid tag name %q", tag)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, rp, err := r.repoLocked(namespace, name)
+	if err != nil {
+		return err
+	}
+	rp.tags = r.renameTagsLocked(rp.tags, tags)
+	return nil
+}
+
+// renameTagsLocked returns the tags of the given names: those of old
+// kept, the others new. r.mu must be held.
+func (r *Registry) renameTagsLocked(old map[string]quaymirror.Tag, names []string) map[string]quaymirror.Tag {
+	out := tagsOf(names, r.now())
+	for n := range out {
+		if t, ok := old[n]; ok {
+			out[n] = t
+		}
 	}
 	return out
 }

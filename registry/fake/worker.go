@@ -140,3 +140,61 @@ func (r *Registry) releaseMirror(now time.Time, c claimed, sourceTags []quaymirr
 	}
 	c.rp.logs = append([]quaymirror.SyncLog{log}, c.rp.logs...)
 }
+
+// RunMirrors plays Quay's mirror worker once at time now: every enabled
+// mirror of a MIRROR repository that is SYNC_NOW, or due with retries left,
+// ends SUCCESS with tags of the given names (nil keeps the repository's
+// tags; a tag copied anew points at TagDigest of its name and changes at
+// now) and its next start on the interval grid. Like Quay's worker, the next start is
+// now plus what remains of the current interval counted in whole seconds
+// from the start date, so it keeps now's fraction of a second. It returns
+// how many mirrors ran.
+func (r *Registry) RunMirrors(now time.Time, tags []string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ran := 0
+	for _, o := range r.orgs {
+		for _, rp := range o.order {
+			m := rp.mirror
+			if m == nil || rp.r.State != quaymirror.StateMirror {
+				continue
+			}
+			due := m.Config.Enabled && !m.Status.NextSync.IsZero() && !m.Status.NextSync.After(now) &&
+				m.Status.RetriesRemaining > 0 && m.Status.SyncStatus != quaymirror.SyncSyncing
+			if m.Status.SyncStatus != quaymirror.SyncNow && !due {
+				continue
+			}
+			ran++
+			if tags != nil {
+				rp.tags = copyTags(rp.tags, sortedTags(tagsOf(tags, now)), now)
+			}
+			m.Status.SyncStatus = quaymirror.SyncSuccess
+			m.Status.RetriesRemaining = 3
+			m.Status.Expiration = time.Time{}
+			m.Status.NextSync = nextStart(m.Config.SyncStartDate, m.Config.SyncInterval, now)
+			rp.logs = append([]quaymirror.SyncLog{{Kind: quaymirror.LogSyncSuccess, Time: now}}, rp.logs...)
+		}
+	}
+	return ran
+}
+
+// nextStart is Quay's release_mirror: now + (interval - elapsed mod
+// interval), elapsed being whole seconds since start (floored, like
+// Python's timedelta days and seconds).
+func nextStart(start time.Time, interval time.Duration, now time.Time) time.Time {
+	iv := int64(interval / time.Second)
+	if iv <= 0 {
+		return start
+	}
+	now = now.Truncate(time.Microsecond) // Python's datetime resolution
+	elapsed := now.Sub(start)
+	secs := int64(elapsed / time.Second)
+	if elapsed < 0 && elapsed%time.Second != 0 {
+		secs-- // floor, not truncation
+	}
+	rem := secs % iv
+	if rem < 0 {
+		rem += iv // Python's modulo is never negative
+	}
+	return now.Add(time.Duration(iv-rem) * time.Second)
+}

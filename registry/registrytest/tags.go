@@ -29,10 +29,10 @@ func seededTags(n int) []quaymirror.Tag {
 	return out
 }
 
-func testTags(t *testing.T, h Harness) {
-	lister := func(t *testing.T, e *env) quaymirror.TagLister {
+func testTags(t *testing.T, h SourceHarness) {
+	lister := func(t *testing.T, e *sourceEnv) quaymirror.TagLister {
 		t.Helper()
-		l, ok := e.backend.(quaymirror.TagLister)
+		l, ok := e.source.(quaymirror.TagLister)
 		if !ok {
 			t.Skip("the backend does not implement quaymirror.TagLister")
 		}
@@ -48,7 +48,7 @@ func testTags(t *testing.T, h Harness) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, h)
+			e := newSourceEnv(t, h, SourceOptions{})
 			l := lister(t, e)
 			e.repo(tc.repo)
 			want := seededTags(tc.n)
@@ -59,7 +59,7 @@ func testTags(t *testing.T, h Harness) {
 
 	t.Run("Moved", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, h)
+		e := newSourceEnv(t, h, SourceOptions{})
 		l := lister(t, e)
 		e.repo("app")
 		want := seededTags(3)
@@ -72,7 +72,7 @@ func testTags(t *testing.T, h Harness) {
 
 	t.Run("NoTags", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, h)
+		e := newSourceEnv(t, h, SourceOptions{})
 		l := lister(t, e)
 		e.repo("empty")
 		page, err := l.ListTags(t.Context(), e.org, "empty", "")
@@ -83,7 +83,7 @@ func testTags(t *testing.T, h Harness) {
 
 	t.Run("Missing", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, h)
+		e := newSourceEnv(t, h, SourceOptions{})
 		l := lister(t, e)
 		_, err := l.ListTags(t.Context(), e.org, "nope", "")
 		wantErr(t, "ListTags of a missing repository", err, quaymirror.ErrNotFound)
@@ -152,4 +152,11 @@ func checkTagWalk(t *testing.T, l quaymirror.TagLister, namespace, name string, 
 
 func sameTag(a, b quaymirror.Tag) bool {
 	return a.Name == b.Name && a.Digest == b.Digest && a.LastModified.Equal(b.LastModified)
+}
+
+// repo adds a repository without tags to the store and returns its name.
+func (e *sourceEnv) repo(name string) string {
+	e.t.Helper()
+	must(e.t, e.store.AddRepository(quaymirror.Repository{Namespace: e.org, Name: name, Visibility: quaymirror.Private, State: quaymirror.StateNormal}))
+	return name
 }

@@ -53,6 +53,12 @@ func pathParams(swagger string) []any {
 // validate against (the same values the handlers use), so a client can
 // tell from CreateMirrorConfig.required/properties what the server takes.
 func (c *call) getDiscovery() {
+	// The document describes the registry's capabilities (which the
+	// version and features set).
+	if _, err := c.e.reg.Capabilities(c.ctx()); err != nil {
+		c.fail(err)
+		return
+	}
 	type pathItem struct {
 		tag  string
 		path string

@@ -43,8 +43,7 @@ func (c *call) intArg(name string, def int, help string) (int, bool) {
 // The emulator keeps no tag history: onlyActiveTags changes nothing, and
 // no tag has an end.
 func (c *call) listTags() {
-	_, exists, ok := c.requireRepo(rankRead)
-	if !ok {
+	if _, _, ok := c.requireRepo(quaymirror.RoleRead); !ok {
 		return
 	}
 	page, ok := c.intArg("page", 1, "Page index for the results. Default 1.")
@@ -55,12 +54,12 @@ func (c *call) listTags() {
 	if !ok {
 		return
 	}
-	if !exists {
-		c.notFound()
+	tags, err := c.e.reg.ListAllTags(c.ctx(), c.ns, c.name)
+	if err != nil {
+		c.fail(err)
 		return
 	}
 	page, limit = max(1, page), min(100, max(1, limit))
-	tags, _ := c.e.reg.Tags(c.ns, c.name)
 	if specific := c.r.URL.Query().Get("specificTag"); specific != "" {
 		tags = slices.DeleteFunc(tags, func(t quaymirror.Tag) bool { return t.Name != specific })
 	}
