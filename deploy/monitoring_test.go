@@ -476,7 +476,7 @@ func labelValues() map[string][]string {
 		outcomes = append(outcomes, string(o))
 	}
 	var commands []string
-	for _, c := range []runner.Command{runner.CommandSync, runner.CommandPlan, runner.CommandCheck, runner.CommandStatus, metrics.CommandVerify} {
+	for _, c := range []runner.Command{runner.CommandSync, runner.CommandPlan, runner.CommandCheck, runner.CommandStatus, runner.CommandVerify} {
 		commands = append(commands, string(c))
 	}
 	return map[string][]string{

@@ -26,12 +26,6 @@ const (
 	APIRequests    = "quaymirror_api_requests_total"
 )
 
-// CommandVerify is runner.CommandVerify.
-//
-// Deprecated: use runner.CommandVerify; this name goes once nothing uses
-// it.
-const CommandVerify = runner.CommandVerify
-
 // owner is the command whose runs set a metric without a command label.
 var owner = map[string]runner.Command{
 	Repositories:   runner.CommandSync,
