@@ -52,7 +52,7 @@ lint: ## gofmt, go vet and go mod tidy must leave nothing to change.
 	$(GO) mod tidy -diff
 
 .PHONY: demo
-demo: ## Run check, plan, sync and status against two emulated Quays, then from an OCI registry, on loopback.
+demo: ## Run check, plan, sync, status and verify against two emulated Quays, then sync from an OCI registry, on loopback.
 	$(GO) run ./cmd/quaymirror demo
 
 BENCH_SCENARIOS ?= 5000x1,5000x8,5000x32,5000x1@25,5000x8@25,5000x32@100,20000x32

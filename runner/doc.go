@@ -28,6 +28,11 @@
 // repository or organisation failed, else [OutcomePartial] when the budget
 // or a stop left repositories not started, else [OutcomeOK].
 //
+// [Runner.Verify] runs over the same pairs, with the same limiters, budget
+// and isolation, the read-only comparison of each destination's tags with
+// its source's ([quaymirror.Engine.Verify]); its [VerifyResult] has an
+// Outcome too, [OutcomeIncomplete] when tags are missing or stale.
+//
 // The package imports only the core package quaymirror; it lives apart
 // from it because it is about running several engines, not about
 // reconciling one organisation.

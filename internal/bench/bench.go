@@ -36,6 +36,12 @@ type Options struct {
 	// EmulatorSpec.Limit).
 	ServerLimit float64
 	ServerBurst int
+	// Verify measures a verify after the steady run, once the
+	// destination's mirror workers have copied the tags (see
+	// measureVerify). Tags is the number of tags of each source
+	// repository (default DefaultTags when Verify is set).
+	Verify bool
+	Tags   int
 	// Launcher starts the emulators (default InProcess).
 	Launcher Launcher
 	// Progress, when set, gets a line as each run ends.
@@ -77,6 +83,10 @@ type Result struct {
 	// that follows and finds nothing to do.
 	First  Run `json:"first"`
 	Steady Run `json:"steady"`
+	// Verify is the verify measured after the steady run (Options.Verify),
+	// of Tags tags per repository.
+	Verify *Run `json:"verify,omitempty"`
+	Tags   int  `json:"tags,omitempty"`
 }
 
 // Side is what the two emulators saw.
@@ -207,7 +217,7 @@ func Measure(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 	if sc.Repos < 1 || sc.Concurrency < 1 || sc.QPS < 0 {
 		return nil, fmt.Errorf("bench: invalid scenario %+v", sc)
 	}
-	spec := EmulatorSpec{Repos: sc.Repos, Latency: opts.latency()}
+	spec := EmulatorSpec{Repos: sc.Repos, Latency: opts.latency(), Tags: opts.tags()}
 	if opts.ServerLimit > 0 {
 		spec.Limit, spec.LimitBurst = opts.ServerLimit, max(opts.ServerBurst, 1)
 	}
@@ -217,7 +227,7 @@ func Measure(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 	}
 	defer em.Close()
 	res := &Result{Scenario: sc, Latency: opts.latency(), Burst: opts.burst(), SyncNow: !opts.SkipSyncNow, InProcess: em.InProcess,
-		ServerLimit: spec.Limit, ServerBurst: spec.LimitBurst}
+		ServerLimit: spec.Limit, ServerBurst: spec.LimitBurst, Tags: spec.Tags}
 
 	// Preflight, measured alone.
 	e, err := newEngine(ctx, em, sc, opts)
@@ -251,6 +261,11 @@ func Measure(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 		if opts.Progress != nil {
 			fmt.Fprintf(opts.Progress, "%-12s %-6s %6d calls in %-9s bound %-9s (%s) ratio %.2f, peak heap %s, %d failed\n",
 				sc, kind, r.Calls(), round(r.Wall), round(r.Bound), r.BoundBy, r.Ratio(), mib(r.Heap.Peak), r.Outcome.Failed)
+		}
+	}
+	if opts.Verify {
+		if res.Verify, err = measureVerify(ctx, em, sc, opts); err != nil {
+			return nil, fmt.Errorf("bench: %s, verify: %w", sc, err)
 		}
 	}
 	return res, nil

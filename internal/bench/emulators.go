@@ -41,6 +41,9 @@ type EmulatorSpec struct {
 	// the rest refused with 429 and no Retry-After, as nginx does.
 	Limit      float64 `json:"limit,omitempty"`
 	LimitBurst int     `json:"limit_burst,omitempty"`
+	// Tags is the number of tags of each source repository (see
+	// sourceTags).
+	Tags int `json:"tags,omitempty"`
 }
 
 // Counts is what one emulator saw since its counters were last reset.
@@ -69,10 +72,15 @@ type Emulators struct {
 	// heap).
 	InProcess bool
 
-	counts func(context.Context) (childCounts, error)
-	reset  func(context.Context) error
-	close  func() error
+	counts  func(context.Context) (childCounts, error)
+	reset   func(context.Context) error
+	mirrors func(context.Context) error
+	close   func() error
 }
+
+// RunMirrors plays the destination's mirror workers once: every mirror
+// due or asked to sync copies its source's tags, as Quay's would.
+func (e *Emulators) RunMirrors(ctx context.Context) error { return e.mirrors(ctx) }
 
 // Counts returns what the source and the destination saw since the last
 // Reset, and the CPU time the emulators used meanwhile (zero when they
@@ -106,8 +114,9 @@ func InProcess(_ context.Context, spec EmulatorSpec) (*Emulators, error) {
 			src, dst := p.counts()
 			return childCounts{Source: src, Destination: dst}, nil
 		},
-		reset: func(context.Context) error { p.reset(); return nil },
-		close: func() error { p.close(); return nil },
+		reset:   func(context.Context) error { p.reset(); return nil },
+		mirrors: func(context.Context) error { return p.runMirrors() },
+		close:   func() error { p.close(); return nil },
 	}, nil
 }
 
@@ -192,6 +201,9 @@ func Subprocess(argv, environ []string, stderr io.Writer) Launcher {
 			reset: func(ctx context.Context) error {
 				return control(ctx, ctl, http.MethodPost, h.Control+"/reset", nil)
 			},
+			mirrors: func(ctx context.Context) error {
+				return control(ctx, ctl, http.MethodPost, h.Control+"/mirrors", nil)
+			},
 			close: stop,
 		}, nil
 	}
@@ -259,6 +271,11 @@ func ServeChild(value string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cpuStart = processCPU()
 		cpuMu.Unlock()
 	})
+	mux.HandleFunc("POST /mirrors", func(w http.ResponseWriter, _ *http.Request) {
+		if err := p.runMirrors(); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
 	ctl, err := serve(mux, nil)
 	if err != nil {
 		return fail(err)
@@ -281,12 +298,19 @@ type pair struct {
 // emulators on listeners of its own, which count connections. (demo's own
 // listeners stay idle.)
 func startPair(spec EmulatorSpec) (*pair, error) {
-	if spec.Repos < 0 || spec.Latency < 0 || spec.Limit < 0 || (spec.Limit > 0 && spec.LimitBurst < 1) {
+	if spec.Repos < 0 || spec.Latency < 0 || spec.Limit < 0 || (spec.Limit > 0 && spec.LimitBurst < 1) || spec.Tags < 0 {
 		return nil, fmt.Errorf("bench: invalid emulator spec %+v", spec)
 	}
 	faults := quaytest.Faults{Latency: spec.Latency}
+	repos := demo.Repositories(Org, "repo", spec.Repos)
+	if spec.Tags > 0 {
+		tags := sourceTags(spec.Tags)
+		for i := range repos {
+			repos[i].Tags = tags
+		}
+	}
 	env, err := demo.Start(demo.Options{
-		Orgs:              []demo.Org{{Name: Org, Repositories: demo.Repositories(Org, "repo", spec.Repos)}},
+		Orgs:              []demo.Org{{Name: Org, Repositories: repos}},
 		SourceFaults:      faults,
 		DestinationFaults: faults,
 	})

@@ -94,6 +94,7 @@ func Goals(results []*Result) []Goal {
 		detail = "over: " + strings.Join(over, ", ")
 	}
 	out = append(out, Goal{fmt.Sprintf("wall time within %.1fx of the bound", GoalRatio), len(over) == 0, detail})
+	out = append(out, verifyGoals(results)...)
 
 	// Concurrency 32 against 1, same repositories, no rate limit.
 	for _, r1 := range results {
@@ -169,7 +170,7 @@ func WriteText(w io.Writer, results []*Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\trun\twall\tplan\tcalls\tsrc reads\tdst reads\tdst writes\tcalls/repo\tbound\tbound by\tratio\tpeak heap\tpeak live\tconns src/dst\tcpu\t429s\tfailed\t")
 	for _, r := range results {
-		for _, run := range []Run{r.First, r.Steady} {
+		for _, run := range r.runs() {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%.2f\t%s\t%s\t%.2f\t%s\t%s\t%d/%d\t%.0f%%\t%d\t%d\t\n",
 				r.Scenario, run.Kind, round(run.Wall), round(run.PlanWall), run.Calls(), run.Source.total(), run.DestinationReads(), run.Writes(),
 				float64(run.Calls())/float64(r.Repos), round(run.Bound), run.BoundBy, run.Ratio(),
@@ -202,6 +203,9 @@ func WriteText(w io.Writer, results []*Result) error {
 		if err := writeRoutes(w, group); err != nil {
 			return err
 		}
+	}
+	if err := writeVerifyRoutes(w, results); err != nil {
+		return err
 	}
 
 	pre := r0.Preflight

@@ -13,13 +13,14 @@ import (
 func demoCommand() *command {
 	return &command{
 		name:    "demo",
-		summary: "run check, plan, sync and status against emulated Quays and an OCI registry on loopback",
+		summary: "run check, plan, sync, status and verify against two emulated Quays, then sync from an OCI registry, on loopback",
 		usage: `Starts two emulated Quay registries on 127.0.0.1 (a source with two
 organizations and a destination with the organizations and their robot),
-then runs quaymirror check, plan, sync, sync again, and status against them
-with the real client over real HTTP, printing each command and its output.
-Then does the same from an OCI registry (go-containerregistry's in-memory
-registry) as the source, where the organization is a path prefix.
+then runs quaymirror check, plan, sync, sync again, status and verify against
+them with the real client over real HTTP, printing each command and its
+output. Then mirrors an organization of an OCI registry (go-containerregistry's
+in-memory registry, where the organization is a path prefix) into the same
+destination: check, sync, sync again.
 Nothing leaves the machine; no configuration is needed.
 
 Example:
@@ -70,6 +71,15 @@ func runDemo(ctx context.Context, env *runEnv) int {
 	ok = step("Status: mirror health, exit 1 for alerting", []string{"status", "--org", org}, ExitFailed) &&
 		step("Status with --heal: cancel and re-trigger the stuck mirror", []string{"status", "--org", org, "--heal"}, ExitFailed)
 	if !ok {
+		return ExitFailed
+	}
+
+	// The source moves on: a release pushed two hours ago that the
+	// mirrors have not copied, and a fix pushed a minute ago.
+	_ = d.Source.Fake.PushTags(org, "library/nginx", quaymirror.Tag{Name: "v1.1.0", LastModified: now.Add(-2 * time.Hour)})
+	_ = d.Source.Fake.PushTags(org, "library/redis", quaymirror.Tag{Name: "v1.0.1", LastModified: now.Add(-time.Minute)})
+	fmt.Fprintf(w, "\n\n(The source moves on: library/nginx got v1.1.0 two hours ago, library/redis v1.0.1 a minute ago.)")
+	if !step("Verify: what the standby lacks, and since when; exit 1 for alerting", []string{"verify"}, ExitFailed) {
 		return ExitFailed
 	}
 	ociWrites, ok := demoOCI(env, d, stepIn)

@@ -21,8 +21,8 @@ type Config struct {
 	SourceType          SourceType `env:"SOURCE_TYPE, default=quay" group:"Registries and organizations" help:"Kind of source registry: quay (a Quay organization), harbor (a Harbor project, read with Harbor's v2.0 API) or oci (any registry listing its repositories in the OCI distribution catalog; the organization is a repository path prefix: team-a mirrors team-a/app/web as app/web)."`
 	SourceRegistry      string     `env:"SOURCE_REGISTRY" group:"Registries and organizations" help:"Source registry (a Quay, a Harbor or an OCI registry, as SOURCE_TYPE says): a host such as quay.example.com (https) or a URL http(s)://host[:port]. Mirrors pull from SOURCE_REGISTRY's host/<organization>/<repository>. Required."`
 	DestinationRegistry string     `env:"DESTINATION_REGISTRY" group:"Registries and organizations" help:"Destination Quay, same forms as SOURCE_REGISTRY. Required."`
-	Organizations       OrgList    `env:"ORGANIZATIONS" flag:"org" group:"Registries and organizations" help:"Organizations to mirror, comma-separated, each 'src' or 'src:dst' (destination name when it differs). The flag --org may be repeated. Required for sync, plan, status and check."`
-	RobotName           string     `env:"ROBOT_NAME" group:"Registries and organizations" help:"Destination robot account that pushes mirrored images: a short name used as <dst-org>+<name>, or a full org+name. Required for sync, plan and check."`
+	Organizations       OrgList    `env:"ORGANIZATIONS" flag:"org" group:"Registries and organizations" help:"Organizations to mirror, comma-separated, each 'src' or 'src:dst' (destination name when it differs). The flag --org may be repeated. Required for sync, plan, status, check and verify."`
+	RobotName           string     `env:"ROBOT_NAME" group:"Registries and organizations" help:"Destination robot account that pushes mirrored images: a short name used as <dst-org>+<name>, or a full org+name. Required for sync, plan, check and verify."`
 	SourceReferenceHost string     `env:"SOURCE_REFERENCE_HOST" group:"Registries and organizations" help:"host[:port] the destination's mirror workers use to reach the source, when it differs from SOURCE_REGISTRY's (for example an internal name)."`
 
 	// Credentials.
@@ -57,6 +57,7 @@ type Config struct {
 	AdoptExisting  Bool       `env:"ADOPT_EXISTING, default=false" group:"Policy" help:"Turn destination repositories that already hold tags into mirrors. Quay's mirror then deletes the tags the globs do not select."`
 	SyncNow        Bool       `env:"SYNC_NOW, default=true" group:"Policy" help:"Ask for an immediate first synchronization of every new mirror."`
 	DisableOrphans Bool       `env:"DISABLE_ORPHANS, default=false" group:"Policy" help:"Disable (never delete) the mirrors of repositories gone from the source."`
+	VerifyGrace    Seconds    `env:"VERIFY_GRACE, default=0" group:"Policy" help:"Seconds verify gives the mirrors to copy a change made at the source: a tag changed more recently that the destination lacks or holds at another digest is pending, not missing or stale (0: twice SYNC_INTERVAL)."`
 
 	// Performance.
 	QPS         Float `env:"QPS, default=25" group:"Performance" help:"Requests per second to each registry (0: no limit). The default fits Quay's nginx limit for HTTP/2 clients (50/s); behind an HTTP/1 limit of 5/s per client set 4.5: retries do not make up for a rate above the server's (docs/performance.md)."`

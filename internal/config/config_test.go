@@ -24,6 +24,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/fake"
 )
 
 const (
@@ -99,6 +100,7 @@ func TestEveryVariableIsParsed(t *testing.T) {
 		"EXCLUDE": "*-tmp", "VISIBILITY": "source", "ADOPT_EXISTING": "on", "SYNC_NOW": "false", "DISABLE_ORPHANS": "TRUE",
 		"QPS": "2.5", "BURST": "4", "CONCURRENCY": "16", "CA_BUNDLE": ca, "REQUEST_TIMEOUT": "45s", "TIMEOUT": "540",
 		"OUTPUT": "JSON", "DEBUG": "true", "METRICS_PUSHGATEWAY": "http://pgw:9091", "K_SINK": "http://sink/x",
+		"VERIFY_GRACE": "5400",
 	} {
 		env[k] = v
 	}
@@ -111,7 +113,8 @@ func TestEveryVariableIsParsed(t *testing.T) {
 		!p.Recreate || !p.SkipTLSVerify || !p.UnsignedImages || p.Proxy != (quaymirror.Proxy{HTTPProxy: "http://proxy:3128", HTTPSProxy: "http://proxy:3129", NoProxy: ".corp"}) ||
 		p.SkopeoTimeout != 900*time.Second || !slices.Equal(p.ArchitectureFilter, []string{"amd64", "arm64"}) ||
 		!slices.Equal(p.Include, []string{"team-*", "base"}) || !slices.Equal(p.Exclude, []string{"*-tmp"}) ||
-		p.Visibility != quaymirror.VisibilitySource || !p.AdoptExisting || !p.SkipSyncNow || !p.DisableOrphans {
+		p.Visibility != quaymirror.VisibilitySource || !p.AdoptExisting || !p.SkipSyncNow || !p.DisableOrphans ||
+		p.VerifyGrace != 90*time.Minute {
 		t.Errorf("policy = %+v", p)
 	}
 	if !r.DryRun || r.QPS != 2.5 || r.Burst != 4 || r.Concurrency != 16 || len(r.CABundle) == 0 ||
@@ -354,6 +357,29 @@ func TestPolicyLimitsComeFromTheSDK(t *testing.T) {
 	must(t, err)
 	if p := r.Policy(r.Orgs[0]); p.Validate() != nil || p.SyncInterval != 0 {
 		t.Errorf("SYNC_INTERVAL=0: policy %+v", p)
+	}
+}
+
+// VERIFY_GRACE left at 0 is the SDK's default, twice SYNC_INTERVAL; a
+// value that is not a number of seconds stops the run naming it.
+func TestVerifyGrace(t *testing.T) {
+	t.Parallel()
+	env := validEnv()
+	env["SYNC_INTERVAL"] = "900"
+	r, err := load(t, env, NeedSync)
+	must(t, err)
+	e, err := quaymirror.NewEngine(fake.New(), fake.New(), r.Policy(r.Orgs[0]))
+	must(t, err)
+	if g := e.Policy().VerifyGrace; g != 30*time.Minute {
+		t.Errorf("default grace %s", g)
+	}
+	for _, bad := range []string{"-1", "1h", "soon"} {
+		env["VERIFY_GRACE"] = bad
+		_, err := load(t, env, NeedSync)
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Setting != "VERIFY_GRACE" {
+			t.Errorf("VERIFY_GRACE=%s: %v", bad, err)
+		}
 	}
 }
 

@@ -34,7 +34,7 @@ const (
 	// NeedPolicy: the robot and everything a mirror configuration needs.
 	NeedPolicy
 
-	// NeedSync is what sync, plan and check need.
+	// NeedSync is what sync, plan, check and verify need.
 	NeedSync = NeedSource | NeedDestination | NeedOrganizations | NeedPolicy
 	// NeedStatus is what status needs.
 	NeedStatus = NeedDestination | NeedOrganizations
@@ -181,6 +181,7 @@ func (r *Resolved) Policy(o ResolvedOrg) quaymirror.Policy {
 		Exclude:              c.Exclude,
 		AdoptExisting:        bool(c.AdoptExisting),
 		DisableOrphans:       bool(c.DisableOrphans),
+		VerifyGrace:          time.Duration(c.VerifyGrace) * time.Second,
 	}
 }
 
@@ -203,6 +204,7 @@ func policyError(err error) error {
 		"ArchitectureFilter":   "ARCHITECTURE_FILTER",
 		"Include":              "INCLUDE",
 		"Exclude":              "EXCLUDE",
+		"VerifyGrace":          "VERIFY_GRACE",
 	}[pe.Field]
 	if setting == "" {
 		setting = pe.Field
