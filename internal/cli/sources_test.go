@@ -136,6 +136,13 @@ func TestOCISourceConverges(t *testing.T) {
 	env := d.Environ("SOURCE_TYPE=oci", "SOURCE_REGISTRY="+reg.URL, "SOURCE_TOKEN=", "ORGANIZATIONS=team-a")
 	syncTwice(t, d, env)
 	checkMirrors(t, d, "team-a", reg.Host, names)
+
+	// verify reads the source's tags through the OCI client: the mirrors
+	// have copied nothing yet, so every tag is missing.
+	r := run(t, env, "verify")
+	if r.code != ExitFailed || !strings.Contains(r.stdout, "missing") || !strings.Contains(r.stdout, "v1") {
+		t.Errorf("verify = %d, want 1 with every tag missing\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
 }
 
 // A registry that refuses its catalog (as Docker Hub does: a token for
