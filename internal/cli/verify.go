@@ -75,6 +75,10 @@ func writeVerifyText(w io.Writer, res *runner.VerifyResult) {
 			}
 			fmt.Fprintf(w, "\n  %s%s\n", label, o.Error)
 			continue
+		case v.Missing+v.Stale > 0 && v.OldestChange.IsZero():
+			// The source keeps no change times (an OCI registry): what is
+			// missing is known, since when is not.
+			fmt.Fprintf(w, ": INCOMPLETE, recovery point unknown (the source records no change times)\n")
 		case v.Missing+v.Stale > 0:
 			fmt.Fprintf(w, ": INCOMPLETE, recovery point %s (changes missing since %s)\n",
 				age(v.RecoveryPoint()), v.OldestChange.UTC().Format(time.RFC3339))

@@ -381,6 +381,33 @@ func TestVerifyTextReport(t *testing.T) {
 	golden(t, "verify-interrupted.txt", buf.Bytes())
 }
 
+// A source that keeps no change times (an OCI registry) says what is
+// missing, and that since when is unknown rather than a date of year 1.
+func TestVerifyTextWithoutChangeTimes(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
+	// A source whose clock gives no time stamps its tags with none.
+	src, dst := fake.New(fake.WithClock(func() time.Time { return time.Time{} })), fake.New()
+	must(t, src.AddRepository(quaymirror.Repository{Namespace: docker, Name: "app"}))
+	must(t, src.PushTags(docker, "app", quaymirror.Tag{Name: "v1", Digest: fake.TagDigest("a1")}))
+	must(t, dst.AddRepository(quaymirror.Repository{Namespace: docker, Name: "app", State: quaymirror.StateMirror}))
+	r, err := runner.New(func(context.Context, runner.Org) (quaymirror.Source, quaymirror.Destination, error) {
+		return src, dst, nil
+	}, runner.WithRate(0, 0), runner.WithClock(runnertest.NewClock(at)))
+	must(t, err)
+	res, err := r.Verify(t.Context(), goldenOrgs(docker))
+	must(t, err)
+	var buf bytes.Buffer
+	writeVerifyText(&buf, res)
+	out := buf.String()
+	if !strings.Contains(out, "INCOMPLETE, recovery point unknown (the source records no change times)") || strings.Contains(out, "0001-01-01") {
+		t.Errorf("report:\n%s", out)
+	}
+	if exitCode(res.Outcome) != ExitFailed {
+		t.Errorf("outcome %s, want exit 1: a tag is missing", res.Outcome)
+	}
+}
+
 func TestAge(t *testing.T) {
 	t.Parallel()
 	for d, want := range map[time.Duration]string{
