@@ -13,7 +13,9 @@ import (
 	"time"
 	_ "time/tzdata" // the timezones are checked wherever the tests run
 
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	"github.com/robfig/cron/v3"
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -57,6 +59,9 @@ const (
 	// maxCronJobName: the controller appends an 11-character suffix to
 	// name its Jobs, which must stay within 63.
 	maxCronJobName = 52
+	// componentLabel says what a workload does: function, schedule (the
+	// PingSource), cronjob (the sync), status, verify, check.
+	componentLabel = "app.kubernetes.io/component"
 )
 
 var defaultOrgs = []string{"internal-registry-redhat-io", "internal-docker-io", "internal-acic-images"}
@@ -92,6 +97,12 @@ type build struct {
 	pings      map[string]*sourcesv1.PingSource
 	cronJobs   map[string]*batchv1.CronJob
 	jobs       map[string]*batchv1.Job
+	// The monitoring (deploy/monitoring): the Pushgateway's Deployment and
+	// Service, its ServiceMonitor, the alert rules.
+	deployments     map[string]*appsv1.Deployment
+	kubeServices    map[string]*corev1.Service
+	serviceMonitors map[string]*monitoringv1.ServiceMonitor
+	rules           map[string]*monitoringv1.PrometheusRule
 }
 
 func overlayDirs(t *testing.T) []string {
@@ -122,7 +133,9 @@ func kustomize(t *testing.T, dir string) *build {
 	}
 	b := &build{dir: dir, configMaps: map[string]*corev1.ConfigMap{}, policies: map[string]*networkingv1.NetworkPolicy{},
 		services: map[string]*servingv1.Service{}, pings: map[string]*sourcesv1.PingSource{},
-		cronJobs: map[string]*batchv1.CronJob{}, jobs: map[string]*batchv1.Job{}}
+		cronJobs: map[string]*batchv1.CronJob{}, jobs: map[string]*batchv1.Job{},
+		deployments: map[string]*appsv1.Deployment{}, kubeServices: map[string]*corev1.Service{},
+		serviceMonitors: map[string]*monitoringv1.ServiceMonitor{}, rules: map[string]*monitoringv1.PrometheusRule{}}
 	for _, r := range m.Resources() {
 		y, err := r.AsYAML()
 		if err != nil {
@@ -152,6 +165,14 @@ func kustomize(t *testing.T, dir string) *build {
 			b.services[r.GetName()] = decode[servingv1.Service](t, id, y)
 		case "sources.knative.dev/v1/PingSource":
 			b.pings[r.GetName()] = decode[sourcesv1.PingSource](t, id, y)
+		case "apps/v1/Deployment":
+			b.deployments[r.GetName()] = decode[appsv1.Deployment](t, id, y)
+		case "v1/Service":
+			b.kubeServices[r.GetName()] = decode[corev1.Service](t, id, y)
+		case "monitoring.coreos.com/v1/ServiceMonitor":
+			b.serviceMonitors[r.GetName()] = decode[monitoringv1.ServiceMonitor](t, id, y)
+		case "monitoring.coreos.com/v1/PrometheusRule":
+			b.rules[r.GetName()] = decode[monitoringv1.PrometheusRule](t, id, y)
 		default:
 			t.Errorf("%s: unexpected %s (a Secret, say, or a kind this test does not check yet)", id, gvk)
 		}
@@ -220,17 +241,25 @@ type overlaySpec struct {
 	// applies holds them: the overlays applied by hand hold their own
 	// workloads only, so that `oc delete -k` of one of them never takes
 	// the namespace, and the Secrets in it, along.
-	base   bool
-	dryRun bool // DRY_RUN=true whatever quay-mirror-config says
+	base bool
+	// monitoring: the Pushgateway, its ServiceMonitor and network
+	// policies, the alert rules and the dashboard (deploy/monitoring),
+	// namespace-wide too: only what Argo CD applies holds them.
+	monitoring bool
+	// statusVerify: a scheduled status and verify per organisation,
+	// which, like every workload of the overlay, push their metrics to
+	// the Pushgateway.
+	statusVerify bool
+	dryRun       bool // DRY_RUN=true whatever quay-mirror-config says
 }
 
 func overlayOf(t *testing.T, overlay string) overlaySpec {
 	t.Helper()
 	switch overlay {
 	case "default":
-		return overlaySpec{kind: "function", orgs: defaultOrgs, base: true}
+		return overlaySpec{kind: "function", orgs: defaultOrgs, base: true, monitoring: true, statusVerify: true}
 	case "cronjob":
-		return overlaySpec{kind: "cronjob", orgs: defaultOrgs, base: true}
+		return overlaySpec{kind: "cronjob", orgs: defaultOrgs, base: true, monitoring: true, statusVerify: true}
 	case "check":
 		return overlaySpec{kind: "check", orgs: defaultOrgs}
 	case "dry-run":
@@ -239,7 +268,7 @@ func overlayOf(t *testing.T, overlay string) overlaySpec {
 	if _, err := os.Stat(filepath.Join("orgs", overlay, "settings")); err != nil {
 		t.Fatalf("overlay %s is neither default, cronjob, check, dry-run nor an organisation of orgs/: teach this test what it deploys", overlay)
 	}
-	return overlaySpec{kind: "function", orgs: []string{overlay}}
+	return overlaySpec{kind: "function", orgs: []string{overlay}, statusVerify: true}
 }
 
 func TestOverlays(t *testing.T) {
@@ -257,12 +286,24 @@ func TestOverlays(t *testing.T) {
 				t.Errorf("overlay %s, applied by hand, holds namespace-wide objects: %d Namespaces, %d NetworkPolicies, %s %v",
 					overlay, len(b.namespaces), len(b.policies), trustedCA, b.configMaps[trustedCA] != nil)
 			}
+			if spec.monitoring {
+				b.checkMonitoring(t)
+			} else if n := len(b.deployments) + len(b.kubeServices) + len(b.serviceMonitors) + len(b.rules); n > 0 || b.configMaps[dashboardConfigMap] != nil {
+				t.Errorf("overlay %s holds %d objects of deploy/monitoring (dashboard %v), which only what Argo CD applies holds",
+					overlay, n, b.configMaps[dashboardConfigMap] != nil)
+			}
 			b.checkConfigMaps(t, spec.orgs)
 
-			counts := map[string]int{"function": len(b.services), "schedule": len(b.pings), "cronjob": len(b.cronJobs), "check": len(b.jobs)}
+			counts := map[string]int{"function": len(b.services), "schedule": len(b.pings), "cronjob": 0, "status": 0, "verify": 0, "check": len(b.jobs)}
+			for _, cj := range b.cronJobs {
+				counts[cj.Labels[componentLabel]]++
+			}
 			want := map[string]int{spec.kind: len(spec.orgs)}
 			if spec.kind == "function" {
 				want["schedule"] = len(spec.orgs)
+			}
+			if spec.statusVerify {
+				want["status"], want["verify"] = len(spec.orgs), len(spec.orgs)
 			}
 			for k, n := range counts {
 				if n != want[k] {
@@ -270,13 +311,14 @@ func TestOverlays(t *testing.T) {
 				}
 			}
 
-			served := map[string]string{} // organisation → workload
+			served := map[string]string{} // what (function, status, ...) of which organisation → workload
 			for _, w := range b.workloads() {
 				org := b.checkWorkload(t, w, settings, cluster)
-				if prev, dup := served[org]; dup {
-					t.Errorf("%s and %s both serve %s", prev, w.name, org)
+				role := w.labels[componentLabel] + " of " + org
+				if prev, dup := served[role]; dup {
+					t.Errorf("%s and %s are both the %s", prev, w.name, role)
 				}
-				served[org] = w.name
+				served[role] = w.name
 				env, err := effectiveEnv(w.pod.Containers[0], b.withCluster(cluster))
 				if err != nil {
 					t.Fatal(err)
@@ -285,10 +327,23 @@ func TestOverlays(t *testing.T) {
 					t.Errorf("%s %s runs with DRY_RUN=%q (quay-mirror-config says %q); want the ConfigMap's, or true in a dry-run overlay",
 						w.kind, w.name, got, cluster.Data["DRY_RUN"])
 				}
+				// The workloads deployed with the monitoring (and beside it)
+				// push their metrics to its Pushgateway; the ones run by hand
+				// beside the job or the deployment do not.
+				if got, push := env["METRICS_PUSHGATEWAY"], spec.statusVerify; (push && got != pushgatewayURL) || (!push && got != "") {
+					t.Errorf("%s %s pushes its metrics to %q; want %q in an overlay with status and verify, nothing elsewhere",
+						w.kind, w.name, got, pushgatewayURL)
+				}
+			}
+			roles := []string{spec.kind}
+			if spec.statusVerify {
+				roles = append(roles, "status", "verify")
 			}
 			for _, org := range spec.orgs {
-				if _, ok := served[org]; !ok {
-					t.Errorf("nothing serves %s", org)
+				for _, role := range roles {
+					if _, ok := served[role+" of "+org]; !ok {
+						t.Errorf("no %s of %s", role, org)
+					}
 				}
 			}
 			for name, svc := range b.services {
@@ -413,7 +468,7 @@ func (b *build) checkConfigMaps(t *testing.T, orgs []string) {
 		switch {
 		case name == clusterConfig:
 			t.Errorf("the overlay ships %s: it would overwrite the team's values", clusterConfig)
-		case name == trustedCA:
+		case name == trustedCA, name == dashboardConfigMap:
 		case strings.HasPrefix(name, orgConfig+"-"):
 			org := cm.Data["ORGANIZATIONS"]
 			if !slices.Contains(orgs, org) || !strings.HasPrefix(name, orgConfig+"-"+org+"-") {
@@ -478,17 +533,8 @@ func (b *build) checkWorkload(t *testing.T, w workload, settings map[string]bool
 	if !pinnedImage.MatchString(c.Image) {
 		t.Errorf("%s image %q is not pinned by digest", what, c.Image)
 	}
-	sc := c.SecurityContext
-	switch {
-	case sc == nil:
-		t.Errorf("%s has no securityContext", what)
-	case sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot,
-		sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation,
-		sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem,
-		sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) > 0,
-		sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault,
-		sc.Privileged != nil && *sc.Privileged:
-		t.Errorf("%s securityContext is not restricted: %+v", what, sc)
+	if !restricted(c.SecurityContext) {
+		t.Errorf("%s securityContext is not restricted: %+v", what, c.SecurityContext)
 	}
 	if c.Resources.Limits.Memory().IsZero() {
 		t.Errorf("%s has no memory limit", what)
@@ -753,8 +799,13 @@ func (b *build) checkCronJob(t *testing.T, cj *batchv1.CronJob, cluster *corev1.
 		t.Errorf("%s pod does not require a non-root user", name)
 	}
 	c := pod.Containers[0]
-	if !slices.Equal(c.Args, []string{"sync"}) {
-		t.Errorf("%s args = %v, want [sync]", name, c.Args)
+	// Each CronJob runs the command its component names.
+	command := map[string]string{"cronjob": "sync", "status": "status", "verify": "verify"}[cj.Labels[componentLabel]]
+	if command == "" || !slices.Equal(c.Args, []string{command}) {
+		t.Errorf("%s (component %q) args = %v, want [%s]", name, cj.Labels[componentLabel], c.Args, command)
+	}
+	if l := job.Template.Labels[componentLabel]; l != cj.Labels[componentLabel] {
+		t.Errorf("%s pods are component %q, the CronJob %q", name, l, cj.Labels[componentLabel])
 	}
 	env, err := effectiveEnv(c, b.withCluster(cluster))
 	if err != nil {
@@ -1034,82 +1085,127 @@ func TestImagePinnedByDigest(t *testing.T) {
 }
 
 // TestNetworkPolicy evaluates the policies of the default and CronJob
-// overlays for each pod: what it may reach and who may reach it.
+// overlays for each pod: what it may reach and who may reach it, the
+// Pushgateway's pod included.
 func TestNetworkPolicy(t *testing.T) {
 	t.Parallel()
 	type flow struct {
-		ns    string // "" for an address outside the cluster
+		peer  peer
 		port  int32
 		proto corev1.Protocol
 		want  bool
 	}
+	outside := peer{} // an address outside the cluster
+	inNS := func(ns string) peer { return peer{ns: ns, labels: map[string]string{"app": "something"}} }
+	other := inNS(namespace) // another pod of the namespace
 	egress := []flow{
-		{"openshift-dns", 5353, corev1.ProtocolUDP, true},
-		{"openshift-dns", 5353, corev1.ProtocolTCP, true},
-		{"kube-system", 53, corev1.ProtocolUDP, true},
-		{"", 443, corev1.ProtocolTCP, true}, // a registry
-		{"", 53, corev1.ProtocolUDP, false}, // a resolver outside the cluster
-		{"", 80, corev1.ProtocolTCP, false},
-		{"", 22, corev1.ProtocolTCP, false},
-		{"some-namespace", 5353, corev1.ProtocolUDP, false},
-		{namespace, 8080, corev1.ProtocolTCP, false},
+		{inNS("openshift-dns"), 5353, corev1.ProtocolUDP, true},
+		{inNS("openshift-dns"), 5353, corev1.ProtocolTCP, true},
+		{inNS("kube-system"), 53, corev1.ProtocolUDP, true},
+		{outside, 443, corev1.ProtocolTCP, true}, // a registry
+		{outside, 53, corev1.ProtocolUDP, false}, // a resolver outside the cluster
+		{outside, 80, corev1.ProtocolTCP, false},
+		{outside, 22, corev1.ProtocolTCP, false},
+		{outside, 9091, corev1.ProtocolTCP, false},
+		{inNS("some-namespace"), 5353, corev1.ProtocolUDP, false},
+		{other, 8080, corev1.ProtocolTCP, false},
+		{other, 9091, corev1.ProtocolTCP, false},
 	}
 	ingressFunction := []flow{
-		{"knative-serving", 8012, corev1.ProtocolTCP, true},
-		{"knative-serving-ingress", 8012, corev1.ProtocolTCP, true},
-		{"knative-serving", 9090, corev1.ProtocolTCP, true},
-		{"knative-eventing", 8080, corev1.ProtocolTCP, false},
-		{namespace, 8080, corev1.ProtocolTCP, false},
-		{"some-namespace", 8012, corev1.ProtocolTCP, false},
-		{"", 8080, corev1.ProtocolTCP, false},
+		{inNS("knative-serving"), 8012, corev1.ProtocolTCP, true},
+		{inNS("knative-serving-ingress"), 8012, corev1.ProtocolTCP, true},
+		{inNS("knative-serving"), 9090, corev1.ProtocolTCP, true},
+		{inNS("knative-eventing"), 8080, corev1.ProtocolTCP, false},
+		{other, 8080, corev1.ProtocolTCP, false},
+		{inNS("some-namespace"), 8012, corev1.ProtocolTCP, false},
+		{outside, 8080, corev1.ProtocolTCP, false},
 	}
 	for _, overlay := range []string{"default", "cronjob"} {
 		b := kustomize(t, filepath.Join("overlays", overlay))
+		gw := b.deployments[pushgateway]
+		if gw == nil {
+			t.Fatalf("overlay %s has no Deployment %s", overlay, pushgateway)
+		}
+		gwPod := peer{ns: namespace, labels: gw.Spec.Template.Labels}
 		for _, w := range b.workloads() {
 			what := fmt.Sprintf("%s %s %s", overlay, w.kind, w.name)
-			for _, f := range egress {
-				if got := allowed(t, b.policies, w.labels, networkingv1.PolicyTypeEgress, f.ns, f.port, f.proto); got != f.want {
-					t.Errorf("%s: egress to %q port %d/%s allowed = %v, want %v", what, f.ns, f.port, f.proto, got, f.want)
+			// Every run pushes its metrics to the Pushgateway, on its
+			// port only.
+			flows := append(slices.Clone(egress), flow{gwPod, 9091, corev1.ProtocolTCP, true}, flow{gwPod, 8080, corev1.ProtocolTCP, false})
+			for _, f := range flows {
+				if got := allowed(t, b.policies, w.labels, networkingv1.PolicyTypeEgress, f.peer, f.port, f.proto); got != f.want {
+					t.Errorf("%s: egress to %+v port %d/%s allowed = %v, want %v", what, f.peer, f.port, f.proto, got, f.want)
 				}
 			}
 			for _, f := range ingressFunction {
 				want := f.want && w.kind == "Service"
-				if got := allowed(t, b.policies, w.labels, networkingv1.PolicyTypeIngress, f.ns, f.port, f.proto); got != want {
-					t.Errorf("%s: ingress from %q port %d/%s allowed = %v, want %v", what, f.ns, f.port, f.proto, got, want)
+				if got := allowed(t, b.policies, w.labels, networkingv1.PolicyTypeIngress, f.peer, f.port, f.proto); got != want {
+					t.Errorf("%s: ingress from %+v port %d/%s allowed = %v, want %v", what, f.peer, f.port, f.proto, got, want)
 				}
+			}
+			// The Pushgateway's side of the push.
+			run := peer{ns: namespace, labels: w.labels}
+			if !allowed(t, b.policies, gw.Spec.Template.Labels, networkingv1.PolicyTypeIngress, run, 9091, corev1.ProtocolTCP) {
+				t.Errorf("%s: the Pushgateway does not accept its push", what)
+			}
+		}
+		// The Pushgateway is scraped by the user-workload Prometheus, pushed
+		// to by quaymirror's pods (above), and nothing else; it sends
+		// nothing.
+		for _, f := range []flow{
+			{inNS("openshift-user-workload-monitoring"), 9091, corev1.ProtocolTCP, true},
+			{inNS("openshift-user-workload-monitoring"), 8080, corev1.ProtocolTCP, false},
+			{inNS("openshift-monitoring"), 9091, corev1.ProtocolTCP, false},
+			{inNS("knative-serving"), 9091, corev1.ProtocolTCP, false},
+			{other, 9091, corev1.ProtocolTCP, false},
+			{outside, 9091, corev1.ProtocolTCP, false},
+		} {
+			if got := allowed(t, b.policies, gwPod.labels, networkingv1.PolicyTypeIngress, f.peer, f.port, f.proto); got != f.want {
+				t.Errorf("%s Pushgateway: ingress from %+v port %d allowed = %v, want %v", overlay, f.peer, f.port, got, f.want)
+			}
+		}
+		for _, f := range egress {
+			if allowed(t, b.policies, gwPod.labels, networkingv1.PolicyTypeEgress, f.peer, f.port, f.proto) {
+				t.Errorf("%s Pushgateway: egress to %+v port %d/%s allowed; it needs none", overlay, f.peer, f.port, f.proto)
 			}
 		}
 	}
 }
 
+// peer is the other end of a flow: a pod of namespace ns labelled labels,
+// or an address outside the cluster when ns is "".
+type peer struct {
+	ns     string
+	labels map[string]string
+}
+
 // allowed says whether the policies let a pod labelled podLabels talk
-// (dir) with a pod of namespace ns, or an address outside the cluster
-// when ns is "", on port/proto. It follows the NetworkPolicy semantics:
-// a pod no policy of that direction selects is unrestricted; otherwise a
+// (dir) with p on port/proto. It follows the NetworkPolicy semantics: a
+// pod no policy of that direction selects is unrestricted; otherwise a
 // flow must match a rule of one of them. Namespaces carry only
 // kubernetes.io/metadata.name; policies using what this does not model
 // fail the test.
-func allowed(t *testing.T, policies map[string]*networkingv1.NetworkPolicy, podLabels map[string]string, dir networkingv1.PolicyType, ns string, port int32, proto corev1.Protocol) bool {
+func allowed(t *testing.T, policies map[string]*networkingv1.NetworkPolicy, podLabels map[string]string, dir networkingv1.PolicyType, p peer, port int32, proto corev1.Protocol) bool {
 	t.Helper()
 	selected := false
-	for name, p := range policies {
-		if !matchLabels(t, name, &p.Spec.PodSelector, podLabels) || !slices.Contains(p.Spec.PolicyTypes, dir) {
+	for name, pol := range policies {
+		if !matchLabels(t, name, &pol.Spec.PodSelector, podLabels) || !slices.Contains(pol.Spec.PolicyTypes, dir) {
 			continue
 		}
 		selected = true
 		var rules [][]networkingv1.NetworkPolicyPeer
 		var ports [][]networkingv1.NetworkPolicyPort
 		if dir == networkingv1.PolicyTypeIngress {
-			for _, r := range p.Spec.Ingress {
+			for _, r := range pol.Spec.Ingress {
 				rules, ports = append(rules, r.From), append(ports, r.Ports)
 			}
 		} else {
-			for _, r := range p.Spec.Egress {
+			for _, r := range pol.Spec.Egress {
 				rules, ports = append(rules, r.To), append(ports, r.Ports)
 			}
 		}
 		for i := range rules {
-			if peersMatch(t, name, rules[i], p.Namespace, ns) && portsMatch(t, name, ports[i], port, proto) {
+			if peersMatch(t, name, rules[i], pol.Namespace, p) && portsMatch(t, name, ports[i], port, proto) {
 				return true
 			}
 		}
@@ -1117,27 +1213,30 @@ func allowed(t *testing.T, policies map[string]*networkingv1.NetworkPolicy, podL
 	return !selected
 }
 
-func peersMatch(t *testing.T, policy string, peers []networkingv1.NetworkPolicyPeer, policyNS, ns string) bool {
+// peersMatch: an empty list matches everything; a peer with a pod
+// selector only matches the pods of the policy's namespace it selects,
+// one with a namespace selector the pods of the namespaces it selects
+// (those its pod selector selects, when it has both).
+func peersMatch(t *testing.T, policy string, peers []networkingv1.NetworkPolicyPeer, policyNS string, p peer) bool {
 	if len(peers) == 0 {
 		return true
 	}
-	for _, peer := range peers {
-		if peer.IPBlock != nil {
+	for _, pp := range peers {
+		if pp.IPBlock != nil {
 			t.Fatalf("NetworkPolicy %s uses ipBlock, which this test does not model", policy)
 		}
-		if peer.PodSelector != nil && len(peer.PodSelector.MatchLabels)+len(peer.PodSelector.MatchExpressions) > 0 {
-			t.Fatalf("NetworkPolicy %s selects peer pods, which this test does not model", policy)
-		}
-		if ns == "" {
+		if p.ns == "" {
 			continue // a namespace or pod selector never matches an outside address
 		}
-		if peer.NamespaceSelector == nil {
-			if ns == policyNS {
-				return true
-			}
-			continue
+		if pp.NamespaceSelector == nil && pp.PodSelector == nil {
+			t.Fatalf("NetworkPolicy %s has an empty peer", policy)
 		}
-		if matchLabels(t, policy, peer.NamespaceSelector, map[string]string{"kubernetes.io/metadata.name": ns}) {
+		nsOK := p.ns == policyNS
+		if pp.NamespaceSelector != nil {
+			nsOK = matchLabels(t, policy, pp.NamespaceSelector, map[string]string{"kubernetes.io/metadata.name": p.ns})
+		}
+		podOK := pp.PodSelector == nil || matchLabels(t, policy, pp.PodSelector, p.labels)
+		if nsOK && podOK {
 			return true
 		}
 	}

@@ -23,7 +23,8 @@
 //	quaymirror_last_success_timestamp_seconds{organization,command}
 //	    when the last successful one ended: a sync or plan whose outcome
 //	    is ok, a check with no failed check, a status that found every
-//	    mirror healthy (the runs whose exit code is 0)
+//	    mirror healthy, a verify that found nothing missing or stale
+//	    (the runs whose exit code is 0)
 //	quaymirror_last_run_success{organization,command}
 //	    1 when the last run succeeded, 0 otherwise
 //	quaymirror_repositories{organization,outcome}
@@ -41,13 +42,16 @@
 //	quaymirror_missing_tags{organization}
 //	quaymirror_stale_tags{organization}
 //	quaymirror_recovery_point_seconds{organization}
-//	    from the last verify
+//	    tags missing, tags stale (another digest), both beyond the
+//	    grace, and the age of the oldest source change still missing,
+//	    from the last verify that compared every repository it could
+//	    read
 //	quaymirror_api_requests_total{organization,command,registry,method,code}
 //	    HTTP requests to the registries, every retry attempt counted;
 //	    registry is source or destination, code the status code or
 //	    "error" when no answer came (refused, reset, timed out)
 //
-// command is sync, plan, check, status (verify later). The transport
+// command is sync, plan, check, status or verify. The transport
 // counts what the client sends; a request that net/http re-sends by
 // itself when a kept-alive connection turns out closed is one attempt. No label ever holds
 // a URL, a repository name or a token, so the series are bounded by the

@@ -26,18 +26,14 @@ const (
 	APIRequests    = "quaymirror_api_requests_total"
 )
 
-// CommandVerify is the command of the verify metrics (missing and stale
-// tags, recovery point).
-const CommandVerify runner.Command = "verify"
-
 // owner is the command whose runs set a metric without a command label.
 var owner = map[string]runner.Command{
 	Repositories:   runner.CommandSync,
 	Mirrors:        runner.CommandStatus,
 	MirrorProblems: runner.CommandStatus,
-	MissingTags:    CommandVerify,
-	StaleTags:      CommandVerify,
-	RecoveryPoint:  CommandVerify,
+	MissingTags:    runner.CommandVerify,
+	StaleTags:      runner.CommandVerify,
+	RecoveryPoint:  runner.CommandVerify,
 }
 
 // outcomes are the repository outcomes, each reported even when zero.
@@ -134,9 +130,12 @@ func (r *Recorder) Collect(ch chan<- prometheus.Metric) {
 func (r *Recorder) Gather() ([]*dto.MetricFamily, error) { return r.reg.Gather() }
 
 // Observe records e: pass it to runner.WithObserver. The end of every
-// organisation's sync, plan, check or status sets its last-run series,
-// and its other series from what the run found; other events are
-// ignored.
+// organisation's sync, plan, check, status or verify sets its last-run
+// series, and its other series from what the run found; other events are
+// ignored. A verify sets the tag and recovery-point series only when it
+// compared every repository it could read: one stopped by its preflight,
+// an organisation-level error or the time budget leaves the previous
+// values, which a partial count would understate.
 func (r *Recorder) Observe(e runner.Event) {
 	org := e.Org.Source
 	if org == "" {
@@ -171,6 +170,16 @@ func (r *Recorder) Observe(e runner.Event) {
 		ok = e.Err == nil && e.Health != nil && e.Health.Healthy()
 		if h := e.Health; h != nil {
 			set = func() { r.setHealth(org, h) }
+		}
+	case runner.EventVerified:
+		if cmd == "" {
+			cmd = runner.CommandVerify
+		}
+		ov := e.Verification
+		ok = ov != nil && ov.Outcome == runner.OutcomeOK
+		if ov != nil && ov.Verification != nil && ov.Error == "" && !ov.Interrupted {
+			v := ov.Verification
+			set = func() { r.setVerification(org, v) }
 		}
 	default:
 		return
@@ -238,4 +247,11 @@ func (r *Recorder) setHealth(org string, h *quaymirror.Health) {
 	} {
 		r.problems.WithLabelValues(org, string(p)).Set(float64(n))
 	}
+}
+
+// setVerification records a verify; r.mu is held.
+func (r *Recorder) setVerification(org string, v *quaymirror.Verification) {
+	r.missingTags.WithLabelValues(org).Set(float64(v.Missing))
+	r.staleTags.WithLabelValues(org).Set(float64(v.Stale))
+	r.recovery.WithLabelValues(org).Set(float64(v.RecoveryPointSeconds))
 }

@@ -46,6 +46,17 @@ const (
 	TopicSourceNotAllowed Topic = "source-not-allowed"
 	// TopicReadOnly: the destination refuses every write for now.
 	TopicReadOnly Topic = "read-only"
+	// TopicSourceOrganization: the source organisation does not exist,
+	// or the credentials may not read it. Subject: the source
+	// organisation.
+	TopicSourceOrganization Topic = "source-organization"
+	// TopicSourceListing: the source listing failed. Subject: the source
+	// organisation.
+	TopicSourceListing Topic = "source-listing"
+	// TopicSourceEmpty: the source listing holds no repository, which
+	// may be the credentials seeing none. Subject: the source
+	// organisation.
+	TopicSourceEmpty Topic = "source-empty"
 )
 
 // genericAdvice is the advice for a backend that gives none.
@@ -67,6 +78,12 @@ func genericAdvice(topic Topic, subject string) string {
 		return fmt.Sprintf("allow the destination registry to pull from %s", subject)
 	case TopicReadOnly:
 		return "run again once the destination registry accepts writes"
+	case TopicSourceOrganization:
+		return fmt.Sprintf("create organization %s on the source registry, or use credentials that may read it", subject)
+	case TopicSourceListing:
+		return "make sure the source registry is reachable and the token may read " + subject
+	case TopicSourceEmpty:
+		return "if it has repositories, give the token's user read access to them (an organization admin or a team with read on all repositories)"
 	}
 	return ""
 }

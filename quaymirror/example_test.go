@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"time"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
 	"github.com/quaymirror/quaymirror/registry/fake"
@@ -81,4 +82,45 @@ func ExampleEngine_Sync() {
 	// run 1: created 2, unchanged 0, skipped 1, failed 0
 	// run 2: created 0, unchanged 2, skipped 1, failed 0
 	// quay.example.com/acme/tools/cli [*] 10m0s
+}
+
+// Verify tells what the destination lacks of the source, tag by tag, and
+// since when. Here the mirror workers copied v1.0 of every repository; v1.1
+// of api was pushed since, three hours ago, and v1.2 a minute ago, within
+// the grace.
+func ExampleEngine_Verify() {
+	now := time.Date(2026, 5, 4, 12, 0, 0, 0, time.UTC)
+	src, dst := exampleRegistries()
+	policy := quaymirror.Policy{SourceRegistry: "quay.example.com", SourceNamespace: "acme", Robot: "acme+mirror",
+		Exclude: []string{"web"}}
+	engine, err := quaymirror.NewEngine(src, dst, policy, quaymirror.WithClock(func() time.Time { return now }))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, name := range []string{"api", "tools/cli"} {
+		if err := src.PushTags("acme", name, quaymirror.Tag{Name: "v1.0", LastModified: now.Add(-48 * time.Hour)}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if _, err := engine.Sync(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+	dst.SyncMirrors(now.Add(-24*time.Hour), src.ServedAt("quay.example.com"))
+	if err := src.PushTags("acme", "api", quaymirror.Tag{Name: "v1.1", LastModified: now.Add(-3 * time.Hour)},
+		quaymirror.Tag{Name: "v1.2", LastModified: now.Add(-time.Minute)}); err != nil {
+		log.Fatal(err)
+	}
+
+	v, err := engine.Verify(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%d repositories, %d tags: %d missing, %d pending; recovery point %s\n",
+		v.RepositoriesChecked, v.TagsChecked, v.Missing, v.Pending, v.RecoveryPoint())
+	for _, r := range v.Repositories {
+		fmt.Println(r.Name, "missing", r.Missing, "pending", r.Pending, "since", r.OldestChange.Format(time.RFC3339))
+	}
+	// Output:
+	// 2 repositories, 4 tags: 1 missing, 1 pending; recovery point 3h0m0s
+	// api missing [v1.1] pending [v1.2] since 2026-05-04T09:00:00Z
 }

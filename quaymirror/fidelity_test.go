@@ -160,6 +160,62 @@ func TestPreflightAdviceComesFromTheBackend(t *testing.T) {
 	}
 }
 
+// A source says in its own terms what to do about a missing or
+// unreadable organisation (a Harbor project, an OCI path prefix), a
+// failed listing (a refused OCI catalog) and an empty one; a source
+// without advice keeps the generic fixes.
+func TestPreflightSourceAdviceComesFromTheSource(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		op     fake.Op
+		err    error
+		check  string
+		status quaymirror.CheckStatus
+		topic  quaymirror.Topic
+	}{
+		{"organization missing", fake.OpGetOrganization, quaymirror.ErrNotFound, "source organization", quaymirror.CheckFail, quaymirror.TopicSourceOrganization},
+		{"organization unreadable", fake.OpGetOrganization, quaymirror.ErrForbidden, "source organization", quaymirror.CheckFail, quaymirror.TopicSourceOrganization},
+		{"listing fails", fake.OpListRepositories, quaymirror.ErrUnsupported, "source listing", quaymirror.CheckFail, quaymirror.TopicSourceListing},
+		{"listing empty", "", nil, "source listing", quaymirror.CheckWarn, quaymirror.TopicSourceEmpty},
+	} {
+		for _, withAdvice := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/advice=%v", tc.name, withAdvice), func(t *testing.T) {
+				t.Parallel()
+				src := fake.New()
+				must(t, src.AddOrganization(org))
+				if tc.op != "" {
+					src.FailOn(tc.op, org, "", tc.err)
+				}
+				dst := fake.New()
+				must(t, dst.AddRobot(org, "mirror"))
+				var source quaymirror.Source = src
+				if withAdvice {
+					source = advising{src}
+				}
+				e, err := quaymirror.NewEngine(source, dst, basePolicy())
+				must(t, err)
+				list, err := e.Preflight(context.Background())
+				must(t, err)
+				var got *quaymirror.Check
+				for i := range list {
+					if list[i].Name == tc.check && list[i].Status == tc.status {
+						got = &list[i]
+					}
+				}
+				switch {
+				case got == nil:
+					t.Fatalf("no %s check with status %s in %+v", tc.check, tc.status, list)
+				case withAdvice && got.Fix != "backend advice on "+string(tc.topic)+" "+org:
+					t.Errorf("fix = %q, want the source's advice on %s", got.Fix, tc.topic)
+				case !withAdvice && (got.Fix == "" || strings.HasPrefix(got.Fix, "backend advice")):
+					t.Errorf("generic fix = %q", got.Fix)
+				}
+			})
+		}
+	}
+}
+
 // An error about the organisation rather than the repository (the
 // destination refuses the source location, read-only mode, the
 // organisation-level mirror lock, a missing robot, rejected credentials,

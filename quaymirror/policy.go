@@ -99,6 +99,14 @@ type Policy struct {
 	// repositories that are gone from the source. Orphans are never
 	// deleted; without this option they are only reported.
 	DisableOrphans bool
+
+	// VerifyGrace is how long Engine.Verify gives the mirrors to copy a
+	// change made at the source: a tag changed there less than
+	// VerifyGrace ago that the destination lacks, or holds at another
+	// digest, is pending, not missing or stale. Zero means twice
+	// SyncInterval: a mirror that runs on time copies a change within
+	// one interval, and its run may take a while.
+	VerifyGrace time.Duration
 }
 
 var (
@@ -174,6 +182,9 @@ func (p Policy) withDefaults() Policy {
 	if p.Visibility == "" {
 		p.Visibility = VisibilityPrivate
 	}
+	if p.VerifyGrace == 0 {
+		p.VerifyGrace = 2 * p.SyncInterval
+	}
 	return p
 }
 
@@ -200,6 +211,8 @@ func (p Policy) Validate() error {
 		return policyErr("SkopeoTimeout", "%s is not a whole number of seconds", p.SkopeoTimeout)
 	case p.Username == "" && p.Password != "":
 		return policyErr("Username", "is required when a password is set")
+	case p.VerifyGrace < 0:
+		return policyErr("VerifyGrace", "%s is negative", p.VerifyGrace)
 	}
 	if err := validateTagGlobs(p.TagGlobs); err != nil {
 		return err

@@ -99,10 +99,10 @@ func (e *Engine) Preflight(ctx context.Context) (Checklist, error) {
 		switch {
 		case err != nil:
 			add(Check{Name: "source listing", Status: CheckFail, Detail: err.Error(),
-				Fix: "make sure the source registry is reachable and the token may read " + p.SourceNamespace})
+				Fix: adviceFor(e.src, TopicSourceListing, p.SourceNamespace)})
 		case len(page.Repositories) == 0:
 			add(Check{Name: "source listing", Status: CheckWarn, Detail: "the source organization lists no repositories",
-				Fix: "if it has repositories, give the token's user read access to them (an organization admin or a team with read on all repositories)"})
+				Fix: adviceFor(e.src, TopicSourceEmpty, p.SourceNamespace)})
 		default:
 			more := ""
 			if page.Next != "" {
@@ -167,12 +167,22 @@ func (e *Engine) checkOrganization(ctx context.Context, c *counter, s side, back
 		o, err = r.GetOrganization(ctx, org)
 		return err
 	})
+	// A source backend may say how to fix a missing or unreadable
+	// organisation in its own terms (a Harbor project, say).
+	fix := func(generic string) string {
+		if a, ok := backend.(Adviser); ok && which == "source" {
+			if s := a.Advice(TopicSourceOrganization, org); s != "" {
+				return s
+			}
+		}
+		return generic
+	}
 	switch {
 	case errors.Is(err, ErrNotFound):
 		add(Check{Name: name, Status: CheckFail, Detail: fmt.Sprintf("organization %q does not exist on the %s registry", org, which),
-			Fix: fmt.Sprintf("create organization %s on the %s registry (Quay does not create it on push)", org, which)})
+			Fix: fix(fmt.Sprintf("create organization %s on the %s registry (Quay does not create it on push)", org, which))})
 	case err != nil:
-		add(Check{Name: name, Status: CheckFail, Detail: err.Error(), Fix: "check the token's permissions on " + org})
+		add(Check{Name: name, Status: CheckFail, Detail: err.Error(), Fix: fix("check the token's permissions on " + org)})
 	case needAdmin && !o.IsAdmin:
 		add(Check{Name: name, Status: CheckFail, Detail: fmt.Sprintf("the credentials may not administer %s", org),
 			Fix: adviceFor(backend, TopicOrganizationAdmin, org)})

@@ -161,6 +161,25 @@ type SourceChecker interface {
 	CheckSource(ctx context.Context, host string) error
 }
 
+// TagLister lists the tags of a repository, each with the manifest it
+// points at and when it last changed. Any registry can offer it, a source
+// (Quay, Harbor, an OCI registry) as well as a destination; comparing the
+// two sides' listings tells which tags a mirror has not copied yet. Use
+// [Tags] to read a whole listing.
+type TagLister interface {
+	// ListTags returns the page of the repository's tags that pageToken
+	// names ("" for the first page); Next is empty on the last page.
+	// Walking the pages from "" to the end yields every tag of the
+	// repository, however many there are, with its Name, Digest and (when
+	// the registry keeps it) LastModified. A tag may be listed on more
+	// than one page (a backend's first page may be a summary that the
+	// following pages repeat in full): a later listing of a name replaces
+	// an earlier one. A tag pushed, moved or deleted during the walk may
+	// be missed or listed twice. A repository without tags yields one
+	// empty page; a missing repository yields ErrNotFound.
+	ListTags(ctx context.Context, namespace, name, pageToken string) (TagPage, error)
+}
+
 // SyncLogReader reads a repository's mirror events.
 type SyncLogReader interface {
 	// SyncLogs returns the repository's recent mirror events, newest

@@ -3,6 +3,7 @@ package quaymirror
 import (
 	"fmt"
 	"log/slog"
+	"regexp"
 	"time"
 )
 
@@ -55,12 +56,43 @@ type Repository struct {
 	State State `json:"state"`
 	// Tags holds the repository's tag names when the repository was read on
 	// its own with RepositoryReader.GetRepository; listings leave it nil.
-	// Quay returns at most 500 tags, so len(Tags) is a lower bound.
+	// Quay returns at most 500 tags, so len(Tags) is a lower bound; a
+	// TagLister lists them all, with their digests.
 	Tags []string `json:"tags,omitempty"`
 }
 
 // FullName is "namespace/name".
 func (r Repository) FullName() string { return r.Namespace + "/" + r.Name }
+
+// Tag is a tag of a repository: a name pointing at a manifest.
+type Tag struct {
+	// Name is the tag's name, e.g. "v1.2" (see ValidTagName).
+	Name string `json:"name"`
+	// Digest is the digest of the manifest, manifest list or image index
+	// the tag points at, e.g. "sha256:" and 64 hexadecimal digits. Two
+	// registries holding the same image under a tag show the same digest.
+	Digest string `json:"digest"`
+	// LastModified is when the tag was last pushed or moved to its
+	// manifest, in UTC, at the precision the registry keeps (Quay: whole
+	// seconds); zero when the registry does not tell.
+	LastModified time.Time `json:"last_modified,omitzero"`
+}
+
+// TagPage is one page of a tag listing.
+type TagPage struct {
+	Tags []Tag
+	// Next is the token of the next page, empty on the last page.
+	Next string
+}
+
+// tagNameRe is the OCI distribution specification's tag rule, which
+// Quay's TAG_REGEX also applies.
+var tagNameRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
+
+// ValidTagName reports whether name is a valid tag name: 1 to 128
+// characters, letters, digits, "_", "." and "-", not starting with "."
+// or "-".
+func ValidTagName(name string) bool { return tagNameRe.MatchString(name) }
 
 // RepositoryPage is one page of a repository listing.
 type RepositoryPage struct {

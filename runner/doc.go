@@ -38,6 +38,11 @@
 // listing, the rate limit and the round trip it measured ([Estimate]); with
 // a time budget it narrows the slice to what fits in the time left.
 //
+// [Runner.Verify] runs over the same pairs, with the same limiters, budget
+// and isolation, the read-only comparison of each destination's tags with
+// its source's ([quaymirror.Engine.Verify]); its [VerifyResult] has an
+// Outcome too, [OutcomeIncomplete] when tags are missing or stale.
+//
 // The package imports only the core package quaymirror; it lives apart
 // from it because it is about running several engines, not about
 // reconciling one organisation.

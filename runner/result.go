@@ -18,6 +18,9 @@ const (
 	// OutcomePartial: the time budget or a stop left repositories or
 	// organisations not started; nothing failed. The next run goes on.
 	OutcomePartial Outcome = "partial"
+	// OutcomeIncomplete: a Verify found tags missing or stale at the
+	// destination beyond the grace; the run itself went well.
+	OutcomeIncomplete Outcome = "incomplete"
 	// OutcomeFailed: a repository failed, or an organisation could not be
 	// run (its backends, its listing, an organisation-level stop).
 	OutcomeFailed Outcome = "failed"
@@ -26,7 +29,7 @@ const (
 	OutcomePreflightFailed Outcome = "preflight_failed"
 )
 
-var severity = map[Outcome]int{OutcomeOK: 0, OutcomePartial: 1, OutcomeFailed: 2, OutcomePreflightFailed: 3}
+var severity = map[Outcome]int{OutcomeOK: 0, OutcomePartial: 1, OutcomeIncomplete: 2, OutcomeFailed: 3, OutcomePreflightFailed: 4}
 
 // worse returns the worse of a and b.
 func worse(a, b Outcome) Outcome {
@@ -150,6 +153,9 @@ const (
 	// EventStatus: an organisation's status was read; Health or Err is
 	// set.
 	EventStatus EventKind = "status"
+	// EventVerified: an organisation's verify ended; Verification is
+	// set.
+	EventVerified EventKind = "verified"
 )
 
 // Event is something a run did, for observers (metrics, tests).
@@ -160,8 +166,8 @@ type Event struct {
 	// Org is the organisation pair the event is about.
 	Org Org
 	// Time is the runner's clock when the event happened: for
-	// EventSynced, EventChecked and EventStatus, the end of the
-	// organisation's run.
+	// EventSynced, EventChecked, EventStatus and EventVerified, the end
+	// of the organisation's run.
 	Time time.Time
 	// Organization is the source organisation (the destination one for
 	// EventStatus).
@@ -169,6 +175,7 @@ type Event struct {
 	Result       *OrgResult
 	Check        *OrgCheck
 	Health       *quaymirror.Health
+	Verification *OrgVerification
 	Err          error
 }
 
@@ -181,6 +188,7 @@ const (
 	CommandPlan   Command = "plan"
 	CommandCheck  Command = "check"
 	CommandStatus Command = "status"
+	CommandVerify Command = "verify"
 )
 
 type commandKey struct{}

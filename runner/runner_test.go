@@ -546,6 +546,7 @@ func TestEventsAndRequestsCarryTheCommand(t *testing.T) {
 		{runner.CommandSync, runner.EventSynced, func() error { _, err := r.Sync(t.Context(), []runner.Org{pair}); return err }},
 		{runner.CommandCheck, runner.EventChecked, func() error { _, err := r.Check(t.Context(), []runner.Org{pair}); return err }},
 		{runner.CommandStatus, runner.EventStatus, func() error { _, err := r.Status(t.Context(), []runner.Org{pair}, false); return err }},
+		{runner.CommandVerify, runner.EventVerified, func() error { _, err := r.Verify(t.Context(), []runner.Org{pair}); return err }},
 	}
 	for i, s := range steps {
 		clock.Advance(time.Minute)

@@ -70,10 +70,13 @@ type Options struct {
 	// Platforms are os/arch[/variant] values; only linux is supported.
 	// Default linux/amd64.
 	Platforms []string
-	// Version goes into the binary (VersionVariable, SDKVersionVariable)
-	// and the labels.
+	// Version goes into the binary (VersionVariables) and the labels.
 	// Default "dev".
 	Version string
+	// VersionVariables are the package-qualified string variables that
+	// -ldflags -X sets to Version. Default: VersionVariable and
+	// SDKVersionVariable.
+	VersionVariables []string
 	// Revision is the source revision for the labels (optional).
 	Revision string
 	// Source is the source repository URL for the labels.
@@ -91,7 +94,10 @@ type Options struct {
 	Stderr io.Writer
 }
 
-var versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$`)
+var (
+	versionRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$`)
+	variableRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*\.[A-Za-z_][A-Za-z0-9_]*$`)
+)
 
 func (o *Options) defaults() error {
 	if o.Dir == "" {
@@ -108,6 +114,14 @@ func (o *Options) defaults() error {
 	}
 	if !versionRE.MatchString(o.Version) {
 		return fmt.Errorf("version %q: use letters, digits and . _ + -", o.Version)
+	}
+	if len(o.VersionVariables) == 0 {
+		o.VersionVariables = []string{VersionVariable, SDKVersionVariable}
+	}
+	for _, v := range o.VersionVariables {
+		if !variableRE.MatchString(v) {
+			return fmt.Errorf("version variable %q: want an import path, a dot and a name", v)
+		}
 	}
 	if o.Source == "" {
 		o.Source = "https://github.com/quaymirror/quaymirror"
@@ -206,7 +220,7 @@ func Build(ctx context.Context, o Options) (v1.ImageIndex, error) {
 // compile builds a static binary for p and checks it is one.
 func compile(ctx context.Context, o Options, p v1.Platform, out string) error {
 	cmd := exec.CommandContext(ctx, o.Go, "build", "-trimpath", "-o", out,
-		"-ldflags", ldflags(o.Version), o.Main)
+		"-ldflags", ldflags(o.Version, o.VersionVariables), o.Main)
 	cmd.Dir = o.Dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+p.OS, "GOARCH="+p.Architecture, "GOWORK=off")
 	if p.Architecture == "arm" && p.Variant != "" {
@@ -219,10 +233,14 @@ func compile(ctx context.Context, o Options, p v1.Platform, out string) error {
 	return checkStatic(out, p)
 }
 
-// ldflags strips the binary and sets both version variables. A variable
-// the module does not have (the tests' stand-in) is ignored by the linker.
-func ldflags(version string) string {
-	return "-s -w -X " + VersionVariable + "=" + version + " -X " + SDKVersionVariable + "=" + version
+// ldflags strips the binary and sets the version variables. A variable
+// the module does not have is ignored by the linker.
+func ldflags(version string, variables []string) string {
+	flags := "-s -w"
+	for _, v := range variables {
+		flags += " -X " + v + "=" + version
+	}
+	return flags
 }
 
 // checkStatic refuses a binary that needs a dynamic loader (there is none

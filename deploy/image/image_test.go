@@ -74,8 +74,8 @@ func realModule(t *testing.T) string {
 	return abs(t, dir)
 }
 
-// standIn is a module with quaymirror's path, version variable and
-// `version` output and nothing else: the tests of the builder's own
+// standIn is a module with a version variable and quaymirror's `version`
+// output and nothing else: the tests of the builder's own
 // behaviour build it, as it compiles in a moment.
 func standIn(t *testing.T) string {
 	t.Helper()
@@ -93,11 +93,20 @@ func abs(t *testing.T, dir string) string {
 
 func options(t *testing.T, dir string, platforms ...string) Options {
 	t.Helper()
-	return Options{
+	o := Options{
 		Dir: dir, Platforms: platforms, Version: testVersion, Revision: "0123abc",
 		Created: created, CABundle: caBundle, Stderr: testWriter{t},
 	}
+	if filepath.Base(dir) == "standin" {
+		o.VersionVariables = []string{standInVersionVariable}
+	}
+	return o
 }
+
+// standInVersionVariable is the stand-in's version variable. The stand-in
+// has a module path of its own: one that reused quaymirror's would make
+// tools that map import paths to folders take it for quaymirror.
+const standInVersionVariable = "quaymirror.invalid/standin/internal/version.Version"
 
 type testWriter struct{ t *testing.T }
 

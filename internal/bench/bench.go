@@ -37,6 +37,12 @@ type Options struct {
 	// EmulatorSpec.Limit).
 	ServerLimit float64
 	ServerBurst int
+	// Verify measures a verify after the steady run, once the
+	// destination's mirror workers have copied the tags (see
+	// measureVerify). Tags is the number of tags of each source
+	// repository (default DefaultTags when Verify is set).
+	Verify bool
+	Tags   int
 	// Launcher starts the emulators (default InProcess).
 	Launcher Launcher
 	// Progress, when set, gets a line as each run ends.
@@ -86,16 +92,25 @@ type Result struct {
 	First  Run `json:"first"`
 	Steady Run `json:"steady"`
 	Tick   Run `json:"tick"`
+	// Verify is the verify measured after the steady run (Options.Verify),
+	// of Tags tags per repository.
+	Verify *Run `json:"verify,omitempty"`
+	Tags   int  `json:"tags,omitempty"`
 	// Coverage is K consecutive ticks, for a scenario with Ticks.
 	Coverage *Coverage `json:"coverage,omitempty"`
 }
 
-// Runs are the runs measured, in order.
+// Runs are the runs measured, in order: first (unless Mirrored), steady,
+// tick, and verify if measured.
 func (r *Result) Runs() []Run {
+	out := []Run{r.First, r.Steady, r.Tick}
 	if r.Mirrored {
-		return []Run{r.Steady, r.Tick}
+		out = out[1:]
 	}
-	return []Run{r.First, r.Steady, r.Tick}
+	if r.Verify != nil {
+		out = append(out, *r.Verify)
+	}
+	return out
 }
 
 // Coverage is what K consecutive incremental ticks did after a repository
@@ -277,7 +292,7 @@ func Measure(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 	if sc.Repos < 1 || sc.Concurrency < 1 || sc.QPS < 0 {
 		return nil, fmt.Errorf("bench: invalid scenario %+v", sc)
 	}
-	spec := EmulatorSpec{Repos: sc.Repos, Latency: opts.latency()}
+	spec := EmulatorSpec{Repos: sc.Repos, Latency: opts.latency(), Tags: opts.tags()}
 	if opts.ServerLimit > 0 {
 		spec.Limit, spec.LimitBurst = opts.ServerLimit, max(opts.ServerBurst, 1)
 	}
@@ -287,7 +302,7 @@ func Measure(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 	}
 	defer em.Close()
 	res := &Result{Scenario: sc, Latency: opts.latency(), Burst: opts.burst(), SyncNow: !opts.SkipSyncNow, InProcess: em.InProcess,
-		ServerLimit: spec.Limit, ServerBurst: spec.LimitBurst}
+		ServerLimit: spec.Limit, ServerBurst: spec.LimitBurst, Tags: spec.Tags}
 
 	// Preflight, measured alone.
 	e, err := newEngine(ctx, em, sc.Concurrency, sc.QPS, opts, quaymirror.Checks{Slices: 1})
@@ -357,6 +372,11 @@ func Measure(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 			c := res.Coverage
 			fmt.Fprintf(opts.Progress, "%-12s %d ticks: %d of %d mirrors read (%d twice), added created on tick %d, drift repaired on tick %d\n",
 				sc, c.K, c.Checked, c.Mirrors, c.Repeated, c.CreatedAt, c.RepairedAt)
+		}
+	}
+	if opts.Verify {
+		if res.Verify, err = measureVerify(ctx, em, sc, opts); err != nil {
+			return nil, fmt.Errorf("bench: %s, verify: %w", sc, err)
 		}
 	}
 	return res, nil

@@ -19,8 +19,8 @@ import (
 // defaultScenarios is a quick run (about a minute at 20 ms).
 const defaultScenarios = "500x1,500x8,500x32"
 
-const usage = `quaymirror-bench: measure sync against two emulated Quays: calls, time
-against its bound, memory.
+const usage = `quaymirror-bench: measure sync (and verify) against two emulated Quays:
+calls, time against its bound, memory.
 
 Starts two emulated Quay registries on loopback (in a child process, so that
 the heap measured is quaymirror's own), a source organization of REPOS
@@ -51,6 +51,10 @@ Flags:
   --server-limit Q/B put the rate limit of Quay's bundled nginx in front of
                      both registries: Q requests/s, burst B, 429 beyond
                      (FEATURE_RATE_LIMITS is 5/25)
+  --verify           after the steady run, let the destination's mirror workers
+                     copy every tag and measure a verify of the complete standby
+  --tags N           tags of each source repository for --verify (default 5;
+                     from 500 the tag endpoint's pages are read too)
   --in-process       run the emulators in this process (the peak heap then
                      includes theirs)
   --cpuprofile FILE  write a CPU profile of quaymirror's side
@@ -67,6 +71,7 @@ Examples:
   quaymirror-bench --scenarios 5000x1,5000x8,5000x32,5000x8@100,5000x32@100,20000x32
   quaymirror-bench --scenarios 20000x8@25/mirrored/ticks,100000x32
   quaymirror-bench --scenarios 200x8 --latency 1ms --in-process
+  quaymirror-bench --scenarios 5000x8 --verify
 `
 
 // Main is the quaymirror-bench command: it runs with args (without the
@@ -83,11 +88,14 @@ func Main(ctx context.Context, args, environ []string, stdout, stderr io.Writer)
 	var (
 		scenarios, cpuProfile, memProfile, limit string
 		latency                                  time.Duration
-		inProcess                                bool
+		inProcess, verify                        bool
+		tags                                     int
 	)
 	fs.StringVar(&scenarios, "scenarios", defaultScenarios, "")
 	fs.DurationVar(&latency, "latency", DefaultLatency, "")
 	fs.BoolVar(&inProcess, "in-process", false, "")
+	fs.BoolVar(&verify, "verify", false, "")
+	fs.IntVar(&tags, "tags", DefaultTags, "")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "")
 	fs.StringVar(&memProfile, "memprofile", "", "")
 	fs.StringVar(&limit, "server-limit", "", "")
@@ -126,8 +134,14 @@ func Main(ctx context.Context, args, environ []string, stdout, stderr io.Writer)
 	if err != nil {
 		return bad("%v", err)
 	}
+	if tags < 1 || tags > 100_000 {
+		return bad("--tags %d: want 1 to 100000", tags)
+	}
 	opts := Options{Latency: latency, Burst: int(cfg.Burst), SkipSyncNow: !bool(cfg.SyncNow), Launcher: InProcess, Progress: stderr,
 		HeapProfile: memProfile}
+	if verify {
+		opts.Verify, opts.Tags = true, tags
+	}
 	if limit != "" {
 		q, b, ok := strings.Cut(limit, "/")
 		qps, err1 := strconv.ParseFloat(q, 64)

@@ -43,6 +43,9 @@ type EmulatorSpec struct {
 	// the rest refused with 429 and no Retry-After, as nginx does.
 	Limit      float64 `json:"limit,omitempty"`
 	LimitBurst int     `json:"limit_burst,omitempty"`
+	// Tags is the number of tags of each source repository (see
+	// sourceTags).
+	Tags int `json:"tags,omitempty"`
 }
 
 // Counts is what one emulator saw since its counters were last reset.
@@ -71,10 +74,11 @@ type Emulators struct {
 	// heap).
 	InProcess bool
 
-	counts func(context.Context) (childCounts, error)
-	reset  func(context.Context) error
-	change func(ctx context.Context, what, name string) error
-	close  func() error
+	counts  func(context.Context) (childCounts, error)
+	reset   func(context.Context) error
+	change  func(ctx context.Context, what, name string) error
+	mirrors func(context.Context) error
+	close   func() error
 }
 
 // AddSource adds repository name to the source organisation, as someone
@@ -88,6 +92,10 @@ func (e *Emulators) AddSource(ctx context.Context, name string) error {
 func (e *Emulators) Drift(ctx context.Context, name string) error {
 	return e.change(ctx, "drift", name)
 }
+
+// RunMirrors plays the destination's mirror workers once: every mirror
+// due or asked to sync copies its source's tags, as Quay's would.
+func (e *Emulators) RunMirrors(ctx context.Context) error { return e.mirrors(ctx) }
 
 // Counts returns what the source and the destination saw since the last
 // Reset, and the CPU time the emulators used meanwhile (zero when they
@@ -121,9 +129,10 @@ func InProcess(_ context.Context, spec EmulatorSpec) (*Emulators, error) {
 			src, dst := p.counts()
 			return childCounts{Source: src, Destination: dst}, nil
 		},
-		reset:  func(context.Context) error { p.reset(); return nil },
-		change: func(_ context.Context, what, name string) error { return p.change(what, name) },
-		close:  func() error { p.close(); return nil },
+		reset:   func(context.Context) error { p.reset(); return nil },
+		change:  func(_ context.Context, what, name string) error { return p.change(what, name) },
+		mirrors: func(context.Context) error { return p.runMirrors() },
+		close:   func() error { p.close(); return nil },
 	}, nil
 }
 
@@ -211,6 +220,9 @@ func Subprocess(argv, environ []string, stderr io.Writer) Launcher {
 			change: func(ctx context.Context, what, name string) error {
 				return control(ctx, ctl, http.MethodPost, h.Control+"/"+what+"?name="+url.QueryEscape(name), nil)
 			},
+			mirrors: func(ctx context.Context) error {
+				return control(ctx, ctl, http.MethodPost, h.Control+"/mirrors", nil)
+			},
 			close: stop,
 		}, nil
 	}
@@ -285,6 +297,11 @@ func ServeChild(value string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 		})
 	}
+	mux.HandleFunc("POST /mirrors", func(w http.ResponseWriter, _ *http.Request) {
+		if err := p.runMirrors(); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
 	ctl, err := serve(mux, nil)
 	if err != nil {
 		return fail(err)
@@ -307,12 +324,19 @@ type pair struct {
 // emulators on listeners of its own, which count connections. (demo's own
 // listeners stay idle.)
 func startPair(spec EmulatorSpec) (*pair, error) {
-	if spec.Repos < 0 || spec.Latency < 0 || spec.Limit < 0 || (spec.Limit > 0 && spec.LimitBurst < 1) {
+	if spec.Repos < 0 || spec.Latency < 0 || spec.Limit < 0 || (spec.Limit > 0 && spec.LimitBurst < 1) || spec.Tags < 0 {
 		return nil, fmt.Errorf("bench: invalid emulator spec %+v", spec)
 	}
 	faults := quaytest.Faults{Latency: spec.Latency}
+	repos := demo.Repositories(Org, "repo", spec.Repos)
+	if spec.Tags > 0 {
+		tags := sourceTags(spec.Tags)
+		for i := range repos {
+			repos[i].Tags = tags
+		}
+	}
 	env, err := demo.Start(demo.Options{
-		Orgs:              []demo.Org{{Name: Org, Repositories: demo.Repositories(Org, "repo", spec.Repos)}},
+		Orgs:              []demo.Org{{Name: Org, Repositories: repos}},
 		SourceFaults:      faults,
 		DestinationFaults: faults,
 	})

@@ -129,6 +129,7 @@ func Goals(results []*Result) []Goal {
 		}
 		out = append(out, Goal{fmt.Sprintf("first run within %.2fx of the bound", GoalFirstRatio), len(overFirst) == 0, detail})
 	}
+	out = append(out, verifyGoals(results)...)
 
 	// Concurrency 32 against 1, same repositories, no rate limit.
 	for _, r1 := range results {
@@ -291,6 +292,9 @@ func WriteText(w io.Writer, results []*Result) error {
 		if err := writeRoutes(w, group); err != nil {
 			return err
 		}
+	}
+	if err := writeVerifyRoutes(w, results); err != nil {
+		return err
 	}
 
 	pre := r0.Preflight

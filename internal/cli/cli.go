@@ -26,7 +26,7 @@ import (
 // Exit codes.
 const (
 	ExitOK        = 0 // converged, or the plan was computed
-	ExitFailed    = 1 // some repositories failed; status found problems
+	ExitFailed    = 1 // some repositories failed; status found problems; verify found tags missing
 	ExitUsage     = 2 // invalid configuration or usage, before any request
 	ExitPreflight = 3 // preflight failure, before any write
 )
@@ -77,7 +77,7 @@ func defineChecks(fs *flag.FlagSet, env *runEnv) {
 }
 
 func commands() []*command {
-	return []*command{syncCommand(), planCommand(), statusCommand(), checkCommand(), serveCommand(), demoCommand(), versionCommand()}
+	return []*command{syncCommand(), planCommand(), statusCommand(), verifyCommand(), checkCommand(), serveCommand(), demoCommand(), versionCommand()}
 }
 
 // Run runs quaymirror with args (without the program name) and environ
@@ -275,8 +275,9 @@ ORGANIZATIONS, ROBOT_NAME, SOURCE_TOKEN, ...); every variable has a flag twin th
 overrides it. "quaymirror <command> --help" lists them; docs/configuration.md
 explains them.
 
-Exit codes: 0 converged, 1 repositories failed or mirrors unhealthy,
-2 invalid configuration or usage, 3 preflight failure.
+Exit codes: 0 converged, 1 repositories failed, mirrors unhealthy or tags
+missing at the destination, 2 invalid configuration or usage, 3 preflight
+failure.
 
 Try it without a Quay: quaymirror demo
 `)

@@ -339,7 +339,9 @@ func TestDemo(t *testing.T) {
 	if r.code != ExitOK {
 		t.Fatalf("demo = %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"$ quaymirror check", "$ quaymirror plan", "$ quaymirror sync", "$ quaymirror status", "healed", "the second sent none"} {
+	for _, want := range []string{"$ quaymirror check", "$ quaymirror plan", "$ quaymirror sync", "$ quaymirror status", "healed",
+		"$ quaymirror verify", "recovery point 2h00m", "missing: v1.1.0", "pending: v1.0.1",
+		"SOURCE_TYPE=oci", "first page lists 3 repositories", "3 created", "3 unchanged", "each second sync sent none"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q", want)
 		}

@@ -18,15 +18,19 @@ import (
 // documentation: docs/configuration.md is generated from them.
 type Config struct {
 	// Registries and organisations.
-	SourceRegistry      string  `env:"SOURCE_REGISTRY" group:"Registries and organizations" help:"Source Quay: a host such as quay.example.com (https) or a URL http(s)://host[:port]. Required."`
-	DestinationRegistry string  `env:"DESTINATION_REGISTRY" group:"Registries and organizations" help:"Destination Quay, same forms as SOURCE_REGISTRY. Required."`
-	Organizations       OrgList `env:"ORGANIZATIONS" flag:"org" group:"Registries and organizations" help:"Organizations to mirror, comma-separated, each 'src' or 'src:dst' (destination name when it differs). The flag --org may be repeated. Required for sync, plan, status and check."`
-	RobotName           string  `env:"ROBOT_NAME" group:"Registries and organizations" help:"Destination robot account that pushes mirrored images: a short name used as <dst-org>+<name>, or a full org+name. Required for sync, plan and check."`
-	SourceReferenceHost string  `env:"SOURCE_REFERENCE_HOST" group:"Registries and organizations" help:"host[:port] the destination's mirror workers use to reach the source, when it differs from SOURCE_REGISTRY's (for example an internal name)."`
+	SourceType          SourceType `env:"SOURCE_TYPE, default=quay" group:"Registries and organizations" help:"Kind of source registry: quay (a Quay organization), harbor (a Harbor project, read with Harbor's v2.0 API) or oci (any registry listing its repositories in the OCI distribution catalog; the organization is a repository path prefix: team-a mirrors team-a/app/web as app/web)."`
+	SourceRegistry      string     `env:"SOURCE_REGISTRY" group:"Registries and organizations" help:"Source registry (a Quay, a Harbor or an OCI registry, as SOURCE_TYPE says): a host such as quay.example.com (https) or a URL http(s)://host[:port]. Mirrors pull from SOURCE_REGISTRY's host/<organization>/<repository>. Required."`
+	DestinationRegistry string     `env:"DESTINATION_REGISTRY" group:"Registries and organizations" help:"Destination Quay, same forms as SOURCE_REGISTRY. Required."`
+	Organizations       OrgList    `env:"ORGANIZATIONS" flag:"org" group:"Registries and organizations" help:"Organizations to mirror, comma-separated, each 'src' or 'src:dst' (destination name when it differs). The flag --org may be repeated. Required for sync, plan, status, check and verify."`
+	RobotName           string     `env:"ROBOT_NAME" group:"Registries and organizations" help:"Destination robot account that pushes mirrored images: a short name used as <dst-org>+<name>, or a full org+name. Required for sync, plan, check and verify."`
+	SourceReferenceHost string     `env:"SOURCE_REFERENCE_HOST" group:"Registries and organizations" help:"host[:port] the destination's mirror workers use to reach the source, when it differs from SOURCE_REGISTRY's (for example an internal name)."`
 
 	// Credentials.
-	SourceToken          quaymirror.Secret `env:"SOURCE_TOKEN" group:"Credentials" help:"OAuth token for the source API (scopes repo:read and user:read), used for every organization. Alternative to SOURCE_TOKENS_DIR."`
+	SourceToken          quaymirror.Secret `env:"SOURCE_TOKEN" group:"Credentials" help:"Token for the source API, used for every organization: for quay an OAuth token (scopes repo:read and user:read), required; for harbor an OIDC ID token; for oci a bearer token sent as is. Alternative to SOURCE_TOKENS_DIR."`
 	SourceTokensDir      string            `env:"SOURCE_TOKENS_DIR" group:"Credentials" help:"Directory with one file per source organization holding its token (the quay-source-api-tokens Secret mounted as files)."`
+	SourceUsername       string            `env:"SOURCE_USERNAME" group:"Credentials" help:"For a harbor or oci source: the user name read with, for every organization (a Harbor robot account robot$<project>+<name>, or a user). With SOURCE_PASSWORD; alternative to a token and to SOURCE_CREDENTIALS_DIR. Without any, harbor and oci sources are read anonymously."`
+	SourcePassword       quaymirror.Secret `env:"SOURCE_PASSWORD" group:"Credentials" help:"Password or secret of SOURCE_USERNAME."`
+	SourceCredentialsDir string            `env:"SOURCE_CREDENTIALS_DIR" group:"Credentials" help:"For a harbor or oci source: directory with one file per source organization holding username:password (a Secret mounted as files)."`
 	DestinationToken     quaymirror.Secret `env:"DESTINATION_TOKEN" group:"Credentials" help:"OAuth token for the destination API (scopes repo:admin, repo:create, org:admin and user:read), used for every organization. Alternative to DESTINATION_TOKENS_DIR."`
 	DestinationTokensDir string            `env:"DESTINATION_TOKENS_DIR" group:"Credentials" help:"Directory with one file per destination organization holding its token (the quay-destination-api-tokens Secret mounted as files)."`
 	QuayUsername         string            `env:"QUAY_USERNAME" group:"Credentials" help:"Username the destination's mirror workers pull from the source with (a service or robot account). Alternative to QUAY_CREDENTIALS_DIR."`
@@ -53,6 +57,7 @@ type Config struct {
 	AdoptExisting  Bool       `env:"ADOPT_EXISTING, default=false" group:"Policy" help:"Turn destination repositories that already hold tags into mirrors. Quay's mirror then deletes the tags the globs do not select."`
 	SyncNow        Bool       `env:"SYNC_NOW, default=true" group:"Policy" help:"Ask for an immediate first synchronization of every new mirror."`
 	DisableOrphans Bool       `env:"DISABLE_ORPHANS, default=false" group:"Policy" help:"Disable (never delete) the mirrors of repositories gone from the source."`
+	VerifyGrace    Seconds    `env:"VERIFY_GRACE, default=0" group:"Policy" help:"Seconds verify gives the mirrors to copy a change made at the source: a tag changed more recently that the destination lacks or holds at another digest is pending, not missing or stale (0: twice SYNC_INTERVAL)."`
 
 	// Incremental checks.
 	TickPeriod     Seconds `env:"TICK_PERIOD, default=3600" group:"Incremental checks" help:"Seconds between two runs: the PingSource's or the CronJob's schedule. A run's tick number, the clock's Unix time divided by TICK_PERIOD and rounded (a run a moment early is still its hour's), picks the slice of existing mirrors it reads (FULL_CHECK_EVERY)."`

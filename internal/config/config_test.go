@@ -24,6 +24,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/fake"
 )
 
 const (
@@ -100,7 +101,7 @@ func TestEveryVariableIsParsed(t *testing.T) {
 		"EXCLUDE": "*-tmp", "VISIBILITY": "source", "ADOPT_EXISTING": "on", "SYNC_NOW": "false", "DISABLE_ORPHANS": "TRUE",
 		"QPS": "2.5", "BURST": "4", "CONCURRENCY": "16", "CA_BUNDLE": ca, "REQUEST_TIMEOUT": "45s", "TIMEOUT": "540",
 		"OUTPUT": "JSON", "DEBUG": "true", "TICK_PERIOD": "900", "FULL_CHECK_EVERY": "24", "PROGRESS_INTERVAL": "30s",
-		"METRICS_PUSHGATEWAY": "http://pgw:9091", "K_SINK": "http://sink/x",
+		"METRICS_PUSHGATEWAY": "http://pgw:9091", "K_SINK": "http://sink/x", "VERIFY_GRACE": "5400",
 	} {
 		env[k] = v
 	}
@@ -113,7 +114,8 @@ func TestEveryVariableIsParsed(t *testing.T) {
 		!p.Recreate || !p.SkipTLSVerify || !p.UnsignedImages || p.Proxy != (quaymirror.Proxy{HTTPProxy: "http://proxy:3128", HTTPSProxy: "http://proxy:3129", NoProxy: ".corp"}) ||
 		p.SkopeoTimeout != 900*time.Second || !slices.Equal(p.ArchitectureFilter, []string{"amd64", "arm64"}) ||
 		!slices.Equal(p.Include, []string{"team-*", "base"}) || !slices.Equal(p.Exclude, []string{"*-tmp"}) ||
-		p.Visibility != quaymirror.VisibilitySource || !p.AdoptExisting || !p.SkipSyncNow || !p.DisableOrphans {
+		p.Visibility != quaymirror.VisibilitySource || !p.AdoptExisting || !p.SkipSyncNow || !p.DisableOrphans ||
+		p.VerifyGrace != 90*time.Minute {
 		t.Errorf("policy = %+v", p)
 	}
 	if !r.DryRun || r.QPS != 2.5 || r.Burst != 4 || r.Concurrency != 16 || len(r.CABundle) == 0 ||
@@ -126,7 +128,8 @@ func TestEveryVariableIsParsed(t *testing.T) {
 	// directories and credentials directory have their own tests).
 	for _, s := range Settings() {
 		switch s.Env {
-		case "SOURCE_TOKENS_DIR", "DESTINATION_TOKENS_DIR", "QUAY_CREDENTIALS_DIR", "ALLOW_INSECURE_HTTP":
+		case "SOURCE_TOKENS_DIR", "DESTINATION_TOKENS_DIR", "QUAY_CREDENTIALS_DIR", "ALLOW_INSECURE_HTTP",
+			"SOURCE_TYPE", "SOURCE_USERNAME", "SOURCE_PASSWORD", "SOURCE_CREDENTIALS_DIR": // TestSourceTypes
 			continue
 		}
 		if _, ok := env[s.Env]; !ok {
@@ -362,6 +365,29 @@ func TestPolicyLimitsComeFromTheSDK(t *testing.T) {
 	}
 }
 
+// VERIFY_GRACE left at 0 is the SDK's default, twice SYNC_INTERVAL; a
+// value that is not a number of seconds stops the run naming it.
+func TestVerifyGrace(t *testing.T) {
+	t.Parallel()
+	env := validEnv()
+	env["SYNC_INTERVAL"] = "900"
+	r, err := load(t, env, NeedSync)
+	must(t, err)
+	e, err := quaymirror.NewEngine(fake.New(), fake.New(), r.Policy(r.Orgs[0]))
+	must(t, err)
+	if g := e.Policy().VerifyGrace; g != 30*time.Minute {
+		t.Errorf("default grace %s", g)
+	}
+	for _, bad := range []string{"-1", "1h", "soon"} {
+		env["VERIFY_GRACE"] = bad
+		_, err := load(t, env, NeedSync)
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Setting != "VERIFY_GRACE" {
+			t.Errorf("VERIFY_GRACE=%s: %v", bad, err)
+		}
+	}
+}
+
 var update = flag.Bool("update", false, "rewrite docs/configuration.md from the settings")
 
 const (
@@ -458,6 +484,87 @@ func TestMetricsAndEventsSettings(t *testing.T) {
 		maps.Copy(env, extra)
 		if _, err := load(t, env, NeedStatus); err != nil {
 			t.Errorf("%v: %v", extra, err)
+		}
+	}
+}
+
+// A harbor or oci source reads with a token, credentials (one pair, or a
+// file per organization holding username:password) or anonymously; a
+// quay source with a token only. Mixing them is refused before any
+// request.
+func TestSourceTypes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "creds")
+	must(t, os.Mkdir(creds, 0o700))
+	must(t, os.WriteFile(filepath.Join(creds, "internal-docker-io"), []byte("robot$internal-docker-io+mirror:s3cret:with:colons\n"), 0o600))
+	must(t, os.WriteFile(filepath.Join(creds, "internal-acic-images"), []byte("reader:pw2"), 0o600))
+	bad := filepath.Join(dir, "bad")
+	must(t, os.Mkdir(bad, 0o700))
+	must(t, os.WriteFile(filepath.Join(bad, "internal-docker-io"), []byte("no-colon-here"), 0o600))
+	base := func(kind string, kv ...string) map[string]string {
+		env := validEnv()
+		delete(env, "SOURCE_TOKEN")
+		env["SOURCE_TYPE"] = kind
+		for i := 0; i+1 < len(kv); i += 2 {
+			env[kv[i]] = kv[i+1]
+		}
+		return env
+	}
+
+	r, err := load(t, base("HARBOR", "SOURCE_USERNAME", "robot$x+y", "SOURCE_PASSWORD", "secret"), NeedSync)
+	must(t, err)
+	if r.SourceType != SourceHarbor || r.Orgs[0].SourceUsername != "robot$x+y" || r.Orgs[1].SourcePassword.Reveal() != "secret" || r.Orgs[0].SourceToken != "" {
+		t.Errorf("harbor with credentials: %+v", r.Orgs)
+	}
+	r, err = load(t, base("oci", "SOURCE_CREDENTIALS_DIR", creds), NeedSync)
+	must(t, err)
+	if r.Orgs[0].SourceUsername != "robot$internal-docker-io+mirror" || r.Orgs[0].SourcePassword.Reveal() != "s3cret:with:colons" ||
+		r.Orgs[1].SourceUsername != "reader" || r.Orgs[1].SourcePassword.Reveal() != "pw2" {
+		t.Errorf("oci with a credentials directory: %q %q", r.Orgs[0].SourceUsername, r.Orgs[1].SourceUsername)
+	}
+	r, err = load(t, base("oci", "SOURCE_TOKEN", srcToken), NeedSync)
+	must(t, err)
+	if r.Orgs[0].SourceToken.Reveal() != srcToken || r.Orgs[0].SourceUsername != "" {
+		t.Errorf("oci with a token: %+v", r.Orgs[0])
+	}
+	r, err = load(t, base("harbor"), NeedSync)
+	must(t, err)
+	if r.Orgs[0].SourceToken != "" || r.Orgs[0].SourceUsername != "" {
+		t.Errorf("harbor without credentials is anonymous: %+v", r.Orgs[0])
+	}
+	r, err = load(t, validEnv(), NeedSync)
+	must(t, err)
+	if r.SourceType != SourceQuay {
+		t.Errorf("default SOURCE_TYPE = %q, want quay", r.SourceType)
+	}
+
+	for _, tc := range []struct {
+		env     map[string]string
+		setting string
+	}{
+		{base("gitlab"), "SOURCE_TYPE"},
+		{base("quay"), "SOURCE_TOKEN"},
+		{base("quay", "SOURCE_TOKEN", srcToken, "SOURCE_USERNAME", "u", "SOURCE_PASSWORD", "p"), "SOURCE_USERNAME"},
+		{base("quay", "SOURCE_TOKEN", srcToken, "SOURCE_CREDENTIALS_DIR", creds), "SOURCE_CREDENTIALS_DIR"},
+		{base("oci", "SOURCE_TOKEN", srcToken, "SOURCE_USERNAME", "u", "SOURCE_PASSWORD", "p"), "SOURCE_USERNAME"},
+		{base("oci", "SOURCE_USERNAME", "u", "SOURCE_CREDENTIALS_DIR", creds), "SOURCE_CREDENTIALS_DIR"},
+		{base("oci", "SOURCE_USERNAME", "u"), "SOURCE_PASSWORD"},
+		{base("harbor", "SOURCE_PASSWORD", "p"), "SOURCE_USERNAME"},
+		{base("harbor", "SOURCE_USERNAME", "a:b", "SOURCE_PASSWORD", "p"), "SOURCE_USERNAME"},
+		{base("harbor", "SOURCE_CREDENTIALS_DIR", bad), "SOURCE_CREDENTIALS_DIR"},
+		{base("harbor", "SOURCE_CREDENTIALS_DIR", filepath.Join(dir, "missing")), "SOURCE_CREDENTIALS_DIR"},
+	} {
+		_, err := load(t, tc.env, NeedSync)
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Setting != tc.setting {
+			t.Errorf("SOURCE_TYPE=%s: error %v, want one naming %s", tc.env["SOURCE_TYPE"], err, tc.setting)
+			continue
+		}
+		for _, secret := range []string{"secret", "s3cret", srcToken} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error %q shows a secret", err)
+			}
 		}
 	}
 }

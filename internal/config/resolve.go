@@ -38,7 +38,7 @@ const (
 	// otherwise.
 	WantSource
 
-	// NeedSync is what sync, plan and check need.
+	// NeedSync is what sync, plan, check and verify need.
 	NeedSync = NeedSource | NeedDestination | NeedOrganizations | NeedPolicy
 	// NeedStatus is what status needs: the source too when it is
 	// configured, to report the repositories missing or not mirrored at
@@ -73,6 +73,10 @@ type ResolvedOrg struct {
 	Robot            string
 	SourceToken      quaymirror.Secret
 	DestinationToken quaymirror.Secret
+	// SourceUsername and SourcePassword are the Basic credentials of a
+	// harbor or oci source (empty with a token, or anonymous).
+	SourceUsername string
+	SourcePassword quaymirror.Secret
 }
 
 // Resolve checks c for the needs of a command and reads the files it
@@ -109,6 +113,9 @@ func Resolve(c *Config, need Need) (*Resolved, error) {
 		}
 	}
 	if need&NeedSource != 0 {
+		if err := c.checkSourceAuth(); err != nil {
+			return nil, err
+		}
 		r.ReferenceHost = r.Source.Host
 		if c.SourceReferenceHost != "" {
 			if !quaymirror.ValidRegistryHost(c.SourceReferenceHost) {
@@ -130,7 +137,7 @@ func Resolve(c *Config, need Need) (*Resolved, error) {
 			}
 		}
 		if need&NeedSource != 0 {
-			if ro.SourceToken, err = token("SOURCE_TOKEN", c.SourceToken, "SOURCE_TOKENS_DIR", c.SourceTokensDir, o.Source); err != nil {
+			if err := c.sourceAuth(&ro); err != nil {
 				return nil, err
 			}
 		}
@@ -183,6 +190,7 @@ func (r *Resolved) Policy(o ResolvedOrg) quaymirror.Policy {
 		Exclude:              c.Exclude,
 		AdoptExisting:        bool(c.AdoptExisting),
 		DisableOrphans:       bool(c.DisableOrphans),
+		VerifyGrace:          time.Duration(c.VerifyGrace) * time.Second,
 	}
 }
 
@@ -205,6 +213,7 @@ func policyError(err error) error {
 		"ArchitectureFilter":   "ARCHITECTURE_FILTER",
 		"Include":              "INCLUDE",
 		"Exclude":              "EXCLUDE",
+		"VerifyGrace":          "VERIFY_GRACE",
 	}[pe.Field]
 	if setting == "" {
 		setting = pe.Field
@@ -342,6 +351,89 @@ func token(single string, value quaymirror.Secret, dirSetting, dir, org string) 
 		return "", invalid(dirSetting, "token file %s: %s", filepath.Join(dir, org), msg)
 	}
 	return quaymirror.Secret(tok), nil
+}
+
+// checkSourceAuth checks the source's credential settings against
+// SOURCE_TYPE: a Quay source takes a token; Harbor and OCI sources take a
+// token, credentials, or nothing (anonymous), not two of them.
+func (c *Config) checkSourceAuth() error {
+	creds := c.SourceUsername != "" || c.SourcePassword != "" || c.SourceCredentialsDir != ""
+	tokens := c.SourceToken != "" || c.SourceTokensDir != ""
+	switch {
+	case c.SourceType == SourceQuay && creds:
+		setting := "SOURCE_USERNAME"
+		if c.SourceCredentialsDir != "" && c.SourceUsername == "" {
+			setting = "SOURCE_CREDENTIALS_DIR"
+		}
+		return invalid(setting, "applies to SOURCE_TYPE harbor and oci; a quay source reads with a token (SOURCE_TOKEN or SOURCE_TOKENS_DIR)")
+	case creds && tokens:
+		return invalid("SOURCE_USERNAME", "set either a token (SOURCE_TOKEN, SOURCE_TOKENS_DIR) or credentials (SOURCE_USERNAME and SOURCE_PASSWORD, SOURCE_CREDENTIALS_DIR), not both")
+	case c.SourceCredentialsDir != "" && (c.SourceUsername != "" || c.SourcePassword != ""):
+		return invalid("SOURCE_CREDENTIALS_DIR", "set either SOURCE_USERNAME/SOURCE_PASSWORD or SOURCE_CREDENTIALS_DIR, not both")
+	case c.SourcePassword != "" && strings.TrimSpace(c.SourceUsername) == "":
+		return invalid("SOURCE_USERNAME", "is required when SOURCE_PASSWORD is set")
+	case c.SourceUsername != "" && c.SourcePassword == "":
+		return invalid("SOURCE_PASSWORD", "is required when SOURCE_USERNAME is set")
+	}
+	if c.SourceUsername != "" {
+		if msg := checkUsername(strings.TrimSpace(c.SourceUsername)); msg != "" {
+			return invalid("SOURCE_USERNAME", "%s", msg)
+		}
+	}
+	return nil
+}
+
+// sourceAuth fills the source token or credentials of one organisation.
+func (c *Config) sourceAuth(ro *ResolvedOrg) error {
+	var err error
+	switch {
+	case c.SourceType == SourceQuay || c.SourceToken != "" || c.SourceTokensDir != "":
+		ro.SourceToken, err = token("SOURCE_TOKEN", c.SourceToken, "SOURCE_TOKENS_DIR", c.SourceTokensDir, ro.Source)
+	case c.SourceUsername != "":
+		ro.SourceUsername, ro.SourcePassword = strings.TrimSpace(c.SourceUsername), c.SourcePassword
+	case c.SourceCredentialsDir != "":
+		ro.SourceUsername, ro.SourcePassword, err = credentialsFile(c.SourceCredentialsDir, ro.Source)
+	}
+	return err
+}
+
+// credentialsFile reads an organisation's "username:password" file.
+func credentialsFile(dir, org string) (string, quaymirror.Secret, error) {
+	const setting = "SOURCE_CREDENTIALS_DIR"
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return "", "", invalid(setting, "%s is not a readable directory", dir)
+	}
+	path := filepath.Join(dir, org)
+	b, err := readSmallFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", "", invalid(setting, "no credentials file for organization %s in %s", org, dir)
+	}
+	if err != nil {
+		return "", "", invalid(setting, "cannot read the credentials of %s: %s", org, cleanFileError(err))
+	}
+	user, pass, ok := strings.Cut(strings.TrimRight(string(b), "\r\n"), ":")
+	user = strings.TrimSpace(user)
+	switch {
+	case !ok || user == "" || pass == "":
+		return "", "", invalid(setting, "credentials file %s must hold username:password on one line", path)
+	case strings.ContainsAny(pass, "\r\n\x00"):
+		return "", "", invalid(setting, "credentials file %s: the password holds a line break", path)
+	}
+	if msg := checkUsername(user); msg != "" {
+		return "", "", invalid(setting, "credentials file %s: %s", path, msg)
+	}
+	return user, quaymirror.Secret(pass), nil
+}
+
+// checkUsername says what is wrong with a Basic user name.
+func checkUsername(user string) string {
+	switch {
+	case user == "":
+		return "the user name is empty"
+	case strings.ContainsFunc(user, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == ':' }):
+		return "the user name contains white space, control characters or a colon"
+	}
+	return ""
 }
 
 // checkToken says what is wrong with a token, without showing it.

@@ -208,6 +208,26 @@ func (x *Visibility) EnvDecode(v string) error {
 	return fmt.Errorf("%q is not one of private, public, source", v)
 }
 
+// SourceType is the kind of source registry.
+type SourceType string
+
+// Source types.
+const (
+	SourceQuay   SourceType = "quay"
+	SourceHarbor SourceType = "harbor"
+	SourceOCI    SourceType = "oci"
+)
+
+// EnvDecode implements envconfig.Decoder.
+func (t *SourceType) EnvDecode(v string) error {
+	switch x := SourceType(strings.ToLower(strings.TrimSpace(v))); x {
+	case SourceQuay, SourceHarbor, SourceOCI:
+		*t = x
+		return nil
+	}
+	return fmt.Errorf("%q is not one of quay, harbor, oci", v)
+}
+
 // Output is the report format.
 type Output string
 

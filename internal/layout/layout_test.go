@@ -14,10 +14,12 @@ import (
 const module = "github.com/quaymirror/quaymirror"
 
 type pkg struct {
-	ImportPath string
-	Name       string
-	Imports    []string
-	Deps       []string
+	ImportPath   string
+	Name         string
+	Imports      []string
+	TestImports  []string
+	XTestImports []string
+	Deps         []string
 }
 
 // list runs go list -json over patterns.
@@ -27,7 +29,7 @@ func list(t *testing.T, args ...string) []pkg {
 	if err != nil {
 		t.Fatalf("the go command is not on PATH: %v", err)
 	}
-	cmd := exec.Command(goCmd, append([]string{"list", "-json=ImportPath,Name,Imports,Deps"}, args...)...)
+	cmd := exec.Command(goCmd, append([]string{"list", "-json=ImportPath,Name,Imports,TestImports,XTestImports,Deps"}, args...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -65,17 +67,36 @@ func internal(rel string) bool { return rel == "internal" || strings.HasPrefix(r
 // internal/…) over the runner, over the core, which the backends
 // (registry/…) implement. Public packages never import internal/ (an
 // embedder could not build them the same way, and their behaviour would
-// hang on code the SDK does not publish).
+// hang on code the SDK does not publish). Within registry/, the backends
+// stand on the core and the shared transport, emulators on the model
+// (registry/fake) and the shared emulation, and the conformance suite on
+// the core alone: a backend need not keep its state in the fake to be
+// checked.
 func TestImportRules(t *testing.T) {
 	t.Parallel()
 	// allowed lists, per public package, the module packages it may
 	// import; a prefix ending in "/" allows a subtree.
 	allowed := map[string][]string{
-		"quaymirror":           {},
-		"runner":               {"quaymirror"},
-		"runner/runnertest":    {"runner"},
-		"metrics":              {"quaymirror", "runner"},
-		"registry/":            {"quaymirror", "registry/"},
+		"quaymirror":             {},
+		"runner":                 {"quaymirror"},
+		"runner/runnertest":      {"runner"},
+		"metrics":                {"quaymirror", "runner"},
+		"registry/transport":     {"quaymirror"},
+		"registry/emulation":     {},
+		"registry/fake":          {"quaymirror"},
+		"registry/registrytest":  {"quaymirror"},
+		"registry/quay":          {"quaymirror", "registry/transport"},
+		"registry/quay/quaytest": {"quaymirror", "registry/fake", "registry/emulation"},
+		// The sources beyond Quay: clients on the transport; Harbor's
+		// emulator on the emulation with a model of its own (not Quay's
+		// fake); the OCI test registries on go-containerregistry alone.
+		"registry/harbor":            {"quaymirror", "registry/transport"},
+		"registry/harbor/harbortest": {"quaymirror", "registry/emulation"},
+		"registry/oci":               {"quaymirror", "registry/transport"},
+		"registry/oci/ocitest":       {"quaymirror"},
+		// Backends to come: a client on the transport, its emulator on
+		// the model or the emulation.
+		"registry/":            {"quaymirror", "registry/transport", "registry/fake", "registry/emulation"},
 		"function":             {"runner"},
 		"cmd/quay-emulator":    {"quaymirror", "registry/"},
 		"cmd/quaymirror":       {"internal/cli"},
@@ -133,6 +154,38 @@ func TestTheBinaryLinksNoBenchmarkHarness(t *testing.T) {
 	for _, d := range ours(deps) {
 		if d == "internal/bench" || strings.HasPrefix(d, "internal/bench/") {
 			t.Errorf("cmd/quaymirror links %s", d)
+		}
+	}
+}
+
+// The conformance suite links nothing of the fake, tests included: any
+// backend can be checked with its own store.
+func TestConformanceSuiteIsNotBoundToTheFake(t *testing.T) {
+	t.Parallel()
+	for _, p := range list(t, "-deps", "-test", module+"/registry/registrytest") {
+		if p.ImportPath == module+"/registry/fake" {
+			t.Errorf("registry/registrytest depends on registry/fake")
+		}
+	}
+	for _, p := range list(t, module+"/registry/registrytest") {
+		for _, imp := range append(p.TestImports, p.XTestImports...) {
+			if imp == module+"/registry/fake" {
+				t.Errorf("registry/registrytest's tests import registry/fake")
+			}
+		}
+	}
+}
+
+// The backends' tests need nothing internal either: what they check is
+// what an embedder gets.
+func TestBackendTestsImportNothingInternal(t *testing.T) {
+	t.Parallel()
+	for _, p := range list(t, module+"/registry/...") {
+		rel, _ := strings.CutPrefix(p.ImportPath, module+"/")
+		for _, imp := range ours(append(p.TestImports, p.XTestImports...)) {
+			if internal(imp) {
+				t.Errorf("the tests of %s import %s", rel, imp)
+			}
 		}
 	}
 }

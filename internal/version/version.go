@@ -15,8 +15,3 @@ func String() string {
 	}
 	return quaymirror.Version()
 }
-
-// UserAgent is the User-Agent registry/quay sends, for its tests.
-func UserAgent() string {
-	return "quaymirror/" + quaymirror.Version() + " (+https://github.com/quaymirror/quaymirror)"
-}

@@ -1,7 +1,9 @@
 // Package wiring turns a resolved configuration into the runner the CLI
-// and the function run: one Quay client per organisation and side (each
-// with its organisation's token) over one shared transport per registry,
-// the configured pacing, time budget and logger. It is the entry points'
-// side of the runner's Backends factory, so that the public runner knows
-// nothing of Quay or of the environment.
+// and the function run: per organisation, a source client of
+// SOURCE_TYPE's kind (registry/quay, registry/harbor or registry/oci, with
+// the organisation's token or credentials) and a Quay destination client,
+// over one shared transport per registry, with the configured pacing,
+// time budget and logger. It is the entry points' side of the runner's
+// Backends factory and the only place that knows the concrete backends,
+// so that the public runner knows nothing of Quay or of the environment.
 package wiring

@@ -12,13 +12,17 @@ import (
 	"github.com/quaymirror/quaymirror/internal/config"
 	"github.com/quaymirror/quaymirror/metrics"
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/harbor"
+	"github.com/quaymirror/quaymirror/registry/oci"
 	"github.com/quaymirror/quaymirror/registry/quay"
 	"github.com/quaymirror/quaymirror/runner"
 )
 
-// New returns the runner of cfg: Quay clients from cfg's registries and
-// tokens, the rate (QPS, BURST), CONCURRENCY, the TIMEOUT budget and the
-// slicing of checks (TICK_PERIOD, FULL_CHECK_EVERY); opts
+// New returns the runner of cfg: a source client of SOURCE_TYPE's kind
+// (Quay, Harbor or an OCI registry) and a Quay destination client per
+// organisation, from cfg's registries and credentials, the rate (QPS,
+// BURST), CONCURRENCY, the TIMEOUT budget and the slicing of checks
+// (TICK_PERIOD, FULL_CHECK_EVERY); opts
 // come after those, so they may override them. It sends no request.
 func New(cfg *config.Resolved, logger hclog.Logger, opts ...runner.Option) (*runner.Runner, error) {
 	return NewWithMetrics(cfg, logger, nil, opts...)
@@ -82,7 +86,7 @@ func (b *backends) open(_ context.Context, org runner.Org) (quaymirror.Source, q
 	}
 	var src quaymirror.Source
 	if b.cfg.Source != nil {
-		c, err := b.client(b.cfg.Source, b.transport(metrics.Source, org.Source, b.srcTransport), o.SourceToken)
+		c, err := b.source(o, b.transport(metrics.Source, org.Source, b.srcTransport))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -117,6 +121,41 @@ func Pusher(cfg *config.Resolved, rec *metrics.Recorder) (*metrics.Pusher, error
 	}
 	client := &http.Client{Transport: t, Timeout: time.Duration(cfg.RequestTimeout)}
 	return metrics.NewPusher(string(cfg.MetricsPushgateway), rec, client)
+}
+
+// source is the source client of one organisation, of SOURCE_TYPE's
+// kind: the only place that knows the concrete source backends.
+func (b *backends) source(o config.ResolvedOrg, rt http.RoundTripper) (quaymirror.Source, error) {
+	base := b.cfg.Source.String()
+	timeout := time.Duration(b.cfg.RequestTimeout)
+	insecure := bool(b.cfg.AllowInsecureHTTP)
+	switch b.cfg.SourceType {
+	case config.SourceHarbor:
+		opts := []harbor.Option{harbor.WithTransport(rt), harbor.WithLogger(b.logger), harbor.WithTimeout(timeout)}
+		switch {
+		case o.SourceToken != "":
+			opts = append(opts, harbor.WithToken(o.SourceToken.Reveal()))
+		case o.SourceUsername != "":
+			opts = append(opts, harbor.WithBasicAuth(o.SourceUsername, o.SourcePassword.Reveal()))
+		}
+		if insecure {
+			opts = append(opts, harbor.WithAllowInsecureHTTP())
+		}
+		return harbor.New(base, opts...)
+	case config.SourceOCI:
+		opts := []oci.Option{oci.WithTransport(rt), oci.WithLogger(b.logger), oci.WithTimeout(timeout)}
+		switch {
+		case o.SourceToken != "":
+			opts = append(opts, oci.WithToken(o.SourceToken.Reveal()))
+		case o.SourceUsername != "":
+			opts = append(opts, oci.WithBasicAuth(o.SourceUsername, o.SourcePassword.Reveal()))
+		}
+		if insecure {
+			opts = append(opts, oci.WithAllowInsecureHTTP())
+		}
+		return oci.New(base, opts...)
+	}
+	return b.client(b.cfg.Source, rt, o.SourceToken)
 }
 
 func (b *backends) client(base *url.URL, rt http.RoundTripper, token quaymirror.Secret) (*quay.Client, error) {

@@ -1,20 +1,71 @@
 package fake
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
 )
 
 // Seed is registry content for Load, in a JSON form meant to be written by
-// hand: organisations with their robots and repositories, repositories with
-// their tags, permissions, mirror and mirror events. Mirror fields carry
-// Quay's API names. The Quay emulator's seed files (registry/quay/quaytest)
-// are this document plus users and tokens.
+// hand (ReadSeed reads it): organisations with their robots and
+// repositories, repositories with their tags, permissions, mirror and
+// mirror events, users with their roles, and tokens. Mirror fields carry
+// Quay's API names. The Quay emulator (registry/quay/quaytest) serves it.
+//
+//	{
+//	  "users": [{"name": "admin", "organizations": {"*": "admin"}}],
+//	  "tokens": [{"token": "s3cret", "user": "admin",
+//	              "scopes": ["repo:admin", "repo:create", "org:admin", "user:read"]}],
+//	  "organizations": [{
+//	    "name": "acme",
+//	    "robots": [{"name": "mirror"}],
+//	    "repositories": [
+//	      {"name": "app", "visibility": "public", "tags": ["v1", "latest"]},
+//	      {"name": "team/tool", "state": "MIRROR", "mirror": {
+//	        "external_reference": "quay.example.com/acme/team/tool",
+//	        "sync_interval": 3600, "sync_start_date": "2026-01-01T00:00:00Z",
+//	        "root_rule": {"rule_kind": "tag_glob_csv", "rule_value": ["*"]},
+//	        "robot_username": "acme+mirror", "sync_status": "SUCCESS"}}
+//	    ]
+//	  }]
+//	}
 type Seed struct {
 	Organizations []SeedOrganization `json:"organizations,omitempty"`
+	Users         []SeedUser         `json:"users,omitempty"`
+	Tokens        []Token            `json:"tokens,omitempty"`
+}
+
+// SeedUser is a user of a Seed.
+type SeedUser struct {
+	Name      string `json:"name"`
+	Superuser bool   `json:"superuser,omitempty"`
+	// Organizations maps organisation names, or "*" for every
+	// organisation, to the user's role there.
+	Organizations map[string]OrgRole `json:"organizations,omitempty"`
+}
+
+// ReadSeed decodes a seed strictly (unknown keys are errors) and
+// validates it, reporting every problem at once.
+func ReadSeed(r io.Reader) (*Seed, error) {
+	d := json.NewDecoder(r)
+	d.DisallowUnknownFields()
+	var s Seed
+	if err := d.Decode(&s); err != nil {
+		return nil, fmt.Errorf("fake: seed: %w", err)
+	}
+	if d.More() {
+		return nil, errors.New("fake: seed: data after the JSON document")
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("fake: invalid seed: %w", err)
+	}
+	return &s, nil
 }
 
 // SeedOrganization is an organisation of a Seed.
@@ -43,7 +94,13 @@ type SeedRepository struct {
 	// State defaults to MIRROR for a repository with a mirror, else
 	// NORMAL.
 	State quaymirror.State `json:"state,omitempty"`
-	Tags  []string         `json:"tags,omitempty"`
+	// Tags are tags given by name: each points at TagDigest of its name
+	// and changed when the seed was loaded.
+	Tags []string `json:"tags,omitempty"`
+	// TagDetails are tags with their digest ("digest") and change time
+	// ("last_modified", RFC 3339); either may be left out (then as for
+	// Tags).
+	TagDetails []quaymirror.Tag `json:"tag_details,omitempty"`
 	// Permissions maps users and robots ("org+short") to roles.
 	Permissions map[string]quaymirror.Role `json:"permissions,omitempty"`
 	Mirror      *SeedMirror                `json:"mirror,omitempty"`
@@ -138,10 +195,47 @@ func (m SeedMirror) mirror() quaymirror.Mirror {
 }
 
 // Validate reports every problem of the seed at once: invalid names,
-// duplicates, unknown states, visibilities, roles and sync statuses.
+// duplicates, unknown states, visibilities, roles, sync statuses and
+// scopes, tokens of unknown users.
 func (s Seed) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	users := map[string]bool{}
+	for i, u := range s.Users {
+		if !quaymirror.ValidNamespace(u.Name) {
+			bad("users[%d]: invalid user name %q", i, u.Name)
+		}
+		if users[u.Name] {
+			bad("users[%d]: user %q listed twice", i, u.Name)
+		}
+		users[u.Name] = true
+		for org, role := range u.Organizations {
+			if role.Rank() == 0 {
+				bad("users[%d]: role %q in %q is not member, creator or admin", i, role, org)
+			}
+			if org != AllOrganizations && !quaymirror.ValidNamespace(org) {
+				bad("users[%d]: invalid organization name %q", i, org)
+			}
+		}
+	}
+	tokens := map[string]bool{}
+	for i, t := range s.Tokens {
+		if t.Token == "" {
+			bad("tokens[%d]: empty token", i)
+		}
+		if tokens[t.Token] {
+			bad("tokens[%d]: token listed twice", i)
+		}
+		tokens[t.Token] = true
+		if !users[t.User] {
+			bad("tokens[%d]: unknown user %q", i, t.User)
+		}
+		for _, sc := range t.Scopes {
+			if !slices.Contains(AllScopes(), sc) {
+				bad("tokens[%d]: unknown scope %q", i, sc)
+			}
+		}
+	}
 	orgs := map[string]bool{}
 	for i, o := range s.Organizations {
 		where := fmt.Sprintf("organizations[%d]", i)
@@ -172,6 +266,25 @@ func (s Seed) Validate() error {
 				bad("%s: repository %q listed twice", rw, rp.Name)
 			}
 			repos[rp.Name] = true
+			tags := map[string]bool{}
+			for k, tag := range rp.Tags {
+				if !quaymirror.ValidTagName(tag) {
+					bad("%s.tags[%d]: invalid tag name %q", rw, k, tag)
+				}
+				if tags[tag] {
+					bad("%s.tags[%d]: tag %q listed twice", rw, k, tag)
+				}
+				tags[tag] = true
+			}
+			for k, tag := range rp.TagDetails {
+				if _, err := checkTag(tag, time.Time{}); err != nil {
+					bad("%s.tag_details[%d]: %v", rw, k, strings.TrimPrefix(err.Error(), "fake: "))
+				}
+				if tags[tag.Name] {
+					bad("%s.tag_details[%d]: tag %q listed twice", rw, k, tag.Name)
+				}
+				tags[tag.Name] = true
+			}
 			if rp.State != "" && !rp.State.Valid() {
 				bad("%s: unknown state %q", rw, rp.State)
 			}
@@ -204,12 +317,35 @@ func (s Seed) Validate() error {
 // Load adds the seed's content to the registry: organisations (existing
 // ones are kept and completed), robots, repositories with their tags,
 // permissions, mirror events and mirrors, stored as given without Quay's
-// validation (like PutMirror). The seed is validated first; nothing is
-// loaded if it is invalid. A repository that exists already is an error.
+// validation (like PutMirror), then users, their roles and tokens. The
+// seed is validated first; nothing is loaded if it is invalid. A
+// repository that exists already is an error.
 func (r *Registry) Load(s Seed) error {
 	if err := s.Validate(); err != nil {
 		return fmt.Errorf("fake: invalid seed: %w", err)
 	}
+	if err := r.loadContent(s); err != nil {
+		return err
+	}
+	for _, u := range s.Users {
+		if err := r.AddUser(u.Name, u.Superuser); err != nil {
+			return err
+		}
+		for org, role := range u.Organizations {
+			if err := r.SetOrgRole(org, u.Name, role); err != nil {
+				return err
+			}
+		}
+	}
+	for _, t := range s.Tokens {
+		if err := r.AddToken(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Registry) loadContent(s Seed) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, so := range s.Organizations {
@@ -242,6 +378,11 @@ func (r *Registry) Load(s Seed) error {
 				}
 			}
 			rp := r.addLocked(o, repo)
+			now := r.now()
+			for _, t := range sr.TagDetails {
+				t, _ = checkTag(t, now) // validated above
+				rp.tags[t.Name] = t
+			}
 			for user, role := range sr.Permissions {
 				rp.perms[user] = role
 			}

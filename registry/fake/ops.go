@@ -23,13 +23,15 @@ const (
 	OpCapabilities         Op = "Capabilities"
 	OpOrganizationMirrored Op = "OrganizationMirrored"
 	OpSyncLogs             Op = "SyncLogs"
+	OpListTags             Op = "ListTags"
+	OpUpdateDescription    Op = "UpdateDescription"
 )
 
 // IsWrite reports whether the operation changes the registry.
 func (op Op) IsWrite() bool {
 	switch op {
 	case OpCreateRepository, OpChangeState, OpCreateMirror, OpUpdateMirror,
-		OpSyncNow, OpCancelSync, OpCreateRobot, OpSetPermission:
+		OpSyncNow, OpCancelSync, OpCreateRobot, OpSetPermission, OpUpdateDescription:
 		return true
 	}
 	return false

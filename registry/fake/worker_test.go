@@ -182,12 +182,13 @@ func TestSyncMirrorsFailureSpendsARetry(t *testing.T) {
 
 func TestServedAt(t *testing.T) {
 	t.Parallel()
-	src := fake.New()
+	src := fake.New(fake.WithClock(func() time.Time { return fakeNow }))
 	noErr(t, src.AddOrganization("acme"))
 	noErr(t, src.AddRepository(quaymirror.Repository{Namespace: "acme", Name: "team/app", Tags: []string{"v1"}}))
 	source := src.ServedAt("127.0.0.1:8080")
-	if tags, err := source("127.0.0.1:8080/acme/team/app"); err != nil || !slices.Equal(tags, []string{"v1"}) {
-		t.Errorf("nested repository: %v, %v", tags, err)
+	want := []quaymirror.Tag{{Name: "v1", Digest: fake.TagDigest("v1"), LastModified: fakeNow}}
+	if tags, err := source("127.0.0.1:8080/acme/team/app"); err != nil || !slices.Equal(tags, want) {
+		t.Errorf("nested repository: %v, %v; want %v", tags, err, want)
 	}
 	for _, ref := range []string{"127.0.0.1:8081/acme/team/app", "127.0.0.1:8080/acme/missing", "127.0.0.1:8080/acme", "127.0.0.1:8080"} {
 		if _, err := source(ref); !errors.Is(err, quaymirror.ErrNotFound) {

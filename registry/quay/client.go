@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/transport"
 )
 
 // Compile-time checks: the client implements the destination and every
@@ -31,6 +32,7 @@ var (
 	_ quaymirror.CapabilityReader   = (*Client)(nil)
 	_ quaymirror.OrgMirrorReader    = (*Client)(nil)
 	_ quaymirror.SyncLogReader      = (*Client)(nil)
+	_ quaymirror.TagLister          = (*Client)(nil)
 )
 
 // Client talks to one Quay registry with one token. It is safe for
@@ -39,7 +41,7 @@ type Client struct {
 	base     *url.URL // scheme, host and optional path prefix, no trailing slash
 	token    quaymirror.Secret
 	hc       *http.Client
-	retry    *retryTransport
+	retry    *transport.Retry
 	logger   hclog.Logger
 	maxBody  int64
 	now      func() time.Time
@@ -80,21 +82,21 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		}
 		rt = t
 	}
-	ua := "quaymirror/" + quaymirror.Version() + " (+https://github.com/quaymirror/quaymirror)"
-	if o.userAgent != "" {
-		ua = o.userAgent + " " + ua
-	}
 	logger := o.logger.Named("quay")
-	o.logger = logger
-	rt = &userAgentTransport{next: rt, ua: ua}
-	rt = &bearerTransport{next: rt, origin: base, token: o.token}
-	rt = &logTransport{next: rt, logger: logger, now: time.Now, token: o.token}
-	retry := newRetryTransport(rt, o)
+	token := []string{o.token.Reveal()}
+	rt = &transport.Limit{Next: rt, Max: o.maxBody}
+	rt = &transport.UserAgent{Next: rt, Value: transport.DefaultUserAgent(o.userAgent)}
+	rt = &transport.Credentials{Next: rt, Origin: base, Authorization: transport.Bearer(o.token)}
+	rt = &transport.Log{Next: rt, Logger: logger, Name: "quay", Redact: token}
+	retry := &transport.Retry{
+		Next: rt, MaxRetries: o.maxRetries, Base: o.retryBase, Max: o.retryMax, Timeout: o.timeout,
+		Permanent: readOnlyAnswer, Logger: logger, Name: "quay", Redact: token, Sleep: o.retrySleep,
+	}
 
 	c := &Client{
 		base:     base,
 		token:    o.token,
-		hc:       &http.Client{Transport: retry, CheckRedirect: checkRedirect(o.allowInsecureHTTP)},
+		hc:       &http.Client{Transport: retry, CheckRedirect: transport.CheckRedirect(o.allowInsecureHTTP)},
 		retry:    retry,
 		logger:   logger,
 		maxBody:  o.maxBody,
@@ -117,13 +119,13 @@ func parseBaseURL(raw string, allowInsecureHTTP bool) (*url.URL, error) {
 	}
 	switch {
 	case u.Scheme == "" || u.Host == "":
-		return nil, fmt.Errorf("quay: base URL %s needs a scheme and a host, e.g. https://quay.example.com", cleanURL(u))
+		return nil, fmt.Errorf("quay: base URL %s needs a scheme and a host, e.g. https://quay.example.com", transport.CleanURL(u))
 	case u.User != nil:
 		return nil, errors.New("quay: the base URL must not hold credentials; use WithToken")
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-		return nil, fmt.Errorf("quay: base URL %s must not have a query or a fragment", cleanURL(u))
+		return nil, fmt.Errorf("quay: base URL %s must not have a query or a fragment", transport.CleanURL(u))
 	}
-	if err := checkScheme(u, allowInsecureHTTP); err != nil {
+	if err := transport.CheckScheme(u, allowInsecureHTTP); err != nil {
 		return nil, fmt.Errorf("quay: %w", err)
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
@@ -175,7 +177,7 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	if len(r.query) > 0 {
 		u.RawQuery = r.query.Encode()
 	}
-	e := &Error{Method: r.method, URL: cleanURL(&u)}
+	e := &Error{Method: r.method, URL: transport.CleanURL(&u)}
 
 	var body io.Reader
 	if r.body != nil {
@@ -187,8 +189,8 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		body = bytes.NewReader(b)
 	}
 	secrets := append([]string{c.token.Reveal()}, r.secrets...)
-	rec := &attemptRecord{secrets: secrets}
-	req, err := http.NewRequestWithContext(withRecord(ctx, rec), r.method, u.String(), body)
+	rec := &transport.Record{Secrets: secrets}
+	req, err := http.NewRequestWithContext(transport.WithRecord(ctx, rec), r.method, u.String(), body)
 	if err != nil {
 		e.Message, e.kind = "cannot build the request", quaymirror.ErrInvalid
 		return nil, e
@@ -199,7 +201,7 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	}
 
 	resp, err := c.hc.Do(req)
-	e.Attempts, e.ambiguous = rec.attempts, rec.ambiguous
+	e.Attempts, e.ambiguous = rec.Attempts, rec.Ambiguous
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			e.Err = ctxErr
@@ -210,7 +212,7 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 			err = ue.Err
 		}
 		e.Err = err
-		e.Message = scrub(err.Error(), secrets...)
+		e.Message = transport.Scrub(err.Error(), secrets...)
 		e.kind = quaymirror.ErrUnavailable
 		return nil, e
 	}
@@ -219,7 +221,7 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyLimit))
-		e.Message = scrub(errorMessage(resp.StatusCode, resp.Header.Get("Content-Type"), raw), secrets...)
+		e.Message = transport.Scrub(errorMessage(resp.StatusCode, resp.Header.Get("Content-Type"), raw), secrets...)
 		e.kind = kindFor(resp.StatusCode, e.Message)
 		if resp.StatusCode == http.StatusServiceUnavailable && isReadOnlyBody(raw) {
 			e.kind = quaymirror.ErrReadOnly
@@ -227,23 +229,23 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		return nil, e
 	}
 
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
+	raw, err := io.ReadAll(resp.Body) // capped by the stack's Limit
 	switch {
 	case err != nil && ctx.Err() != nil:
 		e.Err = ctx.Err()
 		return nil, e
-	case err != nil:
-		e.Err = err
-		e.Message = "reading the answer: " + scrub(err.Error(), secrets...)
-		e.kind = quaymirror.ErrUnavailable
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			e.Message = "truncated answer: " + scrub(err.Error(), secrets...)
-			e.kind = quaymirror.ErrBadResponse
-		}
-		return nil, e
-	case int64(len(raw)) > c.maxBody:
+	case errors.Is(err, transport.ErrTooLarge):
 		e.Message = fmt.Sprintf("answer larger than %d bytes", c.maxBody)
 		e.kind = quaymirror.ErrBadResponse
+		return nil, e
+	case err != nil:
+		e.Err = err
+		e.Message = "reading the answer: " + transport.Scrub(err.Error(), secrets...)
+		e.kind = quaymirror.ErrUnavailable
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			e.Message = "truncated answer: " + transport.Scrub(err.Error(), secrets...)
+			e.kind = quaymirror.ErrBadResponse
+		}
 		return nil, e
 	}
 	return &response{status: resp.StatusCode, body: raw, url: e.URL, method: r.method, secrets: secrets}, nil
@@ -254,7 +256,7 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 // ErrBadResponse.
 func (r *response) decode(v any) error {
 	bad := func(msg string, err error) error {
-		return &Error{Method: r.method, URL: r.url, Status: r.status, Message: scrub(msg, r.secrets...), Err: err, kind: quaymirror.ErrBadResponse}
+		return &Error{Method: r.method, URL: r.url, Status: r.status, Message: transport.Scrub(msg, r.secrets...), Err: err, kind: quaymirror.ErrBadResponse}
 	}
 	if len(bytes.TrimSpace(r.body)) == 0 {
 		return bad("empty answer where JSON was expected", nil)
@@ -268,7 +270,7 @@ func (r *response) decode(v any) error {
 // badResponse reports an answer that decodes but makes no sense. The
 // message may quote the answer: it is scrubbed and bounded.
 func (r *response) badResponse(format string, args ...any) error {
-	return &Error{Method: r.method, URL: r.url, Status: r.status, Message: scrub(fmt.Sprintf(format, args...), r.secrets...), kind: quaymirror.ErrBadResponse}
+	return &Error{Method: r.method, URL: r.url, Status: r.status, Message: transport.Scrub(fmt.Sprintf(format, args...), r.secrets...), kind: quaymirror.ErrBadResponse}
 }
 
 func unescapedPath(p string) string {

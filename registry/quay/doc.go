@@ -19,15 +19,17 @@
 //
 // # Transport
 //
-// Requests go through a stack of http.RoundTrippers, each tested on its own
-// (outermost first):
+// Requests go through the stack of registry/transport, every layer of
+// which is tested on its own (outermost first):
 //
 //   - retries: connection failures (refused, reset, EOF, attempt timeout)
 //     and 429, 502, 503 and 504 answers are retried with capped exponential
 //     backoff and full jitter, honouring Retry-After (seconds or HTTP date,
-//     capped); 400, 401, 403, 404, 409 and 500 never are. Request bodies are
-//     replayed through Request.GetBody. See [WithRetry] and [WithTimeout];
-//     [WithRetrySleep] and [ContextWithRetrySleep] replace the waiting.
+//     capped); 400, 401, 403, 404, 409 and 500 never are, nor is Quay's
+//     read-only refusal (a 503 with "is_readonly": true), which retrying
+//     does not clear. Request bodies are replayed through Request.GetBody.
+//     See [WithRetry] and [WithTimeout]; [WithRetrySleep] and
+//     [ContextWithRetrySleep] replace the waiting.
 //   - logging: one Debug line per attempt (method, cleaned URL, status,
 //     duration, attempt) on the injected hclog.Logger; never headers or
 //     bodies.
@@ -36,8 +38,12 @@
 //   - User-Agent: "quaymirror/" and quaymirror.Version(), the version of
 //     the quaymirror module linked (not the embedding program's), after
 //     the product tokens of [WithUserAgent].
-//   - the base transport: TLS verification on, optional extra CA bundle,
-//     proxy from the environment (http.ProxyFromEnvironment).
+//   - size cap: response bodies beyond [WithMaxBodySize] are not read.
+//   - the base transport ([NewTransport], transport.NewBase): TLS
+//     verification on, optional extra CA bundle, proxy from the
+//     environment (http.ProxyFromEnvironment). Every attempt goes down to
+//     it, so a counting base transport given with [WithTransport] (the
+//     metrics package's) sees each one.
 //
 // Plain http is refused by New unless the host is loopback (127.0.0.0/8,
 // ::1, localhost) or [WithAllowInsecureHTTP] is given.

@@ -6,13 +6,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/transport"
 )
 
 // Error shapes and hostile answers, over stub transports (parallel).
@@ -172,51 +172,6 @@ func TestSecretsNeverInErrors(t *testing.T) {
 	}
 }
 
-func TestScrub(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		in      string
-		secrets []string
-		want    string
-	}{
-		{"a SECRET b", []string{"SECRET"}, "a [redacted] b"},
-		{`pw "q\"uote"`, []string{`q"uote`}, `pw "[redacted]"`},
-		{"nothing\n\tto  hide", []string{"", "zzz"}, "nothing to hide"},
-		{strings.Repeat("é", 600), nil, strings.Repeat("é", 500) + "…"},
-		// A short secret is redacted where it stands alone, not inside
-		// the words it happens to be part of.
-		{"The provided registry location is not allowed", []string{"p"}, "The provided registry location is not allowed"},
-		{`{"password": "p", "user": "p@q"}`, []string{"p"}, `{"password": "[redacted]", "user": "[redacted]@q"}`},
-		{"p", []string{"p"}, "[redacted]"},
-		{"pw=ab12 ab123 xab12", []string{"ab12"}, "pw=[redacted] ab123 xab12"},
-		{"hello! !x", []string{"!"}, "hello[redacted] [redacted]x"},
-		// A long one is redacted wherever it appears.
-		{"xxSECRET-VALUEyy", []string{"SECRET-VALUE"}, "xx[redacted]yy"},
-	} {
-		if got := scrub(tc.in, tc.secrets...); got != tc.want {
-			t.Errorf("scrub(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
-func TestCleanURL(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"https://user:pw@quay.test/api/v1/repository?namespace=acme&next_page=abc#frag": "https://quay.test/api/v1/repository?namespace=xxxxx&next_page=xxxxx",
-		"https://quay.test/api/v1/repository/acme/team/app%20one/mirror":                "https://quay.test/api/v1/repository/acme/team/app%20one/mirror",
-		"http://127.0.0.1:8080/api/v1/user/":                                            "http://127.0.0.1:8080/api/v1/user/",
-		"https://quay.test/x?%zz":                                                       "https://quay.test/x?xxxxx",
-	} {
-		u, err := url.Parse(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := cleanURL(u); got != want {
-			t.Errorf("cleanURL(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // countingReader is an endless body that counts what is read of it.
 type countingReader struct{ n atomic.Int64 }
 
@@ -279,7 +234,7 @@ func TestHostileBodies(t *testing.T) {
 				t.Errorf("err = %v, want ErrBadResponse", err)
 			}
 			var qe *Error
-			if !errors.As(err, &qe) || qe.Status != 200 || len(qe.Message) > maxMessage+10 {
+			if !errors.As(err, &qe) || qe.Status != 200 || len(qe.Message) > transport.MaxMessage+10 {
 				t.Errorf("error = %#v", qe)
 			}
 		})

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/transport"
 )
 
 // Fuzz targets for the decoding of every Quay answer the client reads:
@@ -43,8 +44,8 @@ func fuzzClient(t *testing.T, status int, contentType string, body []byte) *Clie
 }
 
 // maxErrorLine bounds Error(): method, URL, status, a message of
-// maxMessage bytes and the attempts.
-const maxErrorLine = maxMessage + 300
+// transport.MaxMessage bytes and the attempts.
+const maxErrorLine = transport.MaxMessage + 300
 
 // checkFuzzError checks an error returned for a fuzzed answer, body. The
 // token must never show; the password must not show in the error of a
@@ -313,7 +314,7 @@ func FuzzErrorAnswer(f *testing.F) {
 		checkFuzzError(t, err, false, body)
 		var qe *Error
 		errors.As(err, &qe)
-		if qe.Status != status || len(qe.Message) > maxMessage+len("…") {
+		if qe.Status != status || len(qe.Message) > transport.MaxMessage+len("…") {
 			t.Fatalf("status %d: error %+v", status, qe)
 		}
 		// The same answer to a write that carries the password.

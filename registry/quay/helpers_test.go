@@ -15,8 +15,7 @@ import (
 	"time"
 
 	"github.com/h2non/gock"
-
-	"github.com/quaymirror/quaymirror/internal/version"
+	"github.com/quaymirror/quaymirror/registry/transport"
 )
 
 // The gock tests share gock's global mock store: none of them may call
@@ -95,13 +94,13 @@ func newGock(t *testing.T, opts ...Option) *gockEnv {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	c.retry.sleep = func(ctx context.Context, d time.Duration) error {
+	c.retry.Sleep = func(ctx context.Context, d time.Duration) error {
 		env.mu.Lock()
 		env.sleeps = append(env.sleeps, d)
 		env.mu.Unlock()
 		return ctx.Err()
 	}
-	c.retry.jitter = func(d time.Duration) time.Duration { return d }
+	c.retry.Jitter = func(d time.Duration) time.Duration { return d }
 	env.c = c
 	return env
 }
@@ -173,8 +172,8 @@ func check(t *testing.T, r seen, method, path, query, wantBody string) {
 	if got := r.Header.Get("Authorization"); got != "Bearer "+testToken {
 		t.Errorf("Authorization = %q, want the bearer token", got)
 	}
-	if got := r.Header.Get("User-Agent"); got != version.UserAgent() {
-		t.Errorf("User-Agent = %q, want %q", got, version.UserAgent())
+	if got := r.Header.Get("User-Agent"); got != transport.DefaultUserAgent("") {
+		t.Errorf("User-Agent = %q, want %q", got, transport.DefaultUserAgent(""))
 	}
 	if got := r.Header.Get("Accept"); got != "application/json" {
 		t.Errorf("Accept = %q, want application/json", got)

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/transport"
 )
 
 // Defaults of the options.
@@ -91,7 +92,7 @@ func WithToken(token string) Option {
 // combined with WithTransport.
 func WithCABundle(pem []byte) Option {
 	return func(o *options) error {
-		if _, err := certPool(pem); err != nil {
+		if _, err := transport.CertPool(pem); err != nil {
 			return fmt.Errorf("WithCABundle: %w", err)
 		}
 		o.caBundle = append(append(o.caBundle, pem...), '\n')
@@ -110,7 +111,7 @@ func WithCAFile(path string) Option {
 		if err != nil {
 			return fmt.Errorf("WithCAFile: %w", err)
 		}
-		if _, err := certPool(pem); err != nil {
+		if _, err := transport.CertPool(pem); err != nil {
 			return fmt.Errorf("WithCAFile %s: %w", path, err)
 		}
 		o.caBundle = append(append(o.caBundle, pem...), '\n')
@@ -161,11 +162,23 @@ func WithRetry(maxRetries int, base, max time.Duration) Option {
 }
 
 // RetrySleep waits d before the next attempt of a request, or until ctx
-// ends. It returns nil to go on with the next attempt, or an error (ctx's,
-// when ctx ended first) that ends the request with that error. d is the
-// wait the retry policy chose: a backoff (with its jitter) or what the
-// server's Retry-After asked for, capped.
-type RetrySleep func(ctx context.Context, d time.Duration) error
+// ends (transport.Sleep): it returns nil to go on with the next attempt,
+// or an error (ctx's, when ctx ended first) that ends the request with
+// that error. d is the wait the retry policy chose: a backoff (with its
+// jitter) or what the server's Retry-After asked for, capped.
+type RetrySleep = transport.Sleep
+
+// ContextWithRetrySleep returns a copy of ctx under which every request
+// of every Client (and of every other backend on the transport package)
+// waits between its attempts with sleep instead of the Client's own way
+// ([WithRetrySleep] or a timer). It reaches Clients built out of the
+// caller's hands, such as those a command-line run builds from its
+// configuration: a test can run the whole program through retries and
+// give-ups without waiting on real time. A nil sleep returns ctx
+// unchanged (transport.ContextWithSleep).
+func ContextWithRetrySleep(ctx context.Context, sleep RetrySleep) context.Context {
+	return transport.ContextWithSleep(ctx, sleep)
+}
 
 // WithRetrySleep replaces how the client waits between the attempts of a
 // request, which by default is a timer that the request's context can

@@ -82,7 +82,7 @@ func TestRetryAfter(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newGock(t)
-			env.c.retry.now = func() time.Time { return now }
+			env.c.retry.Now = func() time.Time { return now }
 			on("GET", "/api/v1/user/", "").Reply(429).SetHeader("Retry-After", tc.header).Type("html").BodyString(nginx429)
 			userOK()
 			if _, err := env.c.CurrentUser(context.Background()); err != nil {
@@ -241,196 +241,10 @@ func TestRetriedCreateConflictIsVerified(t *testing.T) {
 	})
 }
 
-// The retry transport on its own, over stub transports (parallel).
-
-func newTestRetry(next http.RoundTripper) (*retryTransport, *[]time.Duration) {
-	o := defaultOptions()
-	o.maxRetries, o.retryBase, o.retryMax = 3, 100*time.Millisecond, time.Second
-	rt := newRetryTransport(next, o)
-	var waits []time.Duration
-	rt.sleep = func(ctx context.Context, d time.Duration) error { waits = append(waits, d); return ctx.Err() }
-	rt.jitter = func(d time.Duration) time.Duration { return d }
-	return rt, &waits
-}
-
-func TestRetryTransportRecordsAttempts(t *testing.T) {
-	t.Parallel()
-	calls := 0
-	rt, waits := newTestRetry(roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		calls++
-		if n := attemptFrom(r.Context()); n != calls {
-			t.Errorf("attempt number in context = %d on call %d", n, calls)
-		}
-		switch calls {
-		case 1:
-			return nil, syscall.ECONNREFUSED
-		case 2:
-			return answer(r, 503, ""), nil
-		case 3:
-			return answer(r, 502, ""), nil
-		}
-		return answer(r, 200, "{}"), nil
-	}))
-	rec := &attemptRecord{}
-	req, _ := http.NewRequestWithContext(withRecord(context.Background(), rec), "GET", "https://quay.test/api/v1/user/", nil)
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if rec.attempts != 4 || !rec.ambiguous || calls != 4 {
-		t.Errorf("record = %+v after %d calls; want 4 attempts, ambiguous (the 502)", rec, calls)
-	}
-	if want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}; !slices.Equal(*waits, want) {
-		t.Errorf("waits = %v, want %v", *waits, want)
-	}
-}
-
-func TestRetryTransportNotAmbiguousBeforeConnecting(t *testing.T) {
-	t.Parallel()
-	calls := 0
-	rt, _ := newTestRetry(roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		calls++
-		if calls < 3 {
-			return nil, syscall.ECONNREFUSED
-		}
-		return answer(r, 409, ""), nil
-	}))
-	rec := &attemptRecord{}
-	req, _ := http.NewRequestWithContext(withRecord(context.Background(), rec), "POST", "https://quay.test/x", strings.NewReader("{}"))
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if rec.ambiguous || rec.attempts != 3 {
-		t.Errorf("record = %+v", rec)
-	}
-}
-
-func TestRetryTransportReplaysBodies(t *testing.T) {
-	t.Parallel()
-	var bodies []string
-	rt, _ := newTestRetry(roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		b, _ := io.ReadAll(r.Body)
-		r.Body.Close()
-		bodies = append(bodies, string(b))
-		if len(bodies) < 3 {
-			return nil, syscall.ECONNRESET
-		}
-		return answer(r, 201, `""`), nil
-	}))
-	req, _ := http.NewRequest("PUT", "https://quay.test/x", bytes.NewReader([]byte(`{"a":1}`)))
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if !slices.Equal(bodies, []string{`{"a":1}`, `{"a":1}`, `{"a":1}`}) {
-		t.Errorf("bodies = %q", bodies)
-	}
-}
-
-func TestRetryTransportDoesNotRetryAnUnreplayableBody(t *testing.T) {
-	t.Parallel()
-	calls := 0
-	rt, _ := newTestRetry(roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		calls++
-		return answer(r, 503, ""), nil
-	}))
-	req, _ := http.NewRequest("POST", "https://quay.test/x", io.NopCloser(strings.NewReader("{}")))
-	req.GetBody = nil
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if calls != 1 || resp.StatusCode != 503 {
-		t.Errorf("calls = %d, status %d", calls, resp.StatusCode)
-	}
-}
-
-func TestRetryTransportNoRetryOnCertificateErrors(t *testing.T) {
-	t.Parallel()
-	calls := 0
-	rt, _ := newTestRetry(roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		calls++
-		return nil, errors.Join(errors.New("tls: failed to verify certificate"), x509UnknownAuthority())
-	}))
-	req, _ := http.NewRequest("GET", "https://quay.test/x", nil)
-	if _, err := rt.RoundTrip(req); err == nil || calls != 1 {
-		t.Errorf("err = %v after %d calls; want one failed attempt", err, calls)
-	}
-}
-
-// An attempt that runs out of its own time is retried; the body of the
-// answer finally returned is readable after RoundTrip returns.
-func TestRetryTransportAttemptTimeout(t *testing.T) {
-	t.Parallel()
-	calls := 0
-	next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		calls++
-		if calls == 1 {
-			<-r.Context().Done() // a server that never answers
-			return nil, r.Context().Err()
-		}
-		return answer(r, 200, `{"ok":true}`), nil
-	})
-	o := defaultOptions()
-	o.timeout, o.maxRetries = 20*time.Millisecond, 2
-	rt := newRetryTransport(next, o)
-	rt.sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
-	rec := &attemptRecord{}
-	req, _ := http.NewRequestWithContext(withRecord(context.Background(), rec), "GET", "https://quay.test/x", nil)
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || string(b) != `{"ok":true}` {
-		t.Errorf("body = %q, %v", b, err)
-	}
-	if calls != 2 || !rec.ambiguous {
-		t.Errorf("calls = %d, record %+v", calls, rec)
-	}
-}
-
-// Cancelling the context ends a backoff wait at once, with the real
-// sleeper and a wait of an hour.
-func TestRetryTransportCancelDuringBackoff(t *testing.T) {
-	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	calls := 0
-	next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		calls++
-		cancel() // the caller gives up while the transport waits
-		return answer(r, 503, ""), nil
-	})
-	o := defaultOptions()
-	o.retryBase, o.retryMax = time.Hour, time.Hour
-	rt := newRetryTransport(next, o)
-	rt.jitter = func(d time.Duration) time.Duration { return d }
-	req, _ := http.NewRequestWithContext(ctx, "GET", "https://quay.test/x", nil)
-	done := make(chan error, 1)
-	go func() {
-		_, err := rt.RoundTrip(req)
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) || calls != 1 {
-			t.Errorf("err = %v after %d calls; want context.Canceled after 1", err, calls)
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("the wait did not end with the context")
-	}
-}
-
 func TestClientCancelDuringBackoff(t *testing.T) {
 	env := newGock(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	env.c.retry.sleep = func(ctx context.Context, _ time.Duration) error {
+	env.c.retry.Sleep = func(ctx context.Context, _ time.Duration) error {
 		cancel()
 		<-ctx.Done()
 		return ctx.Err()
@@ -439,44 +253,6 @@ func TestClientCancelDuringBackoff(t *testing.T) {
 	_, err := env.c.CurrentUser(ctx)
 	if !errors.Is(err, context.Canceled) || errors.Is(err, quaymirror.ErrUnavailable) {
 		t.Errorf("err = %v, want context.Canceled only", err)
-	}
-}
-
-func TestParseRetryAfter(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
-	for _, tc := range []struct {
-		in   string
-		want time.Duration
-		ok   bool
-	}{
-		{"0", 0, true},
-		{" 30 ", 30 * time.Second, true},
-		{"99999999999999", maxRetryAfter, true},
-		{"-1", 0, false},
-		{"", 0, false},
-		{"1.5", 0, false},
-		{"Thu, 01 Jan 2026 10:00:05 GMT", 5 * time.Second, true},
-		{"Thursday, 01-Jan-26 10:00:05 GMT", 5 * time.Second, true},
-		{"Thu Jan  1 10:00:05 2026", 5 * time.Second, true},
-		{"Thu, 01 Jan 2026 09:00:00 GMT", 0, true},
-	} {
-		got, ok := parseRetryAfter(tc.in, now)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
-		}
-	}
-}
-
-func TestFullJitterStaysInRange(t *testing.T) {
-	t.Parallel()
-	for range 1000 {
-		if d := fullJitter(time.Second); d < 0 || d > time.Second {
-			t.Fatalf("fullJitter = %v", d)
-		}
-	}
-	if d := fullJitter(0); d != 0 {
-		t.Errorf("fullJitter(0) = %v", d)
 	}
 }
 
@@ -534,7 +310,7 @@ func TestRetryWhenTheServerDropsTheConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.retry.sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+	c.retry.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 	if _, err := c.do(context.Background(), request{method: "POST", path: "/user/", body: map[string]any{}}); err != nil {
 		t.Fatal(err)
 	}
@@ -542,22 +318,6 @@ func TestRetryWhenTheServerDropsTheConnection(t *testing.T) {
 	defer mu.Unlock()
 	if hits != 2 {
 		t.Errorf("server hits = %d, want 2", hits)
-	}
-}
-
-func TestCeilingNeverOverflows(t *testing.T) {
-	t.Parallel()
-	rt := &retryTransport{base: time.Nanosecond, max: time.Duration(1<<63 - 1)}
-	for retry := range 100 {
-		if d := rt.ceiling(retry); d <= 0 {
-			t.Fatalf("ceiling(%d) = %v", retry, d)
-		}
-	}
-	rt = &retryTransport{base: 250 * time.Millisecond, max: 15 * time.Second}
-	for retry, want := range []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 15 * time.Second, 15 * time.Second} {
-		if d := rt.ceiling(retry); d != want {
-			t.Errorf("ceiling(%d) = %v, want %v", retry, d, want)
-		}
 	}
 }
 

@@ -1,13 +1,11 @@
 package quay
 
 import (
-	"bytes"
 	"context"
 	"encoding/pem"
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,117 +15,12 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/quaymirror/quaymirror/internal/version"
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/transport"
 )
 
 // The RoundTrippers alone, then New's checks and the TLS and redirect
 // behaviour over httptest servers on 127.0.0.1. All parallel: no gock.
-
-func TestUserAgentTransport(t *testing.T) {
-	t.Parallel()
-	var got string
-	rt := &userAgentTransport{ua: "ua/1", next: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		got = r.Header.Get("User-Agent")
-		return answer(r, 200, ""), nil
-	})}
-	req, _ := http.NewRequest("GET", "https://quay.test/", nil)
-	req.Header.Set("User-Agent", "Go-http-client/1.1")
-	if _, err := rt.RoundTrip(req); err != nil {
-		t.Fatal(err)
-	}
-	if got != "ua/1" {
-		t.Errorf("User-Agent = %q", got)
-	}
-	if req.Header.Get("User-Agent") != "Go-http-client/1.1" {
-		t.Error("the caller's request was modified")
-	}
-}
-
-func TestBearerTransport(t *testing.T) {
-	t.Parallel()
-	origin, _ := url.Parse("https://quay.test")
-	for _, tc := range []struct {
-		url, preset, want string
-		token             quaymirror.Secret
-	}{
-		{url: "https://quay.test/api/v1/user/", token: testToken, want: "Bearer " + testToken},
-		{url: "https://QUAY.test:443/api/v1/user/", token: testToken, want: "Bearer " + testToken},
-		{url: "https://other.test/api/v1/user/", token: testToken, want: ""},
-		{url: "https://quay.test:8443/api/v1/user/", token: testToken, want: ""},
-		{url: "http://quay.test/api/v1/user/", token: testToken, want: ""},
-		{url: "https://other.test/", token: testToken, preset: "Bearer leaked", want: ""},
-		{url: "https://quay.test/api/v1/user/", token: "", want: ""},
-	} {
-		var got string
-		rt := &bearerTransport{origin: origin, token: tc.token, next: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			got = r.Header.Get("Authorization")
-			return answer(r, 200, ""), nil
-		})}
-		req, _ := http.NewRequest("GET", tc.url, nil)
-		if tc.preset != "" {
-			req.Header.Set("Authorization", tc.preset)
-		}
-		if _, err := rt.RoundTrip(req); err != nil {
-			t.Fatal(err)
-		}
-		if got != tc.want {
-			t.Errorf("%s (token %v): Authorization = %q, want %q", tc.url, tc.token != "", got, tc.want)
-		}
-		if tc.preset == "" && req.Header.Get("Authorization") != "" {
-			t.Errorf("%s: the caller's request was modified", tc.url)
-		}
-	}
-}
-
-func TestLogTransport(t *testing.T) {
-	t.Parallel()
-	var buf bytes.Buffer
-	logger := hclog.New(&hclog.LoggerOptions{Output: &buf, Level: hclog.Debug})
-	rt := &logTransport{logger: logger, now: time.Now, next: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		if strings.Contains(r.URL.Path, "fail") {
-			return nil, errors.New("boom")
-		}
-		return answer(r, 204, ""), nil
-	})}
-	req, _ := http.NewRequestWithContext(withAttempt(context.Background(), 3), "GET", "https://quay.test/api/v1/repository?namespace=acme&next_page=SECRETPAGE", nil)
-	req.Header.Set("Authorization", "Bearer "+testToken)
-	if _, err := rt.RoundTrip(req); err != nil {
-		t.Fatal(err)
-	}
-	req, _ = http.NewRequest("POST", "https://quay.test/fail", strings.NewReader(testPassword))
-	if _, err := rt.RoundTrip(req); err == nil {
-		t.Fatal("want the error passed through")
-	}
-	out := buf.String()
-	for _, want := range []string{
-		"method=GET", "url=\"https://quay.test/api/v1/repository?namespace=xxxxx&next_page=xxxxx\"", "status=204", "attempt=3", "duration=",
-		"quay request failed", "error=boom", "attempt=1",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("log lacks %q:\n%s", want, out)
-		}
-	}
-	for _, secret := range []string{testToken, testPassword, "SECRETPAGE"} {
-		if strings.Contains(out, secret) {
-			t.Errorf("log leaks %q:\n%s", secret, out)
-		}
-	}
-}
-
-func TestLogTransportSilentAboveDebug(t *testing.T) {
-	t.Parallel()
-	var buf bytes.Buffer
-	rt := &logTransport{logger: hclog.New(&hclog.LoggerOptions{Output: &buf, Level: hclog.Info}), now: time.Now,
-		next: roundTripFunc(func(r *http.Request) (*http.Response, error) { return answer(r, 200, ""), nil })}
-	req, _ := http.NewRequest("GET", "https://quay.test/", nil)
-	if _, err := rt.RoundTrip(req); err != nil {
-		t.Fatal(err)
-	}
-	if buf.Len() != 0 {
-		t.Errorf("logged at Info: %s", buf.String())
-	}
-}
 
 func TestNewChecksTheBaseURL(t *testing.T) {
 	t.Parallel()
@@ -283,7 +176,7 @@ func TestTLSVerification(t *testing.T) {
 	}
 	auth, ua := srv.seen()
 	for i := range auth {
-		if auth[i] != "Bearer "+testToken || ua[i] != version.UserAgent() {
+		if auth[i] != "Bearer "+testToken || ua[i] != transport.DefaultUserAgent("") {
 			t.Errorf("request %d: Authorization %q, User-Agent %q", i, auth[i], ua[i])
 		}
 	}
@@ -306,7 +199,7 @@ func TestTLSVerification(t *testing.T) {
 	if got := auth[len(auth)-2:]; got[0] != "Bearer org-a-token" || got[1] != "Bearer org-b-token" {
 		t.Errorf("shared transport: Authorization = %q", got)
 	}
-	if got := ua[len(ua)-1]; got != "op/1 "+version.UserAgent() {
+	if got := ua[len(ua)-1]; got != "op/1 "+transport.DefaultUserAgent("") {
 		t.Errorf("User-Agent = %q", got)
 	}
 }
@@ -351,7 +244,7 @@ func TestRedirectToAnotherHostDropsTheToken(t *testing.T) {
 	if len(xAuth) != 1 || xAuth[0] != "" {
 		t.Errorf("the other host saw Authorization %q", xAuth)
 	}
-	if len(xUA) != 1 || xUA[0] != version.UserAgent() {
+	if len(xUA) != 1 || xUA[0] != transport.DefaultUserAgent("") {
 		t.Errorf("the other host saw User-Agent %q", xUA)
 	}
 }
@@ -376,41 +269,5 @@ func TestRedirectWithinTheOriginKeepsTheToken(t *testing.T) {
 	auth, _ := srv.seen()
 	if len(auth) != 2 || auth[0] != "Bearer "+testToken || auth[1] != "Bearer "+testToken {
 		t.Errorf("Authorization = %q", auth)
-	}
-}
-
-func TestCheckRedirect(t *testing.T) {
-	t.Parallel()
-	mk := func(u string) *http.Request {
-		r, _ := http.NewRequest("GET", u, nil)
-		return r
-	}
-	for _, tc := range []struct {
-		from, to string
-		allow    bool
-		ok       bool
-	}{
-		{"https://quay.test/a", "https://quay.test/b", false, true},
-		{"https://quay.test/a", "http://quay.test/b", true, false},
-		{"http://127.0.0.1/a", "http://quay.example.com/b", false, false},
-		{"http://127.0.0.1/a", "http://quay.example.com/b", true, true},
-		{"http://127.0.0.1/a", "https://quay.example.com/b", false, true},
-	} {
-		req := mk(tc.to)
-		req.Header.Set("Authorization", "Bearer x")
-		err := checkRedirect(tc.allow)(req, []*http.Request{mk(tc.from)})
-		if (err == nil) != tc.ok {
-			t.Errorf("%s -> %s (allow %v): err = %v", tc.from, tc.to, tc.allow, err)
-		}
-		if err == nil && !sameOrigin(req.URL, mk(tc.from).URL) && req.Header.Get("Authorization") != "" {
-			t.Errorf("%s -> %s kept Authorization", tc.from, tc.to)
-		}
-	}
-	via := make([]*http.Request, maxRedirects)
-	for i := range via {
-		via[i] = mk("https://quay.test/")
-	}
-	if err := checkRedirect(false)(mk("https://quay.test/x"), via); err == nil {
-		t.Error("followed too many redirects")
 	}
 }

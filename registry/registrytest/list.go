@@ -14,17 +14,17 @@ const listingSize = 257
 // restarts the listing) fails instead of hanging.
 const maxPages = 100
 
-func testList(t *testing.T, h Harness) {
+func testList(t *testing.T, h SourceHarness, opts SourceOptions) {
 	t.Run("Pages", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, h)
+		e := newSourceEnv(t, h, opts)
 		want := seedListing(e, listingSize)
 		// A neighbour organisation must not leak into the listing.
 		must(t, e.store.AddRepository(quaymirror.Repository{Namespace: e.org + "x", Name: "intruder"}))
 
 		pages := walk(t, e, e.org, nil)
 		got := flatten(pages)
-		checkListing(t, e.org, got, want)
+		checkListing(t, e, got, want)
 		if len(pages) < 2 {
 			t.Errorf("%d repositories came in %d page(s); the suite expects pages smaller than %d (Quay's hold 100)", listingSize, len(pages), listingSize)
 		}
@@ -50,13 +50,13 @@ func testList(t *testing.T, h Harness) {
 
 	t.Run("RepositoriesAddedDuringWalk", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, h)
+		e := newSourceEnv(t, h, opts)
 		want := seedListing(e, listingSize)
 		added := 0
 		pages := walk(t, e, e.org, func(page int) {
 			if page == 0 {
 				for i := range 5 {
-					e.repo(fmt.Sprintf("late-%d", i))
+					must(t, e.store.AddRepository(quaymirror.Repository{Namespace: e.org, Name: fmt.Sprintf("late-%d", i), Tags: []string{"latest"}}))
 					added++
 				}
 			}
@@ -78,8 +78,8 @@ func testList(t *testing.T, h Harness) {
 
 	t.Run("UnknownNamespace", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, h)
-		page, err := e.backend.ListRepositories(t.Context(), "nosuchorg"+e.org, "")
+		e := newSourceEnv(t, h, opts)
+		page, err := e.source.ListRepositories(t.Context(), "nosuchorg"+e.org, "")
 		if wantOK(t, "listing an unknown namespace", err) && (len(page.Repositories) != 0 || page.Next != "") {
 			t.Errorf("unknown namespace lists %d repositories, next %q; want an empty last page", len(page.Repositories), page.Next)
 		}
@@ -87,8 +87,8 @@ func testList(t *testing.T, h Harness) {
 
 	t.Run("EmptyNamespace", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(t, h)
-		page, err := e.backend.ListRepositories(t.Context(), e.org, "")
+		e := newSourceEnv(t, h, opts)
+		page, err := e.source.ListRepositories(t.Context(), e.org, "")
 		if wantOK(t, "listing an empty organization", err) && (len(page.Repositories) != 0 || page.Next != "") {
 			t.Errorf("empty organization lists %d repositories, next %q; want an empty last page", len(page.Repositories), page.Next)
 		}
@@ -97,7 +97,7 @@ func testList(t *testing.T, h Harness) {
 
 // seedListing adds n repositories with varied names, states and
 // visibilities and returns them in creation order.
-func seedListing(e *env, n int) []quaymirror.Repository {
+func seedListing(e *sourceEnv, n int) []quaymirror.Repository {
 	e.t.Helper()
 	states := []quaymirror.State{quaymirror.StateNormal, quaymirror.StateMirror, quaymirror.StateReadOnly, quaymirror.StateOrgMirror}
 	var out []quaymirror.Repository
@@ -114,6 +114,9 @@ func seedListing(e *env, n int) []quaymirror.Repository {
 			Visibility: vis, State: states[i%len(states)], Tags: []string{"latest"}}
 		must(e.t, e.store.AddRepository(r))
 		r.Tags = nil
+		if e.opts.Stateless {
+			r.Visibility, r.State = "", ""
+		}
 		out = append(out, r)
 	}
 	return out
@@ -121,7 +124,7 @@ func seedListing(e *env, n int) []quaymirror.Repository {
 
 // walk lists namespace to the end; between pages it calls between (if not
 // nil) with the index of the page just read.
-func walk(t *testing.T, e *env, namespace string, between func(page int)) []quaymirror.RepositoryPage {
+func walk(t *testing.T, e *sourceEnv, namespace string, between func(page int)) []quaymirror.RepositoryPage {
 	t.Helper()
 	var pages []quaymirror.RepositoryPage
 	token := ""
@@ -129,7 +132,7 @@ func walk(t *testing.T, e *env, namespace string, between func(page int)) []quay
 		if i == maxPages {
 			t.Fatalf("listing did not end after %d pages (next page token %q)", maxPages, token)
 		}
-		page, err := e.backend.ListRepositories(t.Context(), namespace, token)
+		page, err := e.source.ListRepositories(t.Context(), namespace, token)
 		if err != nil {
 			t.Fatalf("ListRepositories page %d: %v", i, err)
 		}
@@ -156,9 +159,11 @@ func flatten(pages []quaymirror.RepositoryPage) []quaymirror.Repository {
 }
 
 // checkListing compares a complete listing with the seeded repositories:
-// each exactly once, with namespace, visibility and state, without tags.
-func checkListing(t *testing.T, namespace string, got, want []quaymirror.Repository) {
+// each exactly once, with namespace, visibility and state (both empty for
+// a stateless source), without tags.
+func checkListing(t *testing.T, e *sourceEnv, got, want []quaymirror.Repository) {
 	t.Helper()
+	namespace := e.org
 	byName := map[string]quaymirror.Repository{}
 	for _, w := range want {
 		byName[w.Name] = w

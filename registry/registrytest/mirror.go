@@ -7,8 +7,11 @@ import (
 	"time"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
-	"github.com/quaymirror/quaymirror/registry/fake"
 )
+
+// defaultSkopeoTimeout is the skopeo timeout a server that has one (Quay
+// 3.15+, where it is required) gives a mirror created without one.
+const defaultSkopeoTimeout = 300 * time.Second
 
 // needMirroring skips the test when the backend reports repository
 // mirroring disabled, after checking that mirror calls then fail without
@@ -106,7 +109,7 @@ func testMirror(t *testing.T, h Harness) {
 		if e.caps.SkopeoTimeout {
 			// Zero means the server's default, which Quay 3.15+
 			// requires: 300 s.
-			want.SkopeoTimeout = fake.DefaultSkopeoTimeout
+			want.SkopeoTimeout = defaultSkopeoTimeout
 		}
 		m, _ := e.store.Mirror(e.org, "app")
 		reportDiff(t, "stored configuration", configDiff(m.Config, want, true))

@@ -1,6 +1,7 @@
 package registrytest
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -11,21 +12,106 @@ import (
 	"time"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
-	"github.com/quaymirror/quaymirror/registry/fake"
 )
 
-// Harness returns, for one subtest, the backend to check and the registry
-// that holds its state. It is called once per subtest, possibly from
-// parallel subtests, and should return a fresh pair each time (the suite
-// uses distinct organisation names anyway). Use t.Cleanup to release what
-// it starts. The backend's credentials must administer every organisation
-// of the store, as a destination token does.
-type Harness func(t *testing.T) (backend quaymirror.Destination, store *fake.Registry)
+// SourceStore seeds the registry behind a source, bypassing the backend
+// under test: what the source then lists. registry/fake implements it; so
+// can an emulator's model, or a live registry's admin API.
+type SourceStore interface {
+	// AddOrganization creates a namespace where the registry has them
+	// (an OCI registry, whose namespaces are path prefixes, has nothing
+	// to do).
+	AddOrganization(name string) error
+	// AddRepository adds a repository, its namespace if needed, with its
+	// Tags (given by name), and its Visibility and State where the
+	// registry keeps them.
+	AddRepository(repo quaymirror.Repository) error
+	// PushTags adds or moves tags of a repository, with their digests and
+	// change times.
+	PushTags(namespace, name string, tags ...quaymirror.Tag) error
+}
 
-// Run runs the conformance suite against the backends h returns.
+// ImageStore is a SourceStore of a registry that names manifests by
+// their content (an OCI registry): it cannot point a tag at a digest of
+// the caller's choosing, and keeps no change times. The suite pushes tags
+// through PushImages rather than PushTags when the store has it, and
+// expects the digests it returns.
+type ImageStore interface {
+	// PushImages pushes a new image, distinct from every other, under
+	// each tag of the repository namespace/name (creating the repository
+	// if needed, moving tags that exist), and returns the tags as the
+	// registry then holds them, in the order given: with their digests,
+	// without change times.
+	PushImages(namespace, name string, tags ...string) ([]quaymirror.Tag, error)
+}
+
+// Store seeds and reads back the state of a destination registry,
+// bypassing the backend under test, so the suite sees what was written,
+// not only what the backend reads back. registry/fake implements it.
+type Store interface {
+	SourceStore
+	// AddRobot creates the robot org+short, and the organisation if
+	// needed.
+	AddRobot(org, short string) error
+	// SetRobotDescription sets the description of an existing robot.
+	SetRobotDescription(org, short, description string) error
+	// PutMirror stores m as the repository's mirror as is, without
+	// validation and without touching the repository state.
+	PutMirror(namespace, name string, m quaymirror.Mirror) error
+	// GrantPermission sets the role of a user or robot on a repository
+	// without any check.
+	GrantPermission(namespace, name, user string, role quaymirror.Role) error
+	// SetOrganizationMirrored gives an organisation a native
+	// organisation-level mirror configuration, or takes it away.
+	SetOrganizationMirrored(org string, on bool) error
+	// AddSyncLog records a mirror event of a repository.
+	AddSyncLog(namespace, name string, l quaymirror.SyncLog) error
+
+	// Repository reads a repository back, with its tag names.
+	Repository(namespace, name string) (quaymirror.Repository, bool)
+	// Repositories reads an organisation's repositories back.
+	Repositories(namespace string) []quaymirror.Repository
+	// Mirror reads a repository's mirror back, password included.
+	Mirror(namespace, name string) (quaymirror.Mirror, bool)
+	// Permission reads the role of a user or robot on a repository back
+	// ("" for none).
+	Permission(namespace, name, user string) quaymirror.Role
+	// Robot reads a robot back.
+	Robot(org, short string) (quaymirror.Robot, bool)
+	// IsOrganizationMirrored reports whether the organisation is locked
+	// by organisation-level mirroring.
+	IsOrganizationMirrored(org string) bool
+	// Capabilities is what the server supports.
+	Capabilities(ctx context.Context) (quaymirror.Capabilities, error)
+}
+
+// Harness returns, for one subtest, the destination backend to check and
+// the store that holds its state. It is called once per subtest, possibly
+// from parallel subtests, and should return a fresh pair each time (the
+// suite uses distinct organisation names anyway). Use t.Cleanup to release
+// what it starts. The backend's credentials must administer every
+// organisation of the store, as a destination token does.
+type Harness func(t *testing.T) (backend quaymirror.Destination, store Store)
+
+// SourceHarness returns, for one subtest, the source backend to check and
+// the store that seeds it. The backend's credentials must see every
+// repository of the store.
+type SourceHarness func(t *testing.T) (source quaymirror.Source, store SourceStore)
+
+// SourceOptions say what a source's listings carry.
+type SourceOptions struct {
+	// Stateless sources list repositories without a state or a
+	// visibility (an OCI catalog knows names only): both must then be
+	// empty rather than made up.
+	Stateless bool
+}
+
+// Run runs the conformance suite against the destination backends h
+// returns: everything RunSource checks, and every write.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
-	t.Run("ListRepositories", func(t *testing.T) { t.Parallel(); testList(t, h) })
+	src := func(t *testing.T) (quaymirror.Source, SourceStore) { return h(t) }
+	t.Run("ListRepositories", func(t *testing.T) { t.Parallel(); testList(t, src, SourceOptions{}) })
 	t.Run("GetRepository", func(t *testing.T) { t.Parallel(); testGetRepository(t, h) })
 	t.Run("CreateRepository", func(t *testing.T) { t.Parallel(); testCreateRepository(t, h) })
 	t.Run("ChangeState", func(t *testing.T) { t.Parallel(); testChangeState(t, h) })
@@ -33,15 +119,49 @@ func Run(t *testing.T, h Harness) {
 	t.Run("UpdateMirror", func(t *testing.T) { t.Parallel(); testUpdateMirror(t, h) })
 	t.Run("Sync", func(t *testing.T) { t.Parallel(); testSync(t, h) })
 	t.Run("Optional", func(t *testing.T) { t.Parallel(); testOptional(t, h) })
+	t.Run("Tags", func(t *testing.T) { t.Parallel(); testTags(t, src) })
+}
+
+// RunSource runs the part of the suite a source must pass against the
+// backends h returns: paged listings that are stable, complete and
+// duplicate-free, namespaces that are path prefixes of nothing else, and,
+// when the source implements quaymirror.TagLister, complete tag listings.
+// Sources that list only (Harbor projects, OCI catalogs) pass it; so must
+// every destination (Run includes it).
+func RunSource(t *testing.T, h SourceHarness, opts SourceOptions) {
+	t.Helper()
+	t.Run("ListRepositories", func(t *testing.T) { t.Parallel(); testList(t, h, opts) })
+	t.Run("Tags", func(t *testing.T) { t.Parallel(); testTags(t, h) })
 }
 
 // env is one subtest's backend, store and organisation.
 type env struct {
 	t       *testing.T
 	backend quaymirror.Destination
-	store   *fake.Registry
+	store   Store
 	org     string
 	caps    quaymirror.Capabilities
+}
+
+// sourceEnv is one subtest's source, store and organisation.
+type sourceEnv struct {
+	t      *testing.T
+	source quaymirror.Source
+	store  SourceStore
+	org    string
+	opts   SourceOptions
+}
+
+// newSourceEnv calls the harness and creates an organisation.
+func newSourceEnv(t *testing.T, h SourceHarness, opts SourceOptions) *sourceEnv {
+	t.Helper()
+	source, store := h(t)
+	if source == nil || store == nil {
+		t.Fatal("harness returned a nil source or store")
+	}
+	e := &sourceEnv{t: t, source: source, store: store, org: orgFor(t), opts: opts}
+	must(t, store.AddOrganization(e.org))
+	return e
 }
 
 // newEnv calls the harness and seeds an organisation with the robots
@@ -69,7 +189,7 @@ func orgFor(t *testing.T) string {
 
 // capabilities returns what the backend reports, or the store's when the
 // backend cannot tell.
-func capabilities(t *testing.T, backend quaymirror.Destination, store *fake.Registry) quaymirror.Capabilities {
+func capabilities(t *testing.T, backend quaymirror.Destination, store Store) quaymirror.Capabilities {
 	t.Helper()
 	if cr, ok := backend.(quaymirror.CapabilityReader); ok {
 		c, err := cr.Capabilities(t.Context())

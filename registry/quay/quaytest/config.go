@@ -29,12 +29,10 @@ func (c *call) getConfig() {
 	if v.architectureFilter() {
 		features = append(features, kv{"SPARSE_INDEX", e.features.SparseIndex})
 	}
-	e.mu.Lock()
 	state := "normal"
-	if e.readOnly {
+	if e.reg.ReadOnly() {
 		state = "readonly"
 	}
-	e.mu.Unlock()
 	host := c.r.Host
 	body := obj{
 		{"config", obj{{"SERVER_HOSTNAME", host}, {"PREFERRED_URL_SCHEME", scheme(c.r)}, {"REGISTRY_TITLE", "Project Quay"}}},

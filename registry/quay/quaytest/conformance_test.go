@@ -42,7 +42,7 @@ func TestClientConformance(t *testing.T) {
 	for _, m := range modes() {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
-			registrytest.Run(t, func(t *testing.T) (quaymirror.Destination, *fake.Registry) {
+			registrytest.Run(t, func(t *testing.T) (quaymirror.Destination, registrytest.Store) {
 				reg := fake.New()
 				em, err := quaytest.New(reg, quaytest.WithVersion(m.version), quaytest.WithFeatures(m.features))
 				if err != nil {
@@ -59,6 +59,34 @@ func TestClientConformance(t *testing.T) {
 				}
 				return c, reg
 			})
+		})
+	}
+}
+
+// TestClientSourceConformance runs the source part of the suite against
+// the Quay client with a source's token (repo:read and user:read, for a
+// user who administers the organisations), over HTTP to the emulator.
+func TestClientSourceConformance(t *testing.T) {
+	for _, v := range []quaytest.Version{quaytest.V3_6, quaytest.V3_17} {
+		t.Run(v.String(), func(t *testing.T) {
+			t.Parallel()
+			registrytest.RunSource(t, func(t *testing.T) (quaymirror.Source, registrytest.SourceStore) {
+				reg := fake.New()
+				em, err := quaytest.New(reg, quaytest.WithVersion(v))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := em.AddAdmin("reader", "reader-token", quaytest.ScopeRepoRead, quaytest.ScopeUserRead); err != nil {
+					t.Fatal(err)
+				}
+				srv := httptest.NewServer(em)
+				t.Cleanup(srv.Close)
+				c, err := quay.New(srv.URL, quay.WithToken("reader-token"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c, reg
+			}, registrytest.SourceOptions{})
 		})
 	}
 }

@@ -8,23 +8,26 @@ import (
 
 // Query parameter descriptions and types for the discovery document.
 var queryDocs = map[string][2]string{
-	"next_page":     {"string", "The page token for the next page"},
-	"repo_kind":     {"string", "The kind of repositories to return"},
-	"popularity":    {"boolean", "Whether to include the repository's popularity metric."},
-	"last_modified": {"boolean", "Whether to include when the repository was last modified."},
-	"public":        {"boolean", "Adds any repositories visible to the user by virtue of being public"},
-	"starred":       {"boolean", "Filters the repositories returned to those starred by the user"},
-	"namespace":     {"string", "Filters the repositories returned to this namespace"},
-	"includeTags":   {"boolean", "Whether to include repository tags"},
-	"includeStats":  {"boolean", "Whether to include action statistics"},
-	"starttime":     {"string", "Earliest time for logs. Format: \"%m/%d/%Y\" in UTC."},
-	"endtime":       {"string", "Latest time for logs. Format: \"%m/%d/%Y\" in UTC."},
-	"internal":      {"boolean", "Whether to include internal APIs."},
-	"limit":         {"integer", "If specified, the number of results to return."},
-	"token":         {"boolean", "If false, the robot's token is not returned."},
-	"permissions":   {"boolean", "Whether to include repositories and teams in which the robots have permission."},
-	"detailed":      {"boolean", "Whether to include per-repository details."},
-	"offset":        {"integer", "Offset for the repository details."},
+	"next_page":      {"string", "The page token for the next page"},
+	"repo_kind":      {"string", "The kind of repositories to return"},
+	"popularity":     {"boolean", "Whether to include the repository's popularity metric."},
+	"last_modified":  {"boolean", "Whether to include when the repository was last modified."},
+	"public":         {"boolean", "Adds any repositories visible to the user by virtue of being public"},
+	"starred":        {"boolean", "Filters the repositories returned to those starred by the user"},
+	"namespace":      {"string", "Filters the repositories returned to this namespace"},
+	"includeTags":    {"boolean", "Whether to include repository tags"},
+	"includeStats":   {"boolean", "Whether to include action statistics"},
+	"starttime":      {"string", "Earliest time for logs. Format: \"%m/%d/%Y\" in UTC."},
+	"endtime":        {"string", "Latest time for logs. Format: \"%m/%d/%Y\" in UTC."},
+	"internal":       {"boolean", "Whether to include internal APIs."},
+	"limit":          {"integer", "If specified, the number of results to return."},
+	"token":          {"boolean", "If false, the robot's token is not returned."},
+	"permissions":    {"boolean", "Whether to include repositories and teams in which the robots have permission."},
+	"detailed":       {"boolean", "Whether to include per-repository details."},
+	"offset":         {"integer", "Offset for the repository details."},
+	"onlyActiveTags": {"boolean", "Filter to only active tags."},
+	"page":           {"integer", "Page index for the results. Default 1."},
+	"specificTag":    {"string", "Filters the tags to the specific tag."},
 }
 
 var pathParamDocs = map[string]string{
@@ -50,6 +53,12 @@ func pathParams(swagger string) []any {
 // validate against (the same values the handlers use), so a client can
 // tell from CreateMirrorConfig.required/properties what the server takes.
 func (c *call) getDiscovery() {
+	// The document describes the registry's capabilities (which the
+	// version and features set).
+	if _, err := c.e.reg.Capabilities(c.ctx()); err != nil {
+		c.fail(err)
+		return
+	}
 	type pathItem struct {
 		tag  string
 		path string

@@ -1,7 +1,18 @@
 // Package quaytest is a Quay API emulator: an http.Handler that answers
-// /api/v1 the way a real Red Hat Quay does, with its state in a
-// *fake.Registry, so the real HTTP client (registry/quay) can be tested
-// end to end and quaymirror can be tried without a Quay.
+// /api/v1 the way a real Red Hat Quay does, so the real HTTP client
+// (registry/quay) can be tested end to end and quaymirror can be tried
+// without a Quay.
+//
+// It is an HTTP skin over registry/fake, the model of Quay, in the way
+// go-containerregistry's pkg/registry serves a store: each request is
+// carried out by the model's operations (which count it, run its hooks and
+// injected failures, and hold Quay's semantics: validation, how a mirror
+// change applies, listing filters, permissions of the accounts); the
+// emulator adds what is HTTP- or version-specific: routes, OAuth bearer
+// tokens and their scopes, request schemas and discovery, status codes
+// and error bodies, the order in which a version checks and applies, its
+// quirks, and faults (registry/emulation's Front, shared with other
+// emulators).
 //
 // The emulator follows quay-api.md and Quay's source, quirks included:
 // status codes (PUT mirror answers 201, sync-now and sync-cancel 204,
@@ -14,7 +25,9 @@
 // parameters, 100-repository pages with opaque tokens that silently
 // restart when garbled or expired, Python's strict start-date parsing and
 // microsecond dates, robot validation (and Quay's robot name rule), the
-// first-proxy-key bug, the listing filter (without public=true only the
+// first-proxy-key bug, tags (at most 500 in a repository read, the
+// newest; every tag, newest first, in pages of the tag endpoint), the
+// listing filter (without public=true only the
 // repositories the user reaches by a permission, a team or an
 // organisation role), the orphan tag rule row a failed mirror POST leaves
 // (a later root_rule PUT lands on it), mirrors whose stored credentials no
@@ -41,12 +54,12 @@
 // /api/v1/discovery is generated for the version and features from the
 // same schemas the handlers validate with.
 //
-// Faults can be injected, deterministically from a seed: latency and
-// jitter, 5xx rates, connection resets, 429 bursts with or without
-// Retry-After, requests that take effect but whose answer is lost (a
-// reset, or a proxy's 502 or 504, after Quay handled them), and on demand
-// ([Emulator.Inject]) truncated, invalid, oversize, empty and slow
-// bodies. [Emulator.Requests] counts requests per route template.
+// Faults can be injected (see registry/emulation), deterministically from
+// a seed: latency and jitter, 5xx rates, connection resets, 429 bursts
+// with or without Retry-After, requests that take effect but whose answer
+// is lost (a reset, or a proxy's 502 or 504, after Quay handled them), and
+// on demand (Inject) truncated, invalid, oversize, empty and slow bodies.
+// Requests counts requests per route template.
 //
 // Seed files ([ReadSeed], [Emulator.LoadSeed]) describe organisations,
 // robots, repositories, mirrors, users and tokens; cmd/quay-emulator
@@ -58,6 +71,6 @@
 // Quay's no-op 204), DNS (hardened releases check hostnames without
 // resolving them: names under .invalid do not resolve, every other name
 // resolves to a public address), the mirror worker
-// (fake.Registry.RunMirrors plays it), and every endpoint a mirroring
+// (fake.Registry.SyncMirrors plays it), and every endpoint a mirroring
 // tool does not use (Werkzeug's 404).
 package quaytest

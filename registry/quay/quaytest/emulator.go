@@ -4,13 +4,13 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/emulation"
 	"github.com/quaymirror/quaymirror/registry/fake"
 )
 
@@ -23,6 +23,10 @@ const DefaultPageTokenTTL = 48 * time.Hour
 // is safe for concurrent use; every request costs O(1) or O(page) in the
 // size of the registry.
 type Emulator struct {
+	// Front counts the requests by route and injects faults
+	// (SetFaults, Inject, Requests, ...).
+	*emulation.Front
+
 	reg      *fake.Registry
 	version  Version
 	features Features
@@ -32,97 +36,53 @@ type Emulator struct {
 	defs     map[string]*schema // request schemas of the version
 	routes   []*route
 
-	// wmu makes each write request's checks and effects atomic with
-	// respect to the other write requests.
+	// wmu makes each mirror write's checks and effects, in the registry
+	// and in what the emulator keeps of its own, atomic with respect to
+	// the other mirror writes.
 	wmu sync.Mutex
 
-	mu       sync.Mutex
-	users    map[string]*user
-	roles    map[string]map[string]OrgRole // organisation or "*" → user → role
-	tokens   map[string]*Token
-	readOnly bool
-	pageKey  []byte
-	extras   map[string]*mirrorExtras // "namespace/name" → what fake.Registry does not hold
+	mu      sync.Mutex
+	pageKey []byte
+	extras  map[string]*mirrorExtras // "namespace/name" → what fake.Registry does not hold
 	// orphanRules are the RepoMirrorRule rows that mirror POSTs failing
 	// after create_rule left behind ("namespace/name" → their values,
 	// oldest first).
 	orphanRules map[string][][]string
-	// undecryptable are the mirrors whose stored credentials no longer
-	// decrypt ("namespace/name").
-	undecryptable map[string]bool
-	events        map[string][]event // "namespace/name" → configuration changes, oldest first
-	requests      map[string]int     // "METHOD /route/template" → count
-	reads         int
-	writes        int
-
-	faults *faultState
+	events      map[string][]event // "namespace/name" → configuration changes, oldest first
 }
 
-type user struct {
-	name      string
-	superuser bool
-}
-
-// OrgRole is a user's role in an organisation, as Quay's teams give it.
-type OrgRole string
+// The accounts (users, their organisation roles, OAuth tokens and their
+// scopes) live in the registry; these are the registry's names for them.
+type (
+	OrgRole = fake.OrgRole
+	Token   = fake.Token
+)
 
 // Organisation roles, weakest first.
 const (
-	// OrgMember sees the organisation but no repository by itself.
-	OrgMember OrgRole = "member"
-	// OrgCreator may create repositories (and administers those it
-	// creates).
-	OrgCreator OrgRole = "creator"
-	// OrgAdmin administers the organisation and all its repositories.
-	OrgAdmin OrgRole = "admin"
+	OrgMember  = fake.OrgMember
+	OrgCreator = fake.OrgCreator
+	OrgAdmin   = fake.OrgAdmin
+	// AllOrganizations, as the organisation of SetOrgRole, gives the
+	// role in every organisation of the registry, present and future.
+	AllOrganizations = fake.AllOrganizations
 )
-
-func (r OrgRole) rank() int {
-	switch r {
-	case OrgMember:
-		return 1
-	case OrgCreator:
-		return 2
-	case OrgAdmin:
-		return 3
-	}
-	return 0
-}
-
-// AllOrganizations, as the organisation of SetOrgRole, gives the role in
-// every organisation of the registry, present and future.
-const AllOrganizations = "*"
 
 // OAuth scopes Quay knows.
 const (
-	ScopeRepoRead   = "repo:read"
-	ScopeRepoWrite  = "repo:write"
-	ScopeRepoAdmin  = "repo:admin"
-	ScopeRepoCreate = "repo:create"
-	ScopeOrgAdmin   = "org:admin"
-	ScopeUserRead   = "user:read"
-	ScopeUserAdmin  = "user:admin"
-	ScopeSuperUser  = "super:user"
+	ScopeRepoRead   = fake.ScopeRepoRead
+	ScopeRepoWrite  = fake.ScopeRepoWrite
+	ScopeRepoAdmin  = fake.ScopeRepoAdmin
+	ScopeRepoCreate = fake.ScopeRepoCreate
+	ScopeOrgAdmin   = fake.ScopeOrgAdmin
+	ScopeUserRead   = fake.ScopeUserRead
+	ScopeUserAdmin  = fake.ScopeUserAdmin
+	ScopeSuperUser  = fake.ScopeSuperUser
 )
 
 // AllScopes returns every scope a Quay application can grant, which is
 // what a token generated with every box ticked carries.
-func AllScopes() []string {
-	return []string{ScopeRepoRead, ScopeRepoWrite, ScopeRepoAdmin, ScopeRepoCreate, ScopeOrgAdmin, ScopeUserRead, ScopeUserAdmin, ScopeSuperUser}
-}
-
-// Token is an OAuth access token of the emulator.
-type Token struct {
-	// Token is the bearer value.
-	Token string `json:"token"`
-	// User is the user the token acts for.
-	User string `json:"user"`
-	// Scopes cap what the token may do, as in Quay: the effective role
-	// is the lower of the user's role and the scopes' ceiling.
-	Scopes []string `json:"scopes"`
-	// Expired tokens are refused like unknown ones.
-	Expired bool `json:"expired,omitempty"`
-}
+func AllScopes() []string { return fake.AllScopes() }
 
 // Option configures an Emulator.
 type Option func(*Emulator) error
@@ -175,7 +135,7 @@ func WithPageTokenTTL(d time.Duration) Option {
 
 // WithFaults injects random faults from the start (see SetFaults).
 func WithFaults(f Faults) Option {
-	return func(e *Emulator) error { return e.faults.set(f) }
+	return func(e *Emulator) error { return e.SetFaults(f) }
 }
 
 // New returns an emulator serving reg. It sets reg's capabilities to what
@@ -186,19 +146,14 @@ func New(reg *fake.Registry, opts ...Option) (*Emulator, error) {
 		return nil, errors.New("quaytest: nil registry")
 	}
 	e := &Emulator{
-		reg:           reg,
-		version:       V3_17,
-		features:      DefaultFeatures(),
-		now:           time.Now,
-		tokenTTL:      DefaultPageTokenTTL,
-		users:         make(map[string]*user),
-		roles:         make(map[string]map[string]OrgRole),
-		tokens:        make(map[string]*Token),
-		extras:        make(map[string]*mirrorExtras),
-		orphanRules:   make(map[string][][]string),
-		undecryptable: make(map[string]bool),
-		requests:      make(map[string]int),
-		faults:        newFaultState(),
+		reg:         reg,
+		version:     V3_17,
+		features:    DefaultFeatures(),
+		now:         time.Now,
+		tokenTTL:    DefaultPageTokenTTL,
+		extras:      make(map[string]*mirrorExtras),
+		orphanRules: make(map[string][][]string),
+		Front:       emulation.NewFront(),
 	}
 	for _, opt := range opts {
 		if err := opt(e); err != nil {
@@ -213,6 +168,8 @@ func New(reg *fake.Registry, opts ...Option) (*Emulator, error) {
 		return nil, fmt.Errorf("quaytest: page token key: %w", err)
 	}
 	reg.SetCapabilities(e.Capabilities())
+	reg.SetSourcePolicy(fake.SourcePolicy{AllowedHosts: e.features.SSRFAllowedHosts})
+	reg.SetSuperusersFullAccess(e.features.SuperusersFullAccess)
 	return e, nil
 }
 
@@ -240,16 +197,13 @@ func (e *Emulator) Features() Features {
 // from 3.16.
 func (e *Emulator) Capabilities() quaymirror.Capabilities {
 	m := e.features.RepoMirror
-	e.mu.Lock()
-	readOnly := e.readOnly
-	e.mu.Unlock()
 	c := quaymirror.Capabilities{
 		RepositoryMirroring:   m,
 		OrganizationMirroring: e.orgMirrorOn(),
 		SkopeoTimeout:         m && e.version.skopeoTimeout(),
 		ArchitectureFilter:    m && e.version.architectureFilter(),
 		SparseIndex:           m && e.version.architectureFilter() && e.features.SparseIndex,
-		ReadOnly:              readOnly,
+		ReadOnly:              e.reg.ReadOnly(),
 	}
 	if e.version.versionNumber() {
 		c.Version = e.version.String()
@@ -259,64 +213,19 @@ func (e *Emulator) Capabilities() quaymirror.Capabilities {
 
 func (e *Emulator) orgMirrorOn() bool { return e.features.OrgMirror && e.version.orgMirroring() }
 
-// AddUser creates a user (a superuser if superuser is set). An existing
-// user is updated.
-func (e *Emulator) AddUser(name string, superuser bool) error {
-	if !quaymirror.ValidNamespace(name) {
-		return fmt.Errorf("quaytest: invalid user name %q", name)
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.users[name] = &user{name: name, superuser: superuser}
-	return nil
-}
+// AddUser creates a user account in the registry (a superuser if
+// superuser is set). An existing user is updated.
+func (e *Emulator) AddUser(name string, superuser bool) error { return e.reg.AddUser(name, superuser) }
 
 // SetOrgRole gives user a role in org, or in every organisation when org
-// is AllOrganizations. An empty role removes it. The user must exist.
+// is AllOrganizations (see fake.Registry.SetOrgRole).
 func (e *Emulator) SetOrgRole(org, username string, role OrgRole) error {
-	if role != "" && role.rank() == 0 {
-		return fmt.Errorf("quaytest: unknown organization role %q", role)
-	}
-	if org != AllOrganizations && !quaymirror.ValidNamespace(org) {
-		return fmt.Errorf("quaytest: invalid organization name %q", org)
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.users[username] == nil {
-		return fmt.Errorf("quaytest: no user %q", username)
-	}
-	if role == "" {
-		delete(e.roles[org], username)
-		return nil
-	}
-	if e.roles[org] == nil {
-		e.roles[org] = make(map[string]OrgRole)
-	}
-	e.roles[org][username] = role
-	return nil
+	return e.reg.SetOrgRole(org, username, role)
 }
 
 // AddToken adds (or replaces) a bearer token acting for an existing user
 // with the given scopes.
-func (e *Emulator) AddToken(t Token) error {
-	if t.Token == "" || strings.ContainsAny(t.Token, " \t\r\n") {
-		return errors.New("quaytest: a token must be non-empty, without spaces")
-	}
-	for _, s := range t.Scopes {
-		if !knownScope(s) {
-			return fmt.Errorf("quaytest: unknown scope %q", s)
-		}
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.users[t.User] == nil {
-		return fmt.Errorf("quaytest: no user %q", t.User)
-	}
-	c := t
-	c.Scopes = append([]string(nil), t.Scopes...)
-	e.tokens[t.Token] = &c
-	return nil
-}
+func (e *Emulator) AddToken(t Token) error { return e.reg.AddToken(t) }
 
 // AddAdmin is a shortcut: it creates user name, makes it an administrator
 // of every organisation and gives it a token with scopes (every scope but
@@ -335,20 +244,7 @@ func (e *Emulator) AddAdmin(name, token string, scopes ...string) error {
 }
 
 // RevokeToken removes a token; requests bearing it become anonymous.
-func (e *Emulator) RevokeToken(token string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	delete(e.tokens, token)
-}
-
-func knownScope(s string) bool {
-	for _, k := range AllScopes() {
-		if s == k {
-			return true
-		}
-	}
-	return false
-}
+func (e *Emulator) RevokeToken(token string) { e.reg.RevokeToken(token) }
 
 // SetSSRFAllowedHosts replaces SSRF_ALLOWED_HOSTS, as an administrator
 // editing config.yaml and restarting Quay would.
@@ -356,31 +252,20 @@ func (e *Emulator) SetSSRFAllowedHosts(hosts []string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.features.SSRFAllowedHosts = append([]string(nil), hosts...)
+	e.reg.SetSourcePolicy(fake.SourcePolicy{AllowedHosts: e.features.SSRFAllowedHosts})
 }
 
 // BreakCredentials makes the stored credentials of a repository's mirror
-// undecryptable, as a change of Quay's DATABASE_SECRET_KEY does: GET of
-// the mirror then fails with a 500 (the handler's error path names an
-// undefined logger) in every version but 3.16.4 and 3.16.5, which show
-// the username as "(invalid. please re-enter)". A PUT that sets the
-// username (which does not decrypt the old one) repairs it.
-func (e *Emulator) BreakCredentials(ns, name string) error {
-	if m, ok := e.reg.Mirror(ns, name); !ok || m.Config.Username == "" {
-		return fmt.Errorf("quaytest: %s/%s has no mirror with stored credentials", ns, name)
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.undecryptable[repoKey(ns, name)] = true
-	return nil
-}
+// undecryptable, as a change of Quay's DATABASE_SECRET_KEY does (see
+// fake.Registry.BreakCredentials): GET of the mirror then fails with a 500
+// (the handler's error path names an undefined logger) in every version
+// but 3.16.4 and 3.16.5, which show the username as "(invalid. please
+// re-enter)". A PUT that sets the username repairs it.
+func (e *Emulator) BreakCredentials(ns, name string) error { return e.reg.BreakCredentials(ns, name) }
 
 // SetReadOnly puts the registry in read-only mode: every write answers 503
 // {"message": "System is currently read-only...", "is_readonly": true}.
-func (e *Emulator) SetReadOnly(on bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.readOnly = on
-}
+func (e *Emulator) SetReadOnly(on bool) { e.reg.SetReadOnly(on) }
 
 // ExpirePageTokens makes every page token handed out so far invalid, as
 // if it had expired: the next request bearing one gets the first page
@@ -393,64 +278,13 @@ func (e *Emulator) ExpirePageTokens() {
 	e.pageKey = key
 }
 
-// Requests returns how many requests each route received, keyed by
-// method and route template, e.g. "GET /api/v1/repository/{repo}/mirror".
-// Requests no route matched count under "METHOD (unmatched)". Requests
-// answered by an injected fault are counted too.
-func (e *Emulator) Requests() map[string]int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return maps.Clone(e.requests)
-}
-
-// Reads returns how many GET, HEAD and OPTIONS requests arrived.
-func (e *Emulator) Reads() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.reads
-}
-
-// Writes returns how many other requests arrived.
-func (e *Emulator) Writes() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.writes
-}
-
-// ResetCounters zeroes the request counters and the fault counters.
-func (e *Emulator) ResetCounters() {
-	e.mu.Lock()
-	e.requests = make(map[string]int)
-	e.reads, e.writes = 0, 0
-	e.mu.Unlock()
-	e.faults.resetCounts()
-}
-
-func (e *Emulator) count(method, template string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.requests[method+" "+template]++
-	if isRead(method) {
-		e.reads++
-	} else {
-		e.writes++
-	}
-}
-
-func isRead(method string) bool {
-	return method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions
-}
-
 // ServeHTTP answers one request: faults first, then routing, read-only
-// mode, authentication, CSRF, the registry's hooks and failures, and the
-// route's handler.
+// mode, authentication, CSRF and the route's handler, which carries the
+// request out with the registry's operations (counted, hooked and failed
+// by the registry).
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m := e.resolve(r.Method, r.URL.Path)
-	e.count(r.Method, m.template)
-	if e.faults.serve(w, r, m.template, func(w http.ResponseWriter) { e.serve(w, r, m) }) {
-		return
-	}
-	e.serve(w, r, m)
+	e.Serve(w, r, m.template, func(w http.ResponseWriter) { e.serve(w, r, m) })
 }
 
 func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, m match) {
@@ -481,10 +315,7 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, m match) {
 		m.route.handle(c)
 		return
 	}
-	e.mu.Lock()
-	readOnly := e.readOnly
-	e.mu.Unlock()
-	if readOnly && !isRead(r.Method) {
+	if e.reg.ReadOnly() && !emulation.IsRead(r.Method) {
 		c.json(http.StatusServiceUnavailable, obj{
 			{"message", "System is currently read-only. Pulls will succeed but all write operations are currently suspended."},
 			{"is_readonly", true},
@@ -492,22 +323,34 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, m match) {
 		return
 	}
 	c.who = e.authenticate(r)
-	if c.who.user == nil && !e.features.AnonymousAccess {
+	if c.who.Anonymous() && !e.features.AnonymousAccess {
 		c.json(http.StatusUnauthorized, obj{{"error", "Anonymous access is not allowed"}})
 		return
 	}
-	if !c.who.valid && !isRead(r.Method) {
+	if c.who.Anonymous() && !emulation.IsRead(r.Method) {
 		c.json(http.StatusForbidden, obj{{"error", "CSRF token was invalid or missing."}})
 		return
 	}
-	if m.route.op != "" {
-		ns, name := m.trackArgs(r)
-		done, err := e.reg.Track(r.Context(), m.route.op, ns, name)
-		if err != nil {
-			c.fail(err)
-			return
-		}
-		defer done()
-	}
 	m.route.handle(c)
 }
+
+// Faults of the emulation package, under their former names.
+type (
+	Fault     = emulation.Fault
+	Faults    = emulation.Faults
+	FaultKind = emulation.FaultKind
+)
+
+// Fault kinds (see emulation.FaultKind).
+const (
+	FaultStatus      = emulation.FaultStatus
+	FaultReset       = emulation.FaultReset
+	FaultRateLimit   = emulation.FaultRateLimit
+	FaultResetAfter  = emulation.FaultResetAfter
+	FaultStatusAfter = emulation.FaultStatusAfter
+	FaultTruncate    = emulation.FaultTruncate
+	FaultInvalidJSON = emulation.FaultInvalidJSON
+	FaultOversize    = emulation.FaultOversize
+	FaultEmptyBody   = emulation.FaultEmptyBody
+	FaultSlow        = emulation.FaultSlow
+)

@@ -16,13 +16,13 @@ func (c *call) getMirrorHealth() {
 	q := c.r.URL.Query()
 	ns := q.Get("namespace")
 	switch {
-	case c.who.user == nil:
+	case c.who.Anonymous():
 		c.unauthorized()
 		return
-	case ns == "" && !(c.who.user.superuser && c.who.scopes[ScopeSuperUser]):
+	case ns == "" && !(c.who.Superuser() && c.who.HasScope(ScopeSuperUser)):
 		c.unauthorized()
 		return
-	case ns != "" && c.e.orgRole(c.who.name(), ns) == "" && !c.e.superFull(c.who):
+	case ns != "" && c.e.reg.OrgRole(c.who.Name(), ns) == "" && !c.who.FullAccess():
 		c.unauthorized()
 		return
 	}
@@ -44,38 +44,31 @@ func (c *call) getMirrorHealth() {
 	var issues []any
 	now := isoformatZ(c.e.now())
 	for _, org := range orgs {
-		for pos := 0; ; {
-			batch := c.e.reg.RepositoryRange(org, pos, 256)
-			if len(batch) == 0 {
-				break
+		for _, r := range c.e.reg.Repositories(org) {
+			if r.State != quaymirror.StateMirror {
+				continue
 			}
-			pos += len(batch)
-			for _, r := range batch {
-				if r.State != quaymirror.StateMirror {
-					continue
+			m, ok := c.e.reg.Mirror(org, r.Name)
+			if !ok || !m.Config.Enabled {
+				continue
+			}
+			total++
+			switch m.Status.SyncStatus {
+			case quaymirror.SyncSyncing, quaymirror.SyncNow:
+				syncing++
+			case quaymirror.SyncSuccess:
+				completed++
+			case quaymirror.SyncFail:
+				failed++
+				if m.Status.RetriesRemaining == 0 && len(issues) < 5 {
+					issues = append(issues, obj{{"severity", "error"}, {"message", fmt.Sprintf("Repository %s/%s has exhausted all retry attempts", org, r.Name)}, {"timestamp", now}})
 				}
-				m, ok := c.e.reg.Mirror(org, r.Name)
-				if !ok || !m.Config.Enabled {
-					continue
-				}
-				total++
-				switch m.Status.SyncStatus {
-				case quaymirror.SyncSyncing, quaymirror.SyncNow:
-					syncing++
-				case quaymirror.SyncSuccess:
-					completed++
-				case quaymirror.SyncFail:
-					failed++
-					if m.Status.RetriesRemaining == 0 && len(issues) < 5 {
-						issues = append(issues, obj{{"severity", "error"}, {"message", fmt.Sprintf("Repository %s/%s has exhausted all retry attempts", org, r.Name)}, {"timestamp", now}})
-					}
-				case quaymirror.SyncNeverRun:
-					neverRun++
-				}
-				if detailed && total > offset && len(details) <= limit {
-					details = append(details, obj{{"namespace", org}, {"repository", r.Name}, {"sync_status", m.Status.SyncStatus},
-						{"is_enabled", m.Config.Enabled}, {"last_sync", nil}, {"retries_remaining", m.Status.RetriesRemaining}})
-				}
+			case quaymirror.SyncNeverRun:
+				neverRun++
+			}
+			if detailed && total > offset && len(details) <= limit {
+				details = append(details, obj{{"namespace", org}, {"repository", r.Name}, {"sync_status", m.Status.SyncStatus},
+					{"is_enabled", m.Config.Enabled}, {"last_sync", nil}, {"retries_remaining", m.Status.RetriesRemaining}})
 			}
 		}
 	}

@@ -104,7 +104,11 @@ func (e *env) do(r req) resp {
 	if r.token != "" {
 		hr.Header.Set("Authorization", "Bearer "+r.token)
 	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// The server's own transport, the env's alone, so
+	// another test's server closing (which closes
+	// http.DefaultTransport's idle connections) cannot break a request.
+	client := &http.Client{Transport: e.srv.Client().Transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := client.Do(hr)
 	must(e.t, err)
 	defer res.Body.Close()

@@ -3,9 +3,11 @@ package quaytest
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/fake"
 )
 
 // LogsPerPage is Quay's LOGS_PER_PAGE.
@@ -16,7 +18,7 @@ const maxEvents = 200
 
 // event is an audit log entry the emulator writes itself
 // (repo_mirror_config_changed); mirror worker events live in the registry
-// (fake.Registry.AddSyncLog, RunMirrors).
+// (fake.Registry.AddSyncLog, SyncMirrors).
 type event struct {
 	at        time.Time
 	changed   string
@@ -24,14 +26,14 @@ type event struct {
 	performer string
 }
 
-func (e *Emulator) logChange(who *caller, ns, name, changed string, to any) {
+func (e *Emulator) logChange(who fake.Caller, ns, name, changed string, to any) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.events == nil {
 		e.events = make(map[string][]event)
 	}
 	k := repoKey(ns, name)
-	evs := append(e.events[k], event{at: e.now().UTC(), changed: changed, to: to, performer: who.name()})
+	evs := append(e.events[k], event{at: e.now().UTC(), changed: changed, to: to, performer: who.Name()})
 	if len(evs) > maxEvents {
 		evs = evs[len(evs)-maxEvents:]
 	}
@@ -46,12 +48,12 @@ type logEntry struct {
 
 // GET /api/v1/repository/{repo}/logs
 func (c *call) getLogs() {
-	_, exists, ok := c.requireRepo(rankAdmin)
-	if !ok {
+	if _, _, ok := c.requireRepo(quaymirror.RoleAdmin); !ok {
 		return
 	}
-	if !exists {
-		c.notFound()
+	logs, err := c.e.reg.SyncLogs(c.ctx(), c.ns, c.name)
+	if err != nil {
+		c.fail(err)
 		return
 	}
 	q := c.r.URL.Query()
@@ -71,7 +73,7 @@ func (c *call) getLogs() {
 	}
 
 	var entries []logEntry
-	for _, l := range c.e.reg.Logs(c.ns, c.name) {
+	for _, l := range logs {
 		md := obj{{"namespace", c.ns}, {"repo", c.name}}
 		if l.Message != "" {
 			md = append(md, kv{"message", l.Message})
@@ -96,7 +98,8 @@ func (c *call) getLogs() {
 	slices.SortStableFunc(entries, func(a, b logEntry) int { return b.at.Compare(a.at) })
 
 	scope := repoKey(c.ns, c.name) + "|" + start.Format(time.RFC3339) + "|" + end.Format(time.RFC3339)
-	offset := min(c.e.decodePageToken(q.Get("next_page"), "logs", scope), len(entries))
+	offset, _ := strconv.Atoi(c.e.decodePageToken(q.Get("next_page"), "logs", scope))
+	offset = min(max(offset, 0), len(entries))
 	page := entries[offset:min(offset+LogsPerPage, len(entries))]
 	views := make([]any, len(page))
 	for i, l := range page {
@@ -104,7 +107,7 @@ func (c *call) getLogs() {
 	}
 	body := obj{{"start_time", rfc2822(start)}, {"end_time", rfc2822(end)}, {"logs", views}}
 	if offset+LogsPerPage < len(entries) {
-		body = append(body, kv{"next_page", c.e.encodePageToken("logs", scope, offset+LogsPerPage)})
+		body = append(body, kv{"next_page", c.e.encodePageToken("logs", scope, strconv.Itoa(offset+LogsPerPage))})
 	}
 	c.json(http.StatusOK, body)
 }

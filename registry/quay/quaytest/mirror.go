@@ -1,14 +1,15 @@
 package quaytest
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/fake"
 )
 
 // mirrorExtras is what a Quay mirror row holds that quaymirror.Mirror
@@ -126,36 +127,30 @@ func (c *call) registryConfigView(cfg quaymirror.MirrorConfig, stored *mirrorExt
 	return o
 }
 
-// requireMirrorRepo is the common start of the mirror endpoints: repo
-// admin, the repository, and (for writes) the organisation-mirror lock.
-func (c *call) requireMirrorRepo() (exists, ok bool) {
-	_, exists, ok = c.requireRepo(rankAdmin)
-	return exists, ok
-}
-
 // GET /api/v1/repository/{repo}/mirror
 func (c *call) getMirror() {
-	exists, ok := c.requireMirrorRepo()
-	if !ok {
+	if !c.requireMirrorRepo() {
 		return
 	}
-	m, has := c.e.reg.Mirror(c.ns, c.name)
-	if !exists || !has {
-		c.notFound()
+	m, err := c.e.reg.GetMirror(c.ctx(), c.ns, c.name)
+	var refused *fake.Error
+	switch {
+	case !errors.As(err, &refused) || !errors.Is(err, quaymirror.ErrUnavailable):
+	case c.e.version.decryptFailureShown():
+		// The credentials no longer decrypt: only 3.16.4 and 3.16.5
+		// define the logger of the error path, and show a placeholder.
+		stored, _ := c.e.reg.Mirror(c.ns, c.name)
+		stored.Config.Username, stored.Config.Password = "(invalid. please re-enter)", ""
+		m, err = &stored, nil
+	default:
+		c.html(http.StatusInternalServerError) // logger.warning(...) in the except block: NameError
 		return
 	}
-	c.e.mu.Lock()
-	broken := c.e.undecryptable[repoKey(c.ns, c.name)]
-	c.e.mu.Unlock()
-	if broken && m.Config.Username != "" {
-		if !c.e.version.decryptFailureShown() {
-			// logger.warning(...) in the except block: NameError.
-			c.html(http.StatusInternalServerError)
-			return
-		}
-		m.Config.Username = "(invalid. please re-enter)"
+	if err != nil {
+		c.fail(err)
+		return
 	}
-	c.json(http.StatusOK, c.mirrorView(m))
+	c.json(http.StatusOK, c.mirrorView(*m))
 }
 
 // orgMirrorLocked answers the 3.17+ organisation-mirror lock of mirror
@@ -171,55 +166,18 @@ func (c *call) orgMirrorLocked() bool {
 	return false
 }
 
-// robotProblem validates a mirror robot as _setup_robot_for_mirroring
-// does and returns the DataModelException message, or "".
-func (c *call) robotProblem(robot string) string {
-	org, short, ok := strings.Cut(robot, "+")
-	if !ok {
-		return "Could not find robot with specified username"
-	}
-	if _, exists := c.e.reg.Robot(org, short); !exists {
-		return "Could not find robot with specified username"
-	}
-	if org != c.ns {
-		return "Invalid robot"
-	}
-	return ""
-}
-
-// grantRobot gives the robot write unless it has write or admin.
-func (c *call) grantRobot(robot string) {
-	if role := c.e.reg.Permission(c.ns, c.name, robot); role == "" || role == quaymirror.RoleRead {
-		_ = c.e.reg.GrantPermission(c.ns, c.name, robot, quaymirror.RoleWrite)
-	}
-}
-
 const (
-	msgRuleValue   = "validation failed: rule_value for TAG_GLOB_CSV must be a list with at least one rule"
-	msgBadDate     = "Incorrect DateTime format for sync_start_date."
-	msgSparseIndex = "Architecture filtering requires FEATURE_SPARSE_INDEX to be enabled."
+	msgRuleValue = "validation failed: rule_value for TAG_GLOB_CSV must be a list with at least one rule"
+	msgBadDate   = "Incorrect DateTime format for sync_start_date."
 )
 
-var validArchitectures = []string{"amd64", "arm64", "ppc64le", "s390x"}
-
-// archProblem is validate_architecture_filter plus the sparse index check.
+// archProblem is validate_architecture_filter plus the sparse index
+// check, as the registry makes them.
 func (c *call) archProblem(v any) string {
-	arch := strings_(v)
-	if len(arch) == 0 {
-		return ""
-	}
-	if !c.e.features.SparseIndex {
-		return msgSparseIndex
-	}
-	var bad []string
-	for _, a := range arch {
-		if !slices.Contains(validArchitectures, a) && !slices.Contains(bad, a) {
-			bad = append(bad, a)
-		}
-	}
-	if len(bad) > 0 {
-		sort.Strings(bad)
-		return "Invalid architectures: " + strings.Join(bad, ", ")
+	var refused *fake.Error
+	err := c.e.reg.CheckMirrorField(c.ns, quaymirror.MirrorConfig{ArchitectureFilter: strings_(v)}, quaymirror.FieldArchitectureFilter)
+	if errors.As(err, &refused) {
+		return refused.Message
 	}
 	return ""
 }
@@ -243,10 +201,11 @@ func integerField(data map[string]any, key string) int64 {
 	return n
 }
 
-// POST /api/v1/repository/{repo}/mirror
+// POST /api/v1/repository/{repo}/mirror: the checks of Quay's handler, in
+// its order and as its version makes them, then the registry's
+// CreateMirror.
 func (c *call) createMirror() {
-	_, ok := c.requireMirrorRepo()
-	if !ok {
+	if !c.requireMirrorRepo() {
 		return
 	}
 	data, ok := c.body(c.e.defs["CreateMirrorConfig"], false)
@@ -291,8 +250,8 @@ func (c *call) createMirror() {
 		}
 		return
 	}
-	rule := strings_(data["root_rule"].(map[string]any)["rule_value"])
-	if len(rule) == 0 {
+	cfg, x := c.createdConfig(data, start)
+	if len(cfg.TagGlobs) == 0 {
 		c.invalid(msgRuleValue)
 		return
 	}
@@ -302,59 +261,55 @@ func (c *call) createMirror() {
 	created := false
 	defer func() {
 		if !created {
-			c.e.addOrphanRule(c.ns, c.name, rule)
+			c.e.addOrphanRule(c.ns, c.name, cfg.TagGlobs)
 		}
 	}()
-	robot, hasRobot := data["robot_username"].(string)
-	if !hasRobot {
+	if _, hasRobot := data["robot_username"].(string); !hasRobot {
 		c.html(http.StatusInternalServerError) // data["robot_username"]: KeyError
 		return
 	}
-	if msg := c.robotProblem(robot); msg != "" {
-		c.message(http.StatusBadRequest, msg)
+	if fail := c.failureAfterRobot(data, ref); fail != nil {
+		// The robot was checked and granted write before the failure.
+		if err := c.e.reg.PrepareMirrorRobot(c.ctx(), c.ns, c.name, cfg.Robot); err != nil {
+			c.fail(err)
+			return
+		}
+		fail()
 		return
 	}
-	c.grantRobot(robot)
-	// enable_mirroring_for_repository(**data) takes only its keyword
-	// arguments: any other key left in the body is a TypeError.
-	for k := range data {
-		switch k {
-		case "root_rule", "robot_username", "external_reference", "sync_interval", "sync_start_date",
-			"external_registry_username", "external_registry_password", "external_registry_config", "is_enabled":
-		case "skopeo_timeout_interval":
-			if !v.skopeoTimeout() && !v.skopeoDroppedOnPost() {
-				c.html(http.StatusInternalServerError)
-				return
-			}
-		case "architecture_filter":
-			if !v.architectureFilter() && !v.architectureDroppedOnPost() {
-				c.html(http.StatusInternalServerError)
-				return
-			}
-		default:
-			c.html(http.StatusInternalServerError)
-			return
+	var archErr string
+	if hasArch && v.architectureFilter() && archValue != nil && !v.hardened() {
+		// Checked after the configuration is created.
+		if archErr = c.archProblem(archValue); archErr != "" {
+			cfg.ArchitectureFilter = nil
 		}
 	}
-	if v.referenceCheckedInModel() {
-		// enable_mirroring_for_repository checks the reference itself,
-		// without DNS, after the rule and the robot grant: its
-		// DataModelException is a 400 {"message"} with the detail.
-		if msg, _ := c.e.referenceProblem(ref, false); msg != "" {
-			c.message(http.StatusBadRequest, msg)
-			return
-		}
+	if err := c.e.reg.CreateMirror(c.ctx(), c.ns, c.name, cfg); err != nil {
+		c.fail(err)
+		return
 	}
+	created = true
+	c.e.setExtras(c.ns, c.name, x)
+	c.e.logChange(c.who, c.ns, c.name, "external_reference", ref)
+	if archErr != "" {
+		c.detail(http.StatusBadRequest, archErr)
+		return
+	}
+	c.emptyString(http.StatusCreated)
+}
 
+// createdConfig reads a mirror POST's body: the configuration, and which
+// external_registry_config keys were sent (stored as sent).
+func (c *call) createdConfig(data map[string]any, start time.Time) (quaymirror.MirrorConfig, mirrorExtras) {
 	cfg := quaymirror.MirrorConfig{
 		Enabled:           true,
-		ExternalReference: ref,
+		ExternalReference: data["external_reference"].(string),
 		SyncInterval:      time.Duration(integerField(data, "sync_interval")) * time.Second,
 		SyncStartDate:     start,
-		TagGlobs:          rule,
-		Robot:             robot,
+		TagGlobs:          strings_(data["root_rule"].(map[string]any)["rule_value"]),
 		VerifyTLS:         true,
 	}
+	cfg.Robot, _ = data["robot_username"].(string)
 	if b, ok := data["is_enabled"].(bool); ok {
 		cfg.Enabled = b
 	}
@@ -362,12 +317,14 @@ func (c *call) createMirror() {
 	if p, _ := data["external_registry_password"].(string); p != "" {
 		cfg.Password = quaymirror.Secret(p)
 	}
-	if v.skopeoTimeout() {
+	if c.e.version.skopeoTimeout() {
 		cfg.SkopeoTimeout = time.Duration(integerField(data, "skopeo_timeout_interval")) * time.Second
+	}
+	if c.e.version.architectureFilter() {
+		cfg.ArchitectureFilter = strings_(data["architecture_filter"])
 	}
 	var x mirrorExtras
 	if rc, ok := data["external_registry_config"].(map[string]any); ok {
-		// Stored as sent.
 		if b, ok := rc["verify_tls"].(bool); ok {
 			cfg.VerifyTLS, x.verifyTLS = b, true
 		}
@@ -377,37 +334,46 @@ func (c *call) createMirror() {
 		if p, ok := rc["proxy"].(map[string]any); ok {
 			x.proxy = true
 			for i, k := range proxyKeyNames {
-				val, present := p[k]
-				if !present {
-					continue
+				if val, present := p[k]; present {
+					s, _ := val.(string)
+					x.proxyKeys[i] = true
+					setProxy(&cfg.Proxy, i, s)
 				}
-				x.proxyKeys[i] = true
-				s, _ := val.(string)
-				setProxy(&cfg.Proxy, i, s)
 			}
 		}
 	}
-	status := quaymirror.MirrorStatus{SyncStatus: quaymirror.SyncNeverRun, NextSync: start, RetriesRemaining: 3}
-	var archErr string
-	if hasArch && v.architectureFilter() && archValue != nil {
-		if !v.hardened() {
-			// Checked after the configuration is created.
-			archErr = c.archProblem(archValue)
-		}
-		if archErr == "" {
-			cfg.ArchitectureFilter = strings_(archValue)
+	return cfg, x
+}
+
+// failureAfterRobot returns how the version fails a POST after it checked
+// the robot and granted it write, or nil: enable_mirroring_for_repository
+// takes only its keyword arguments (any other key left in the body is a
+// TypeError, 500), and the hardened 3.9, 3.10 and 3.12 lines check the
+// reference there, without DNS (400 {"message"} with the detail).
+func (c *call) failureAfterRobot(data map[string]any, ref string) func() {
+	v := c.e.version
+	for k := range data {
+		switch k {
+		case "root_rule", "robot_username", "external_reference", "sync_interval", "sync_start_date",
+			"external_registry_username", "external_registry_password", "external_registry_config", "is_enabled":
+		case "skopeo_timeout_interval":
+			if !v.skopeoTimeout() && !v.skopeoDroppedOnPost() {
+				return func() { c.html(http.StatusInternalServerError) }
+			}
+		case "architecture_filter":
+			if !v.architectureFilter() && !v.architectureDroppedOnPost() {
+				return func() { c.html(http.StatusInternalServerError) }
+			}
+		default:
+			return func() { c.html(http.StatusInternalServerError) }
 		}
 	}
-	_ = c.e.reg.PutMirror(c.ns, c.name, quaymirror.Mirror{Config: cfg, Status: status})
-	_ = c.e.reg.SetState(c.ns, c.name, quaymirror.StateMirror)
-	created = true
-	c.e.setExtras(c.ns, c.name, x)
-	c.e.logChange(c.who, c.ns, c.name, "external_reference", ref)
-	if archErr != "" {
-		c.detail(http.StatusBadRequest, archErr)
-		return
+	if v.referenceCheckedInModel() {
+		if msg, _ := c.e.referenceProblem(ref, false); msg != "" {
+			return func() { c.message(http.StatusBadRequest, msg) }
+		}
 	}
-	c.emptyString(http.StatusCreated)
+	return nil
 }
 
 // addOrphanRule records a rule row a failed POST left behind.
@@ -432,6 +398,13 @@ func (e *Emulator) changeOrphanRule(ns, name string, globs []string) bool {
 	return true
 }
 
+// hasOrphanRule reports whether a failed POST left a rule row behind.
+func (e *Emulator) hasOrphanRule(ns, name string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.orphanRules[repoKey(ns, name)]) > 0
+}
+
 func setProxy(p *quaymirror.Proxy, i int, s string) {
 	switch i {
 	case 0:
@@ -449,27 +422,23 @@ var hardenedChecks = []string{
 	"external_registry_password", "external_registry_username", "root_rule", "robot_username",
 }
 
-// mirrorUpdate is one PUT being applied to a working copy.
-type mirrorUpdate struct {
-	c       *call
-	data    map[string]any
-	m       quaymirror.Mirror
-	x       mirrorExtras
-	changes [][2]any // (changed, to) for the audit log
+// block is one block of Quay's mirror PUT handler: the body key that
+// triggers it, the API's check (which returns how to refuse, or nil), the
+// registry fields it changes, and what it leaves once applied (what the
+// emulator keeps of its own, the audit log).
+type block struct {
+	key    string
+	check  func() (refuse func())
+	fields []quaymirror.Field
+	done   func()
 }
 
-// step is one block of Quay's PUT handler: a check that may refuse the
-// request, then the change.
-type step struct {
-	key   string // the body key that triggers it ("" = always)
-	check func(u *mirrorUpdate) (refuse func())
-	apply func(u *mirrorUpdate)
-}
-
-// PUT /api/v1/repository/{repo}/mirror
+// PUT /api/v1/repository/{repo}/mirror: the blocks of Quay's handler, in
+// its order, carried out by the registry's UpdateMirror (hardened
+// releases validate every block first) or UpdateMirrorInOrder (older ones
+// keep what the blocks before a refusal changed).
 func (c *call) updateMirror() {
-	_, ok := c.requireMirrorRepo()
-	if !ok {
+	if !c.requireMirrorRepo() {
 		return
 	}
 	data, ok := c.body(c.e.defs["UpdateMirrorConfig"], false)
@@ -490,272 +459,238 @@ func (c *call) updateMirror() {
 		c.notFound()
 		return
 	}
-	u := &mirrorUpdate{c: c, data: data, m: m, x: extrasFor(c.e.extrasOf(c.ns, c.name), m.Config)}
-	steps := c.updateSteps()
+	cfg := m.Config
+	x := extrasFor(c.e.extrasOf(c.ns, c.name), m.Config)
+	blocks := c.updateBlocks(data, &cfg, &x)
+	var refuse func()
+	applied := blocks
 	if c.e.version.hardened() {
-		// Validate every requested change (in the hardened handler's
-		// order), then apply them all.
+	checks:
 		for _, key := range hardenedChecks {
-			for _, s := range steps {
-				if s.key != key || s.check == nil || !u.has(key) {
-					continue
-				}
-				if refuse := s.check(u); refuse != nil {
-					refuse()
-					return
+			for _, b := range blocks {
+				if b.key == key && b.check != nil {
+					if refuse = b.check(); refuse != nil {
+						break checks
+					}
 				}
 			}
 		}
-		for _, s := range steps {
-			if s.apply != nil && u.has(s.key) {
-				s.apply(u)
+		if refuse != nil {
+			refuse()
+			return
+		}
+		if err := c.e.reg.UpdateMirror(c.ctx(), c.ns, c.name, cfg, fieldsOf(blocks)); err != nil {
+			c.fail(err)
+			return
+		}
+	} else {
+		for i, b := range blocks {
+			if b.check == nil {
+				continue
+			}
+			if refuse = b.check(); refuse != nil {
+				applied = blocks[:i]
+				break
 			}
 		}
-		u.save()
-		c.emptyString(http.StatusCreated)
+		err := c.e.reg.UpdateMirrorInOrder(c.ctx(), c.ns, c.name, cfg, fieldsOf(applied))
+		var refused *fake.Error
+		switch {
+		case errors.As(err, &refused) && refused.Field != "":
+			applied = appliedBefore(applied, refused.Field)
+			refuse = func() { c.fail(err) }
+		case err != nil:
+			c.fail(err)
+			return
+		}
+	}
+	for _, b := range applied {
+		if b.done != nil {
+			b.done()
+		}
+	}
+	c.e.setExtras(c.ns, c.name, x)
+	if refuse != nil {
+		refuse()
 		return
 	}
-	// Older releases apply each block in turn: a refusal keeps what the
-	// blocks before it changed.
-	for _, s := range steps {
-		if !u.has(s.key) {
-			continue
-		}
-		if s.check != nil {
-			if refuse := s.check(u); refuse != nil {
-				u.save()
-				refuse()
-				return
-			}
-		}
-		if s.apply != nil {
-			s.apply(u)
-		}
-	}
-	u.save()
 	c.emptyString(http.StatusCreated)
 }
 
-func (u *mirrorUpdate) has(key string) bool {
-	if key == "" {
-		return true
+func fieldsOf(blocks []block) []quaymirror.Field {
+	var out []quaymirror.Field
+	for _, b := range blocks {
+		out = append(out, b.fields...)
 	}
-	_, ok := u.data[key]
-	return ok
+	return out
 }
 
-func (u *mirrorUpdate) changed(what string, to any) { u.changes = append(u.changes, [2]any{what, to}) }
-
-func (u *mirrorUpdate) save() {
-	c := u.c
-	_ = c.e.reg.PutMirror(c.ns, c.name, u.m)
-	c.e.setExtras(c.ns, c.name, u.x)
-	for _, ch := range u.changes {
-		c.e.logChange(c.who, c.ns, c.name, ch[0].(string), ch[1])
+// appliedBefore returns the blocks before the one that changes f.
+func appliedBefore(blocks []block, f quaymirror.Field) []block {
+	for i, b := range blocks {
+		if slices.Contains(b.fields, f) {
+			return blocks[:i]
+		}
 	}
+	return blocks
 }
 
-// updateSteps are the blocks of Quay's PUT handler, in its order.
-func (c *call) updateSteps() []step {
+// updateBlocks returns the blocks of Quay's PUT handler that data
+// triggers, in its order, and sets in cfg the values they write. The
+// changes to x happen when a block is done.
+func (c *call) updateBlocks(data map[string]any, cfg *quaymirror.MirrorConfig, x *mirrorExtras) []block {
 	v := c.e.version
-	steps := []step{
-		{key: "is_enabled", apply: func(u *mirrorUpdate) {
-			u.m.Config.Enabled = u.data["is_enabled"].(bool)
-			u.changed("is_enabled", u.m.Config.Enabled)
-		}},
-		{key: "external_reference",
-			check: func(u *mirrorUpdate) func() {
-				ref := u.data["external_reference"].(string)
-				if v.hardened() {
-					if msg := c.e.apiReferenceProblem(ref); msg != "" {
-						return func() { c.invalid(msg) }
-					}
-				} else if ref == "" {
-					return func() { c.detail(http.StatusBadRequest, "Empty string is an invalid repository location.") }
-				}
-				return nil
-			},
-			apply: func(u *mirrorUpdate) {
-				u.m.Config.ExternalReference = u.data["external_reference"].(string)
-				u.changed("external_reference", u.m.Config.ExternalReference)
-			}},
-		{key: "robot_username",
-			check: func(u *mirrorUpdate) func() {
-				if msg := c.robotProblem(u.data["robot_username"].(string)); msg != "" {
-					return func() { c.message(http.StatusBadRequest, msg) }
-				}
-				return nil
-			},
-			apply: func(u *mirrorUpdate) {
-				robot := u.data["robot_username"].(string)
-				c.grantRobot(robot)
-				u.m.Config.Robot = robot
-				u.changed("robot_username", robot)
-			}},
-		{key: "sync_start_date",
-			check: func(u *mirrorUpdate) func() {
-				if _, ok := parseQuayDate(u.data["sync_start_date"].(string)); !ok {
-					return func() { c.detail(http.StatusBadRequest, msgBadDate) }
-				}
-				return nil
-			},
-			apply: func(u *mirrorUpdate) {
-				t, _ := parseQuayDate(u.data["sync_start_date"].(string))
-				u.m.Config.SyncStartDate, u.m.Status.NextSync = t, t
-				u.changed("sync_start_date", isoformatZ(t))
-			}},
-		{key: "sync_interval", apply: func(u *mirrorUpdate) {
-			u.m.Config.SyncInterval = time.Duration(integerField(u.data, "sync_interval")) * time.Second
-			u.changed("sync_interval", seconds(u.m.Config.SyncInterval))
-		}},
+	has := func(key string) bool { _, ok := data[key]; return ok }
+	logged := func(changed string, to any) func() {
+		return func() { c.e.logChange(c.who, c.ns, c.name, changed, to) }
 	}
+	refuse := func(bad bool, answer func()) func() func() {
+		return func() func() {
+			if bad {
+				return answer
+			}
+			return nil
+		}
+	}
+	detail := func(msg string) func() { return func() { c.detail(http.StatusBadRequest, msg) } }
+	var out []block
+	// add appends the block of key, when data has it, changing f to what
+	// set writes into cfg (and returns for the audit log).
+	add := func(key string, f quaymirror.Field, check func() func(), set func() any) {
+		if has(key) {
+			out = append(out, block{key: key, fields: []quaymirror.Field{f}, check: check, done: logged(key, set())})
+		}
+	}
+	add("is_enabled", quaymirror.FieldEnabled, nil, func() any { cfg.Enabled = data["is_enabled"].(bool); return cfg.Enabled })
+	ref, _ := data["external_reference"].(string)
+	refCheck := refuse(ref == "" && !v.hardened(), detail("Empty string is an invalid repository location."))
+	if v.hardened() {
+		refCheck = func() func() {
+			if msg := c.e.apiReferenceProblem(ref); msg != "" {
+				return func() { c.invalid(msg) }
+			}
+			return nil
+		}
+	}
+	add("external_reference", quaymirror.FieldExternalReference, refCheck, func() any { cfg.ExternalReference = ref; return ref })
+	add("robot_username", quaymirror.FieldRobot, nil, func() any { cfg.Robot = data["robot_username"].(string); return cfg.Robot })
+	date, _ := data["sync_start_date"].(string)
+	start, ok := parseQuayDate(date)
+	add("sync_start_date", quaymirror.FieldSyncStartDate, refuse(!ok, detail(msgBadDate)), func() any { cfg.SyncStartDate = start; return isoformatZ(start) })
+	add("sync_interval", quaymirror.FieldSyncInterval, nil, func() any {
+		cfg.SyncInterval = time.Duration(integerField(data, "sync_interval")) * time.Second
+		return seconds(cfg.SyncInterval)
+	})
 	if v.skopeoTimeout() {
-		steps = append(steps, step{key: "skopeo_timeout_interval", apply: func(u *mirrorUpdate) {
-			u.m.Config.SkopeoTimeout = time.Duration(integerField(u.data, "skopeo_timeout_interval")) * time.Second
-			u.changed("skopeo_timeout_interval", seconds(u.m.Config.SkopeoTimeout))
-		}})
+		add("skopeo_timeout_interval", quaymirror.FieldSkopeoTimeout, nil, func() any {
+			cfg.SkopeoTimeout = time.Duration(integerField(data, "skopeo_timeout_interval")) * time.Second
+			return seconds(cfg.SkopeoTimeout)
+		})
 	}
 	if v.architectureFilter() {
-		steps = append(steps, step{key: "architecture_filter",
-			check: func(u *mirrorUpdate) func() {
-				if msg := c.archProblem(u.data["architecture_filter"]); msg != "" {
-					return func() { c.detail(http.StatusBadRequest, msg) }
-				}
-				return nil
-			},
-			apply: func(u *mirrorUpdate) {
-				u.m.Config.ArchitectureFilter = strings_(u.data["architecture_filter"])
-				u.changed("architecture_filter", u.m.Config.ArchitectureFilter)
-			}})
+		msg := c.archProblem(data["architecture_filter"])
+		add("architecture_filter", quaymirror.FieldArchitectureFilter, refuse(msg != "", detail(msg)), func() any {
+			cfg.ArchitectureFilter = strings_(data["architecture_filter"])
+			return cfg.ArchitectureFilter
+		})
 	}
-	steps = append(steps,
-		step{key: "external_registry_username",
-			check: func(u *mirrorUpdate) func() {
-				pw, both := u.data["external_registry_password"]
-				if both && u.data["external_registry_username"] == nil && pw != nil {
-					return func() { c.detail(http.StatusBadRequest, "Unable to delete username while setting a password.") }
-				}
-				return nil
-			},
-			apply: func(u *mirrorUpdate) {
-				name, _ := u.data["external_registry_username"].(string)
-				u.m.Config.Username = name
-				// Encrypted with the current key: readable again.
-				c.e.mu.Lock()
-				delete(c.e.undecryptable, repoKey(c.ns, c.name))
-				c.e.mu.Unlock()
-				if pw, both := u.data["external_registry_password"]; both {
-					s, _ := pw.(string)
-					u.m.Config.Password = quaymirror.Secret(s)
-				}
-				u.changed("external_registry_username", nullable(name))
-			}},
-		step{key: "external_registry_password",
-			check: func(u *mirrorUpdate) func() {
-				if !u.has("external_registry_username") {
-					return func() {
-						c.detail(http.StatusBadRequest, "Unable to set a new password without also specifying a username.")
-					}
-				}
-				return nil
-			}},
-		step{key: "external_registry_config", apply: func(u *mirrorUpdate) {
-			rc := u.data["external_registry_config"].(map[string]any)
-			if b, ok := rc["verify_tls"].(bool); ok {
-				u.m.Config.VerifyTLS, u.x.verifyTLS = b, true
-				u.changed("verify_tls", b)
+	pw, both := data["external_registry_password"]
+	if has("external_registry_username") {
+		name, _ := data["external_registry_username"].(string)
+		cfg.Username = name
+		f := quaymirror.FieldUsername
+		if both {
+			s, _ := pw.(string)
+			cfg.Password, f = quaymirror.Secret(s), quaymirror.FieldPassword
+		}
+		out = append(out, block{key: "external_registry_username", fields: []quaymirror.Field{f},
+			check: refuse(both && data["external_registry_username"] == nil && pw != nil, detail("Unable to delete username while setting a password.")),
+			done:  logged("external_registry_username", nullable(name))})
+	}
+	if both {
+		out = append(out, block{key: "external_registry_password",
+			check: refuse(!has("external_registry_username"), detail("Unable to set a new password without also specifying a username."))})
+	}
+	if rc, ok := data["external_registry_config"].(map[string]any); ok {
+		out = append(out, c.registryConfigBlock(rc, cfg, x))
+	}
+	if rule, ok := data["root_rule"].(map[string]any); ok {
+		globs := strings_(rule["rule_value"])
+		b := block{key: "root_rule", check: refuse(len(globs) == 0, func() { c.invalid(msgRuleValue) }), done: logged("mirror_rule", globs)}
+		if c.e.hasOrphanRule(c.ns, c.name) {
+			// change_rule updates the repository's first rule row
+			// (RepoMirrorRule.get, no ORDER BY), which is an orphan
+			// when a failed POST left one: the mirror keeps its own
+			// rule, and GET shows it unchanged.
+			b.done = func() { c.e.changeOrphanRule(c.ns, c.name, globs); logged("mirror_rule", globs)() }
+		} else {
+			cfg.TagGlobs, b.fields = globs, []quaymirror.Field{quaymirror.FieldTagGlobs}
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// registryConfigBlock is the external_registry_config block: verify_tls,
+// unsigned_images (3.7+) and the proxy keys, where
+// change_external_registry_config creates a missing "proxy" object and
+// drops the value of the first key it was sent for.
+func (c *call) registryConfigBlock(rc map[string]any, cfg *quaymirror.MirrorConfig, x *mirrorExtras) block {
+	b := block{key: "external_registry_config"}
+	var done []func()
+	change := func(f quaymirror.Field, what string, to any, extra func()) {
+		if !slices.Contains(b.fields, f) {
+			b.fields = append(b.fields, f)
+		}
+		done = append(done, extra, func() { c.e.logChange(c.who, c.ns, c.name, what, to) })
+	}
+	if v, ok := rc["verify_tls"].(bool); ok {
+		cfg.VerifyTLS = v
+		change(quaymirror.FieldVerifyTLS, "verify_tls", v, func() { x.verifyTLS = true })
+	}
+	if v, ok := rc["unsigned_images"].(bool); ok && c.e.version.unsignedImages() {
+		cfg.UnsignedImages = v
+		change(quaymirror.FieldUnsignedImages, "unsigned_images", v, func() { x.unsigned = true })
+	}
+	if p, ok := rc["proxy"].(map[string]any); ok {
+		hadProxy := x.proxy
+		for i, k := range proxyKeyNames {
+			val, present := p[k]
+			if !present {
+				continue
 			}
-			if b, ok := rc["unsigned_images"].(bool); ok && v.unsignedImages() {
-				u.m.Config.UnsignedImages, u.x.unsigned = b, true
-				u.changed("unsigned_images", b)
+			if !hadProxy {
+				hadProxy = true
+				done = append(done, func() { x.proxy = true })
+				continue
 			}
-			p, ok := rc["proxy"].(map[string]any)
-			if !ok {
-				return
-			}
-			for i, k := range proxyKeyNames {
-				val, present := p[k]
-				if !present {
-					continue
-				}
-				if !u.x.proxy {
-					// change_external_registry_config creates the
-					// missing "proxy" object and drops the value.
-					u.x.proxy = true
-					continue
-				}
-				s, _ := val.(string)
-				setProxy(&u.m.Config.Proxy, i, s)
-				u.x.proxyKeys[i] = true
-				u.changed(k, val)
-			}
-		}},
-		step{key: "root_rule",
-			check: func(u *mirrorUpdate) func() {
-				if len(strings_(u.data["root_rule"].(map[string]any)["rule_value"])) == 0 {
-					return func() { c.invalid(msgRuleValue) }
-				}
-				return nil
-			},
-			apply: func(u *mirrorUpdate) {
-				globs := strings_(u.data["root_rule"].(map[string]any)["rule_value"])
-				// change_rule updates the repository's first rule row
-				// (RepoMirrorRule.get, no ORDER BY), which is an
-				// orphan when a failed POST left one: the mirror keeps
-				// its own rule, and GET shows it unchanged.
-				if !c.e.changeOrphanRule(c.ns, c.name, globs) {
-					u.m.Config.TagGlobs = globs
-				}
-				u.changed("mirror_rule", globs)
-			}},
-	)
-	return steps
+			s, _ := val.(string)
+			setProxy(&cfg.Proxy, i, s)
+			change(quaymirror.FieldProxy, k, val, func() { x.proxy, x.proxyKeys[i] = true, true })
+		}
+	}
+	b.done = func() {
+		for _, d := range done {
+			d()
+		}
+	}
+	return b
 }
 
 // POST /api/v1/repository/{repo}/mirror/sync-now
-func (c *call) syncNow() {
-	c.syncControl(func(s *quaymirror.MirrorStatus) bool {
-		if s.SyncStatus == quaymirror.SyncSyncing {
-			return false
-		}
-		s.SyncStatus = quaymirror.SyncNow
-		s.Expiration = time.Time{}
-		s.RetriesRemaining = max(s.RetriesRemaining, 1)
-		return true
-	}, "SYNC_NOW")
-}
+func (c *call) syncNow() { c.syncControl(c.e.reg.SyncNow, "SYNC_NOW") }
 
 // POST /api/v1/repository/{repo}/mirror/sync-cancel
-func (c *call) syncCancel() {
-	c.syncControl(func(s *quaymirror.MirrorStatus) bool {
-		if s.SyncStatus != quaymirror.SyncSyncing && s.SyncStatus != quaymirror.SyncNow {
-			return false
-		}
-		// Quay's update_sync_status_to_cancel keeps sync_start_date.
-		s.SyncStatus = quaymirror.SyncCancel
-		s.Expiration = time.Time{}
-		s.RetriesRemaining = 0
-		return true
-	}, "SYNC_CANCEL")
-}
+func (c *call) syncCancel() { c.syncControl(c.e.reg.CancelSync, "SYNC_CANCEL") }
 
-func (c *call) syncControl(update func(*quaymirror.MirrorStatus) bool, logged string) {
-	_, ok := c.requireMirrorRepo()
-	if !ok {
+func (c *call) syncControl(op func(ctx context.Context, namespace, name string) error, logged string) {
+	if !c.requireMirrorRepo() {
 		return
 	}
-	c.e.wmu.Lock()
-	defer c.e.wmu.Unlock()
-	if _, exists := c.e.reg.Repository(c.ns, c.name); !exists {
-		c.notFound()
+	if err := op(c.ctx(), c.ns, c.name); err != nil {
+		c.fail(err)
 		return
 	}
-	m, has := c.e.reg.Mirror(c.ns, c.name)
-	if !has || !update(&m.Status) {
-		c.notFound()
-		return
-	}
-	_ = c.e.reg.SetMirrorStatus(c.ns, c.name, m.Status)
 	c.e.logChange(c.who, c.ns, c.name, "sync_status", logged)
 	c.noContent()
 }

@@ -3,11 +3,12 @@ package quaytest
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/fake"
 )
 
 func avatar(name, kind string) obj {
@@ -17,60 +18,59 @@ func avatar(name, kind string) obj {
 
 // GET /api/v1/user/
 func (c *call) getUser() {
-	u := c.who.user
-	if u == nil || c.who.userCap() == 0 {
+	if c.who.Anonymous() || c.who.UserRank() == 0 {
 		// A token without user:read or user:admin cannot read its own
 		// account: UserReadPermission is capped by the scopes.
 		c.apiError(http.StatusUnauthorized, "invalid_token", "Requires authentication", kv{"session_required", false})
 		return
 	}
-	o := obj{{"anonymous", false}, {"username", u.name}, {"avatar", avatar(u.name, "user")}}
-	isAdmin := c.who.userCap() == 2
+	cu, err := c.e.reg.CurrentUser(c.ctx())
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	o := obj{{"anonymous", false}, {"username", cu.Username}, {"avatar", avatar(cu.Username, "user")}}
+	isAdmin := c.who.UserRank() == 2
 	if isAdmin {
 		o = append(o, kv{"can_create_repo", true}, kv{"is_me", true}, kv{"verified", true},
-			kv{"email", u.name + "@example.com"}, kv{"logins", []any{}}, kv{"invoice_email", false},
+			kv{"email", cu.Username + "@example.com"}, kv{"logins", []any{}}, kv{"invoice_email", false},
 			kv{"invoice_email_address", nil}, kv{"preferred_namespace", false}, kv{"tag_expiration_s", 1209600},
 			kv{"prompts", []any{}}, kv{"company", nil}, kv{"family_name", nil}, kv{"given_name", nil},
 			kv{"location", nil}, kv{"is_free_account", true}, kv{"has_password_set", true})
 	}
 	var orgs []any
-	for _, org := range c.e.reg.Organizations() {
-		if c.e.orgRole(u.name, org) == "" {
-			continue
-		}
-		ov := obj{{"name", org}, {"avatar", avatar(org, "org")}, {"can_create_repo", c.e.canCreate(c.who, org)}, {"public", false}}
+	for _, org := range cu.Organizations {
+		ov := obj{{"name", org}, {"avatar", avatar(org, "org")}, {"can_create_repo", c.who.CanCreate(org)}, {"public", false}}
 		if isAdmin {
-			ov = append(ov, kv{"is_org_admin", c.e.isOrgAdmin(c.who, org)}, kv{"preferred_namespace", false})
+			ov = append(ov, kv{"is_org_admin", c.who.IsOrgAdmin(org)}, kv{"preferred_namespace", false})
 		}
 		orgs = append(orgs, ov)
 	}
 	if orgs == nil {
 		orgs = []any{}
 	}
-	o = append(o, kv{"organizations", orgs}, kv{"super_user", u.superuser})
+	o = append(o, kv{"organizations", orgs}, kv{"super_user", c.who.Superuser()})
 	c.json(http.StatusOK, o)
 }
 
 // GET /api/v1/users/{username}
 func (c *call) getUsers() {
-	c.e.mu.Lock()
-	u := c.e.users[c.username]
-	c.e.mu.Unlock()
-	if u == nil {
+	u, ok := c.e.reg.Account(c.username)
+	if !ok {
 		c.notFound()
 		return
 	}
-	c.json(http.StatusOK, obj{{"anonymous", false}, {"username", u.name}, {"avatar", avatar(u.name, "user")}, {"super_user", u.superuser}})
+	c.json(http.StatusOK, obj{{"anonymous", false}, {"username", u.Name}, {"avatar", avatar(u.Name, "user")}, {"super_user", u.Superuser}})
 }
 
 // GET /api/v1/organization/{org}
 func (c *call) getOrganization() {
-	if !c.e.reg.HasOrganization(c.org) {
-		c.notFound()
+	if _, err := c.e.reg.GetOrganization(c.ctx(), c.org); err != nil {
+		c.fail(err)
 		return
 	}
-	isAdmin := c.e.isOrgAdmin(c.who, c.org)
-	isMember := c.e.orgRank(c.who, c.org) >= OrgMember.rank()
+	isAdmin := c.who.IsOrgAdmin(c.org)
+	isMember := c.who.OrgRank(c.org) >= OrgMember.Rank()
 	email := ""
 	if isAdmin {
 		email = c.org + "@example.com"
@@ -99,30 +99,22 @@ func (c *call) robotView(rb quaymirror.Robot) obj {
 	}
 }
 
-// orgAdmin checks AdministerOrganizationPermission (or a superuser with
-// full access), answering Unauthorized when it fails.
-func (c *call) orgAdmin() bool {
-	if c.e.isOrgAdmin(c.who, c.org) || c.e.superFull(c.who) {
-		return true
-	}
-	c.unauthorized()
-	return false
-}
-
 // GET /api/v1/organization/{org}/robots/{robot}
 func (c *call) getRobot() {
 	if !c.orgAdmin() {
 		return
 	}
-	rb, ok := c.e.reg.Robot(c.org, c.robot)
-	if !ok {
+	rb, err := c.e.reg.GetRobot(c.ctx(), c.org, c.robot)
+	if errors.Is(err, quaymirror.ErrNotFound) {
 		c.message(http.StatusBadRequest, "Could not find robot with specified username")
 		return
 	}
-	c.json(http.StatusOK, c.robotView(rb))
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.json(http.StatusOK, c.robotView(*rb))
 }
-
-var quayUsername = regexp.MustCompile(`^([a-z0-9]+(?:[._-][a-z0-9]+)*)$`)
 
 // PUT /api/v1/organization/{org}/robots/{robot}
 func (c *call) putRobot() {
@@ -135,37 +127,27 @@ func (c *call) putRobot() {
 	if !c.orgAdmin() {
 		return
 	}
-	if !quayUsername.MatchString(c.robot) {
-		c.invalid("The name for the robot '" + c.robot + "' is invalid: Namespace must match expression " + quayUsername.String())
-		return
-	}
-	if n := len(c.robot); n < 2 || n > 255 {
-		c.invalid("The name for the robot '" + c.robot + "' is invalid: Namespace must be between 2 and 255 characters in length")
-		return
-	}
-	c.e.wmu.Lock()
-	defer c.e.wmu.Unlock()
-	if _, exists := c.e.reg.Robot(c.org, c.robot); exists {
-		c.invalid("Existing robot with name: " + c.org + "+" + c.robot)
-		return
-	}
-	if err := c.e.reg.AddRobot(c.org, c.robot); err != nil {
-		c.invalid(err.Error())
-		return
-	}
 	desc, _ := data["description"].(string)
-	_ = c.e.reg.SetRobotDescription(c.org, c.robot, desc)
-	rb, _ := c.e.reg.Robot(c.org, c.robot)
-	c.json(http.StatusCreated, c.robotView(rb))
+	rb, err := c.e.reg.CreateRobot(c.ctx(), c.org, c.robot, desc)
+	var refused *fake.Error
+	switch {
+	case errors.As(err, &refused):
+		c.invalid(refused.Message)
+		return
+	case err != nil:
+		c.fail(err)
+		return
+	}
+	c.json(http.StatusCreated, c.robotView(*rb))
 }
 
 // GET /api/v1/organization/{org}/robots
 func (c *call) getRobots() {
-	if c.e.orgRank(c.who, c.org) < OrgMember.rank() && !c.e.superFull(c.who) {
+	if c.who.OrgRank(c.org) < OrgMember.Rank() && !c.who.FullAccess() {
 		c.unauthorized()
 		return
 	}
-	admin := c.e.isOrgAdmin(c.who, c.org)
+	admin := c.who.IsOrgAdmin(c.org)
 	var out []any
 	for _, rb := range c.e.reg.Robots(c.org) {
 		o := obj{{"name", rb.Name}, {"created", rfc2822(c.e.started)}, {"last_accessed", nil},
@@ -188,7 +170,7 @@ func (c *call) getOrgMirror() {
 	if !c.orgAdmin() {
 		return
 	}
-	if !c.e.reg.HasOrganization(c.org) || !c.e.reg.IsOrganizationMirrored(c.org) {
+	if mirrored, err := c.e.reg.OrganizationMirrored(c.ctx(), c.org); err != nil || !mirrored {
 		c.notFound()
 		return
 	}
@@ -207,44 +189,31 @@ func (c *call) getOrgMirror() {
 
 // PUT /api/v1/repository/{repo}/permissions/user/{username}
 func (c *call) putUserPermission() {
-	if _, _, ok := c.requireRepo(rankAdmin); !ok {
+	if _, _, ok := c.requireRepo(quaymirror.RoleAdmin); !ok {
 		return
 	}
 	data, ok := c.body(c.e.defs["UserPermission"], false)
 	if !ok {
 		return
 	}
-	c.e.wmu.Lock()
-	defer c.e.wmu.Unlock()
-	if _, exists := c.e.reg.Repository(c.ns, c.name); !exists {
+	role := quaymirror.Role(data["role"].(string))
+	err := c.e.reg.SetPermission(c.ctx(), c.ns, c.name, c.username, role)
+	var refused *fake.Error
+	switch {
+	case errors.Is(err, quaymirror.ErrNotFound):
 		c.invalid("Invalid repository: " + c.ns + "/" + c.name)
 		return
+	case errors.As(err, &refused):
+		c.invalid(refused.Message)
+		return
+	case err != nil:
+		c.fail(err)
+		return
 	}
-	role := quaymirror.Role(data["role"].(string))
-	isRobot := false
-	if org, short, robot := strings.Cut(c.username, "+"); robot {
-		if _, exists := c.e.reg.Robot(org, short); !exists {
-			c.invalid("Invalid username: " + c.username)
-			return
-		}
-		if org != c.ns {
-			c.invalid("Cannot add robot " + c.username + " under namespace " + c.ns)
-			return
-		}
-		isRobot = true
-	} else {
-		c.e.mu.Lock()
-		known := c.e.users[c.username] != nil
-		c.e.mu.Unlock()
-		if !known {
-			c.invalid("Invalid username: " + c.username)
-			return
-		}
-	}
-	_ = c.e.reg.GrantPermission(c.ns, c.name, c.username, role)
+	isRobot := strings.Contains(c.username, "+")
 	o := obj{{"role", role}, {"name", c.username}, {"is_robot", isRobot}, {"avatar", avatar(c.username, "user")}}
 	if !isRobot {
-		o = append(o, kv{"is_org_member", c.e.orgRole(c.username, c.ns) != ""})
+		o = append(o, kv{"is_org_member", c.e.reg.OrgRole(c.username, c.ns) != ""})
 	}
 	c.json(http.StatusOK, o)
 }

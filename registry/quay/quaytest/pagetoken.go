@@ -10,14 +10,15 @@ import (
 )
 
 // pageToken is the content of a next_page token: where the next page
-// starts in a listing, for which listing, until when. Like Quay's (an
+// starts in a listing (the registry's own page token, or an offset), for
+// which listing, until when. Like Quay's (an
 // encrypted start id, page and offset with a 2-day TTL) it is opaque, and a
 // token that does not decrypt, belongs to another listing or has expired
 // reads as no token: the first page comes back.
 type pageToken struct {
 	Kind    string `json:"k"` // "repos" or "logs"
 	Scope   string `json:"s"` // the listing's parameters
-	Offset  int    `json:"o"`
+	Cursor  string `json:"c"`
 	Expires int64  `json:"e"`
 }
 
@@ -39,35 +40,35 @@ func (e *Emulator) pageAEAD() cipher.AEAD {
 	return aead
 }
 
-func (e *Emulator) encodePageToken(kind, scope string, offset int) string {
-	payload, _ := json.Marshal(pageToken{Kind: kind, Scope: scope, Offset: offset, Expires: e.now().Add(e.tokenTTL).Unix()})
+func (e *Emulator) encodePageToken(kind, scope, cursor string) string {
+	payload, _ := json.Marshal(pageToken{Kind: kind, Scope: scope, Cursor: cursor, Expires: e.now().Add(e.tokenTTL).Unix()})
 	aead := e.pageAEAD()
 	nonce := make([]byte, aead.NonceSize())
 	_, _ = rand.Read(nonce)
 	return tokenPrefix + base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, payload, nil))
 }
 
-// decodePageToken returns the offset a token names, or 0 (the first page)
-// for an empty, garbled, foreign or expired token.
-func (e *Emulator) decodePageToken(tok, kind, scope string) int {
+// decodePageToken returns the cursor a token names, or "" (the first
+// page) for an empty, garbled, foreign or expired token.
+func (e *Emulator) decodePageToken(tok, kind, scope string) string {
 	if len(tok) <= len(tokenPrefix) || tok[:len(tokenPrefix)] != tokenPrefix {
-		return 0
+		return ""
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(tok[len(tokenPrefix):])
 	aead := e.pageAEAD()
 	if err != nil || len(raw) < aead.NonceSize() {
-		return 0
+		return ""
 	}
 	payload, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], nil)
 	if err != nil {
-		return 0
+		return ""
 	}
 	var t pageToken
-	if json.Unmarshal(payload, &t) != nil || t.Kind != kind || t.Scope != scope || t.Offset < 0 {
-		return 0
+	if json.Unmarshal(payload, &t) != nil || t.Kind != kind || t.Scope != scope {
+		return ""
 	}
 	if time.Unix(t.Expires, 0).Before(e.now()) {
-		return 0
+		return ""
 	}
-	return t.Offset
+	return t.Cursor
 }

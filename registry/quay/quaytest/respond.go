@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/emulation"
+	"github.com/quaymirror/quaymirror/registry/fake"
 )
 
 // maxBody bounds request bodies (Quay's nginx allows more, but nothing the
@@ -22,7 +24,7 @@ type call struct {
 	e   *Emulator
 	w   http.ResponseWriter
 	r   *http.Request
-	who *caller
+	who fake.Caller
 	match
 }
 
@@ -102,7 +104,7 @@ func (c *call) notFound() { c.apiError(http.StatusNotFound, "not_found", "Not Fo
 // unauthorized is Unauthorized: 401 invalid_token for anonymous callers,
 // 403 insufficient_scope for authenticated ones.
 func (c *call) unauthorized() {
-	if c.who == nil || c.who.user == nil {
+	if c.who.Anonymous() {
 		c.apiError(http.StatusUnauthorized, "invalid_token", "Requires authentication")
 		return
 	}
@@ -140,52 +142,37 @@ func writeWerkzeugHTML(w http.ResponseWriter, status int, modern bool) {
 	_, _ = io.WriteString(w, body)
 }
 
-// nginxHTML writes the page nginx sends for its own errors (429 when rate
-// limiting, 502/503/504 in front of a failing Quay).
-func nginxHTML(status int) string {
-	title := fmt.Sprintf("%d %s", status, nginxStatusText(status))
-	return "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" + title +
-		"</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
-}
-
-func nginxStatusText(status int) string {
-	switch status {
-	case http.StatusServiceUnavailable:
-		return "Service Temporarily Unavailable"
-	case http.StatusGatewayTimeout:
-		return "Gateway Time-out"
-	}
-	return http.StatusText(status)
-}
-
-// fail answers an error from the registry's hooks or injected failures.
+// fail answers an error of the registry: a refusal (*fake.Error) with
+// Quay's message, or what its hooks or injected failures returned.
 func (c *call) fail(err error) {
+	msg := err.Error()
+	var refused *fake.Error
+	if errors.As(err, &refused) {
+		msg = refused.Message
+	}
 	switch {
 	case errors.Is(err, quaymirror.ErrNotFound):
 		c.notFound()
 	case errors.Is(err, quaymirror.ErrAlreadyExists):
-		c.detail(http.StatusConflict, err.Error())
-	case errors.Is(err, quaymirror.ErrInvalid), errors.Is(err, quaymirror.ErrOrgMirrored):
-		c.invalid(err.Error())
+		c.detail(http.StatusConflict, msg)
+	case errors.Is(err, quaymirror.ErrRobotNotFound), errors.Is(err, quaymirror.ErrInvalid) && refused != nil && refused.Field == quaymirror.FieldRobot:
+		// A DataModelException of the mirror's robot set-up.
+		c.message(http.StatusBadRequest, msg)
+	case errors.Is(err, quaymirror.ErrInvalid), errors.Is(err, quaymirror.ErrOrgMirrored), errors.Is(err, quaymirror.ErrSourceNotAllowed):
+		c.invalid(msg)
 	case errors.Is(err, quaymirror.ErrUnauthorized):
-		c.apiError(http.StatusUnauthorized, "invalid_token", err.Error())
+		c.apiError(http.StatusUnauthorized, "invalid_token", msg)
 	case errors.Is(err, quaymirror.ErrForbidden):
-		c.apiError(http.StatusForbidden, "insufficient_scope", err.Error())
+		c.apiError(http.StatusForbidden, "insufficient_scope", msg)
 	case errors.Is(err, quaymirror.ErrRateLimited):
-		writeRaw(c.w, http.StatusTooManyRequests, "text/html", nginxHTML(http.StatusTooManyRequests))
+		emulation.WriteProxyError(c.w, http.StatusTooManyRequests)
 	case errors.Is(err, quaymirror.ErrUnavailable):
-		writeRaw(c.w, http.StatusServiceUnavailable, "text/html", nginxHTML(http.StatusServiceUnavailable))
+		emulation.WriteProxyError(c.w, http.StatusServiceUnavailable)
 	case errors.Is(err, quaymirror.ErrUnsupported):
 		c.html(http.StatusNotFound)
 	default:
 		c.html(http.StatusInternalServerError)
 	}
-}
-
-func writeRaw(w http.ResponseWriter, status int, contentType, body string) {
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, body)
 }
 
 // body reads the JSON body as Quay's validate_json_request does and

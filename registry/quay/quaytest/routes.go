@@ -3,15 +3,12 @@ package quaytest
 import (
 	"net/http"
 	"strings"
-
-	"github.com/quaymirror/quaymirror/registry/fake"
 )
 
 // route is one method of one Quay API resource.
 type route struct {
 	method string
 	shape  *shape
-	op     fake.Op // the registry operation it counts as, if any
 	// web routes belong to Quay's web blueprint, not the API: served to
 	// anyone, whatever FEATURE_ANONYMOUS_ACCESS and read-only mode say.
 	web bool
@@ -48,20 +45,6 @@ type match struct {
 
 	ns, name             string // repository
 	org, robot, username string
-}
-
-// trackArgs are the namespace and name the registry operation is counted
-// under.
-func (m match) trackArgs(r *http.Request) (string, string) {
-	switch {
-	case m.route.op == fake.OpListRepositories:
-		return r.URL.Query().Get("namespace"), ""
-	case m.robot != "":
-		return m.org, m.robot
-	case m.org != "":
-		return m.org, ""
-	}
-	return m.ns, m.name
 }
 
 const api = "/api/v1"
@@ -149,6 +132,7 @@ var (
 	shMirror      = &shape{api + "/repository/{repo}/mirror", api + "/repository/{repository}/mirror", repoPath("/mirror")}
 	shChangeState = &shape{api + "/repository/{repo}/changestate", api + "/repository/{repository}/changestate", repoPath("/changestate")}
 	shLogs        = &shape{api + "/repository/{repo}/logs", api + "/repository/{repository}/logs", repoPath("/logs")}
+	shTags        = &shape{api + "/repository/{repo}/tag/", api + "/repository/{repository}/tag/", repoPath("/tag/")}
 	shRepo        = &shape{api + "/repository/{repo}", api + "/repository/{repository}", repoPath("")}
 )
 
@@ -156,7 +140,7 @@ var (
 // longer static suffixes before the bare repository path.
 var shapes = []*shape{
 	shDiscovery, shUser, shUsers, shRobot, shRobots, shOrgMirror, shOrg,
-	shHealth, shRepoList, shSyncNow, shCancel, shPerm, shMirror, shChangeState, shLogs, shRepo,
+	shHealth, shRepoList, shSyncNow, shCancel, shPerm, shMirror, shChangeState, shLogs, shTags, shRepo,
 }
 
 func always(*Emulator) bool         { return true }
@@ -168,45 +152,47 @@ func mirrorHealth(e *Emulator) bool { return e.version.mirrorHealth() }
 // a variable: handlers such as discovery read the list.)
 func buildRoutes() []*route {
 	return []*route{
-		{method: http.MethodGet, shape: shDiscovery, op: fake.OpCapabilities, visible: always, handle: (*call).getDiscovery,
+		{method: http.MethodGet, shape: shDiscovery, visible: always, handle: (*call).getDiscovery,
 			doc: routeDoc{operationID: "discovery", description: "List all of the API endpoints available in the swagger API format.", tag: "discovery", query: []string{"internal"}, okStatus: 200}},
-		{method: http.MethodGet, shape: shUser, op: fake.OpCurrentUser, visible: always, handle: (*call).getUser,
+		{method: http.MethodGet, shape: shUser, visible: always, handle: (*call).getUser,
 			doc: routeDoc{operationID: "getLoggedInUser", description: "Get user information for the authenticated user.", tag: "user", scope: ScopeUserRead, okStatus: 200, okResponse: "UserView"}},
 		{method: http.MethodGet, shape: shUsers, visible: always, handle: (*call).getUsers,
 			doc: routeDoc{operationID: "getUserInformation", description: "Get user information for the specified user.", tag: "user", okStatus: 200}},
-		{method: http.MethodGet, shape: shRobot, op: fake.OpGetRobot, visible: always, handle: (*call).getRobot,
+		{method: http.MethodGet, shape: shRobot, visible: always, handle: (*call).getRobot,
 			doc: routeDoc{operationID: "getOrgRobot", description: "Returns the organization's robot with the specified name.", tag: "robot", scope: ScopeOrgAdmin, okStatus: 200}},
-		{method: http.MethodPut, shape: shRobot, op: fake.OpCreateRobot, visible: always, handle: (*call).putRobot,
+		{method: http.MethodPut, shape: shRobot, visible: always, handle: (*call).putRobot,
 			doc: routeDoc{operationID: "createOrgRobot", description: "Create a new robot in the organization.", tag: "robot", scope: ScopeOrgAdmin, body: "CreateRobot", bodyOptnl: true, okStatus: 201}},
 		{method: http.MethodGet, shape: shRobots, visible: always, handle: (*call).getRobots,
 			doc: routeDoc{operationID: "getOrgRobots", description: "List the organization's robots.", tag: "robot", scope: ScopeOrgAdmin, query: []string{"limit", "token", "permissions"}, okStatus: 200}},
-		{method: http.MethodGet, shape: shOrgMirror, op: fake.OpOrganizationMirrored, visible: orgMirror, handle: (*call).getOrgMirror,
+		{method: http.MethodGet, shape: shOrgMirror, visible: orgMirror, handle: (*call).getOrgMirror,
 			doc: routeDoc{operationID: "getOrgMirrorConfig", description: "Get the organization-level mirror configuration.", tag: "organization_mirror", scope: ScopeOrgAdmin, okStatus: 200}},
-		{method: http.MethodGet, shape: shOrg, op: fake.OpGetOrganization, visible: always, handle: (*call).getOrganization,
+		{method: http.MethodGet, shape: shOrg, visible: always, handle: (*call).getOrganization,
 			doc: routeDoc{operationID: "getOrganization", description: "Get the details for the specified organization.", tag: "organization", okStatus: 200}},
 		{method: http.MethodGet, shape: shHealth, visible: mirrorHealth, handle: (*call).getMirrorHealth,
 			doc: routeDoc{operationID: "getRepositoryMirrorHealth", description: "Return repository mirroring health.", tag: "mirror", query: []string{"namespace", "detailed", "limit", "offset"}, okStatus: 200}},
-		{method: http.MethodGet, shape: shRepoList, op: fake.OpListRepositories, visible: always, handle: (*call).listRepositories,
+		{method: http.MethodGet, shape: shRepoList, visible: always, handle: (*call).listRepositories,
 			doc: routeDoc{operationID: "listRepos", description: "Fetch the list of repositories visible to the current user under a variety of situations.", tag: "repository", scope: ScopeRepoRead, query: []string{"next_page", "repo_kind", "popularity", "last_modified", "public", "starred", "namespace"}, okStatus: 200}},
-		{method: http.MethodPost, shape: shRepoList, op: fake.OpCreateRepository, visible: always, handle: (*call).createRepository,
+		{method: http.MethodPost, shape: shRepoList, visible: always, handle: (*call).createRepository,
 			doc: routeDoc{operationID: "createRepo", description: "Create a new repository.", tag: "repository", scope: ScopeRepoCreate, body: "NewRepo", okStatus: 201}},
-		{method: http.MethodPost, shape: shSyncNow, op: fake.OpSyncNow, visible: repoMirror, handle: (*call).syncNow,
+		{method: http.MethodPost, shape: shSyncNow, visible: repoMirror, handle: (*call).syncNow,
 			doc: routeDoc{operationID: "syncNow", description: "Update the sync_status for a given Repository's mirroring configuration.", tag: "mirror", scope: ScopeRepoAdmin, okStatus: 201}},
-		{method: http.MethodPost, shape: shCancel, op: fake.OpCancelSync, visible: repoMirror, handle: (*call).syncCancel,
+		{method: http.MethodPost, shape: shCancel, visible: repoMirror, handle: (*call).syncCancel,
 			doc: routeDoc{operationID: "syncCancel", description: "Update the sync_status for a given Repository's mirroring configuration.", tag: "mirror", scope: ScopeRepoAdmin, okStatus: 201}},
-		{method: http.MethodPut, shape: shPerm, op: fake.OpSetPermission, visible: always, handle: (*call).putUserPermission,
+		{method: http.MethodPut, shape: shPerm, visible: always, handle: (*call).putUserPermission,
 			doc: routeDoc{operationID: "changeUserPermissions", description: "Update the perimssions for an existing repository.", tag: "permission", scope: ScopeRepoAdmin, body: "UserPermission", okStatus: 200}},
-		{method: http.MethodGet, shape: shMirror, op: fake.OpGetMirror, visible: repoMirror, handle: (*call).getMirror,
+		{method: http.MethodGet, shape: shMirror, visible: repoMirror, handle: (*call).getMirror,
 			doc: routeDoc{operationID: "getRepoMirrorConfig", description: "Return the Mirror configuration for a given Repository.", tag: "mirror", scope: ScopeRepoAdmin, okStatus: 200, okResponse: "ViewMirrorConfig"}},
-		{method: http.MethodPost, shape: shMirror, op: fake.OpCreateMirror, visible: repoMirror, handle: (*call).createMirror,
+		{method: http.MethodPost, shape: shMirror, visible: repoMirror, handle: (*call).createMirror,
 			doc: routeDoc{operationID: "createRepoMirrorConfig", description: "Create a RepoMirrorConfig for a given Repository.", tag: "mirror", scope: ScopeRepoAdmin, body: "CreateMirrorConfig", okStatus: 201}},
-		{method: http.MethodPut, shape: shMirror, op: fake.OpUpdateMirror, visible: repoMirror, handle: (*call).updateMirror,
+		{method: http.MethodPut, shape: shMirror, visible: repoMirror, handle: (*call).updateMirror,
 			doc: routeDoc{operationID: "changeRepoMirrorConfig", description: "Allow users to modifying the repository's mirroring configuration.", tag: "mirror", scope: ScopeRepoAdmin, body: "UpdateMirrorConfig", okStatus: 201}},
-		{method: http.MethodPut, shape: shChangeState, op: fake.OpChangeState, visible: repoMirror, handle: (*call).changeState,
+		{method: http.MethodPut, shape: shChangeState, visible: repoMirror, handle: (*call).changeState,
 			doc: routeDoc{operationID: "changeRepoState", description: "Change the state of a repository.", tag: "repository", scope: ScopeRepoAdmin, body: "ChangeRepoState", okStatus: 200}},
-		{method: http.MethodGet, shape: shLogs, op: fake.OpSyncLogs, visible: always, handle: (*call).getLogs,
+		{method: http.MethodGet, shape: shLogs, visible: always, handle: (*call).getLogs,
 			doc: routeDoc{operationID: "listRepoLogs", description: "List the logs for the specified repository.", tag: "logs", scope: ScopeRepoAdmin, query: []string{"next_page", "endtime", "starttime"}, okStatus: 200}},
-		{method: http.MethodGet, shape: shRepo, op: fake.OpGetRepository, visible: always, handle: (*call).getRepository,
+		{method: http.MethodGet, shape: shTags, visible: always, handle: (*call).listTags,
+			doc: routeDoc{operationID: "listRepoTags", description: "", tag: "tag", scope: ScopeRepoRead, query: []string{"onlyActiveTags", "page", "limit", "specificTag"}, okStatus: 200}},
+		{method: http.MethodGet, shape: shRepo, visible: always, handle: (*call).getRepository,
 			doc: routeDoc{operationID: "getRepo", description: "Fetch the specified repository.", tag: "repository", scope: ScopeRepoRead, query: []string{"includeTags", "includeStats"}, okStatus: 200}},
 		{method: http.MethodPut, shape: shRepo, visible: always, handle: (*call).updateRepository,
 			doc: routeDoc{operationID: "updateRepo", description: "Update the description in the specified repository.", tag: "repository", scope: ScopeRepoWrite, body: "RepoUpdate", okStatus: 200}},

@@ -1,158 +1,36 @@
 package quaytest
 
 import (
-	"net/netip"
-	"regexp"
-	"strconv"
-	"strings"
-	"unicode"
+	"errors"
+
+	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/fake"
 )
 
 // ssrfGeneric is what hardened releases answer for a blocked registry.
 const ssrfGeneric = "The provided registry location is not allowed"
 
-var registryHostname = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
-
-var blockedHostnames = map[string]bool{
-	"localhost": true, "metadata.google.internal": true, "metadata.azure.internal": true, "metadata": true,
-	"kubernetes.default.svc": true, "kubernetes.default.svc.cluster.local": true, "kubernetes.default": true, "kubernetes": true,
+// referenceProblem is validate_external_registry_reference of the
+// hardened releases (util/security/ssrf.py, held by the registry's
+// source policy with SSRF_ALLOWED_HOSTS): the detail, or "", and whether
+// the host is blocked. With resolve the reference is checked as the API
+// does, with DNS; without, as inside enable_mirroring_for_repository.
+func (e *Emulator) referenceProblem(ref string, resolve bool) (msg string, blocked bool) {
+	var refused *fake.Error
+	if err := e.reg.CheckReference(ref, resolve); errors.As(err, &refused) {
+		return refused.Message, errors.Is(err, quaymirror.ErrSourceNotAllowed)
+	}
+	return "", false
 }
 
-var blockedPrefixes = func() []netip.Prefix {
-	var out []netip.Prefix
-	for _, s := range []string{
-		"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-		"192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
-		"203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4", "255.255.255.255/32", "::1/128", "64:ff9b::/96",
-		"100::/64", "2001:db8::/32", "fc00::/7", "fe80::/10", "::ffff:0:0/96",
-	} {
-		out = append(out, netip.MustParsePrefix(s))
-	}
-	return out
-}()
-
-// apiReferenceProblem is the API's _validate_external_reference: the
-// reference checked with DNS, a blocked registry answered with the generic
-// "The provided registry location is not allowed" (which leaks nothing of
-// the network), any other problem with its own detail.
+// apiReferenceProblem is the API's _validate_external_reference: a
+// blocked registry is answered with the generic "The provided registry
+// location is not allowed" (which leaks nothing of the network), any
+// other problem with its own detail.
 func (e *Emulator) apiReferenceProblem(ref string) string {
 	msg, blocked := e.referenceProblem(ref, true)
 	if blocked {
 		return ssrfGeneric
 	}
 	return msg
-}
-
-// referenceProblem is validate_external_registry_reference of the
-// hardened releases (util/security/ssrf.py): the ValueError's detail, or
-// "", and whether it is an SSRFBlockedError. The emulator resolves no
-// names: with dns, hostnames under the reserved ".invalid" domain cannot
-// be resolved and every other hostname resolves to a public address;
-// without it only literal addresses and blocked names are checked.
-func (e *Emulator) referenceProblem(ref string, dns bool) (msg string, blocked bool) {
-	switch {
-	case strings.TrimSpace(ref) == "":
-		return "External registry reference is required", false
-	case strings.IndexFunc(ref, unicode.IsSpace) >= 0:
-		return "External registry reference must not include whitespace", false
-	case strings.Contains(ref, "://"):
-		return "External registry reference must not include a URL scheme", false
-	case strings.ContainsAny(ref, `?#\%`):
-		return "External registry reference contains an invalid character", false
-	}
-	registry, path, ok := strings.Cut(ref, "/")
-	if !ok || registry == "" || path == "" {
-		return "External registry reference must include a repository path", false
-	}
-	const badAuthority = "External registry reference contains an invalid registry authority"
-	const badPort = "External registry reference contains an invalid registry port"
-	const badHost = "External registry reference must include a valid registry hostname"
-	host, port := registry, ""
-	if strings.HasPrefix(registry, "[") {
-		end := strings.Index(registry, "]")
-		if end < 0 {
-			return badAuthority, false
-		}
-		suffix := registry[end+1:]
-		if suffix != "" && !strings.HasPrefix(suffix, ":") {
-			return badAuthority, false
-		}
-		if suffix == ":" {
-			return badPort, false
-		}
-		host, port = registry[1:end], strings.TrimPrefix(suffix, ":")
-	} else {
-		if strings.Count(registry, ":") > 1 {
-			return badAuthority, false
-		}
-		if strings.HasSuffix(registry, ":") {
-			return badPort, false
-		}
-		host, port, _ = strings.Cut(registry, ":")
-	}
-	if strings.Contains(host, "@") || host == "" {
-		return badHost, false
-	}
-	if port != "" {
-		n, err := strconv.Atoi(port)
-		if err != nil || n < 0 || n > 65535 {
-			return badAuthority, false
-		}
-		if n == 0 {
-			return badPort, false
-		}
-	}
-	host = strings.ToLower(host)
-	ip, err := netip.ParseAddr(host)
-	if err != nil && (strings.HasSuffix(host, ".") || !registryHostname.MatchString(host)) {
-		return badHost, false
-	}
-	if err == nil {
-		if ipBlocked(ip) && !e.allowed(host, ip) {
-			return "URL points to a private or reserved IP address", true
-		}
-		return "", false
-	}
-	if (blockedHostnames[host] || strings.HasSuffix(host, ".internal") || strings.HasSuffix(host, ".local")) && !e.allowed(host, netip.Addr{}) {
-		return "Hostname '" + host + "' is not allowed", true
-	}
-	if dns && (strings.HasSuffix(host, ".invalid") || host == "invalid") {
-		return "Cannot resolve hostname '" + host + "'", false
-	}
-	return "", false
-}
-
-func ipBlocked(ip netip.Addr) bool {
-	for _, p := range blockedPrefixes {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return !ip.IsGlobalUnicast() || ip.IsPrivate() || ip.IsMulticast()
-}
-
-// allowed applies SSRF_ALLOWED_HOSTS: hostnames (case-insensitive) and
-// CIDRs.
-func (e *Emulator) allowed(host string, ip netip.Addr) bool {
-	e.mu.Lock()
-	hosts := e.features.SSRFAllowedHosts
-	e.mu.Unlock()
-	for _, entry := range hosts {
-		if p, err := netip.ParsePrefix(entry); err == nil {
-			if ip.IsValid() && p.Contains(ip) {
-				return true
-			}
-			continue
-		}
-		if a, err := netip.ParseAddr(entry); err == nil {
-			if ip.IsValid() && a == ip {
-				return true
-			}
-			continue
-		}
-		if strings.EqualFold(entry, host) {
-			return true
-		}
-	}
-	return false
 }

@@ -4,7 +4,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/quaymirror/quaymirror/internal/version"
+	"quaymirror.invalid/standin/internal/version"
 )
 
 func main() { fmt.Printf("quaymirror %s\n", version.Version) }

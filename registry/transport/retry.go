@@ -1,4 +1,4 @@
-package quay
+package transport
 
 import (
 	"context"
@@ -15,70 +15,88 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-
-	"github.com/quaymirror/quaymirror/quaymirror"
 )
 
-// retryTransport retries an exchange that failed in a way worth retrying:
-// a connection failure (refused, reset, EOF, the attempt's own timeout) or
-// a 429, 502, 503 or 504 answer, except Quay's read-only refusal (a 503
-// with "is_readonly": true), which retrying does not clear. It waits a full-jitter exponential backoff
-// between attempts, or what Retry-After asks for, both capped at max. Any
+// Retry retries an exchange that failed in a way worth retrying: a
+// connection failure (refused, reset, EOF, the attempt's own timeout) or
+// a 429, 502, 503 or 504 answer, unless Permanent says the answer does
+// not clear by retrying. It waits a full-jitter exponential backoff
+// between attempts, or what Retry-After asks for, both capped at Max. Any
 // other answer (400, 401, 403, 404, 409, 500...) is returned at once. When
 // the retries run out, the last answer (or error) is returned as is.
 //
-// Each attempt runs under its own timeout, which also covers reading the
+// Each attempt runs under its own Timeout, which also covers reading the
 // body of the answer returned. A request whose body cannot be replayed
 // (no GetBody) is sent once. A cancelled context stops a wait at once.
-//
-// When the request context carries an attempt record (withRecord), the
-// transport notes there how many attempts were made and whether one that
-// was retried may have reached the server (a failure after the connection
-// was made, or a 502 or 504): a create that then answers "already exists"
-// may have been our own earlier attempt.
-type retryTransport struct {
-	next       http.RoundTripper
-	token      quaymirror.Secret // redacted from the reasons logged
-	maxRetries int
-	base, max  time.Duration
-	timeout    time.Duration
-	logger     hclog.Logger
-
-	sleep RetrySleep // WithRetrySleep; a ContextWithRetrySleep overrides it
-
-	// Test seams.
-	jitter func(ceiling time.Duration) time.Duration
-	now    func() time.Time
+// When the request's context carries a Record, Retry notes there how many
+// attempts were made and whether one that was retried may have reached
+// the server.
+type Retry struct {
+	Next       http.RoundTripper
+	MaxRetries int
+	// Base is the backoff before the first retry (before jitter); it
+	// doubles with each retry, up to Max, which caps Retry-After too.
+	Base, Max time.Duration
+	// Timeout bounds each attempt (0: none).
+	Timeout time.Duration
+	// Permanent reports an answer that looks retryable but does not clear
+	// by retrying (nil: none).
+	Permanent func(*http.Response) bool
+	// Logger gets a Debug line per retry, as "<Name> request will be
+	// retried", with Redact and the request's secrets redacted.
+	Logger hclog.Logger
+	Name   string
+	Redact []string
+	// Sleep waits between attempts (nil: a timer the request's context
+	// can stop); a Sleep from the request's context (ContextWithSleep)
+	// takes precedence.
+	Sleep Sleep
+	// Jitter draws the wait below a ceiling (nil: uniformly in [0,
+	// ceiling], full jitter); Now is the clock Retry-After dates are read
+	// against (nil: time.Now). Tests set them.
+	Jitter func(ceiling time.Duration) time.Duration
+	Now    func() time.Time
 }
 
-func newRetryTransport(next http.RoundTripper, o options) *retryTransport {
-	sleep := o.retrySleep
+// Sleep waits d before the next attempt of a request, or until ctx ends.
+// It returns nil to go on with the next attempt, or an error (ctx's, when
+// ctx ended first) that ends the request with that error. d is the wait
+// the retry policy chose: a backoff (with its jitter) or what the server's
+// Retry-After asked for, capped.
+type Sleep func(ctx context.Context, d time.Duration) error
+
+type sleepKey struct{}
+
+// ContextWithSleep returns a copy of ctx under which every request of
+// every Retry waits between its attempts with sleep instead of its own
+// way. It reaches clients built out of the caller's hands, such as those
+// a command-line run builds from its configuration: a test can run the
+// whole program through retries and give-ups without waiting on real
+// time. A nil sleep returns ctx unchanged.
+func ContextWithSleep(ctx context.Context, sleep Sleep) context.Context {
 	if sleep == nil {
-		sleep = sleepContext
+		return ctx
 	}
-	return &retryTransport{
-		next:       next,
-		token:      o.token,
-		maxRetries: o.maxRetries,
-		base:       o.retryBase,
-		max:        o.retryMax,
-		timeout:    o.timeout,
-		logger:     o.logger,
-		sleep:      sleep,
-		jitter:     fullJitter,
-		now:        time.Now,
-	}
+	return context.WithValue(ctx, sleepKey{}, sleep)
 }
 
-func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+// RoundTrip implements http.RoundTripper.
+func (t *Retry) RoundTrip(req *http.Request) (*http.Response, error) {
 	parent := req.Context()
 	rec := recordFrom(parent)
+	jitter, now := t.Jitter, t.Now
+	if jitter == nil {
+		jitter = fullJitter
+	}
+	if now == nil {
+		now = time.Now
+	}
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	for attempt := 0; ; attempt++ {
 		ctx := withAttempt(parent, attempt+1)
 		cancel := context.CancelFunc(func() {})
-		if t.timeout > 0 {
-			ctx, cancel = context.WithTimeout(ctx, t.timeout)
+		if t.Timeout > 0 {
+			ctx, cancel = context.WithTimeout(ctx, t.Timeout)
 		}
 		r := req.Clone(ctx)
 		if attempt > 0 && req.Body != nil && req.Body != http.NoBody {
@@ -90,10 +108,10 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			r.Body = body
 		}
 		if rec != nil {
-			rec.attempts = attempt + 1
+			rec.Attempts = attempt + 1
 		}
-		resp, err := t.next.RoundTrip(r)
-		last := !replayable || attempt >= t.maxRetries
+		resp, err := t.Next.RoundTrip(r)
+		last := !replayable || attempt >= t.MaxRetries
 
 		var (
 			reason    string
@@ -109,32 +127,37 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if !retry || last {
 				return nil, err
 			}
-			reason, ambiguous = redact(parent, t.token, err.Error()), amb
+			reason, ambiguous = redact(parent, t.Redact, err.Error()), amb
 		} else {
-			if !retryableStatus(resp.StatusCode) || last || readOnlyAnswer(resp) {
+			if !retryableStatus(resp.StatusCode) || last || t.Permanent != nil && t.Permanent(resp) {
 				resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
 				return resp, nil
 			}
-			if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), t.now()); ok {
+			if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now()); ok {
 				wait = d
 			}
 			drain(resp.Body)
 			cancel()
-			reason = redact(parent, t.token, resp.Status) // the reason phrase is the server's text
+			reason = redact(parent, t.Redact, resp.Status) // the reason phrase is the server's text
 			ambiguous = resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusGatewayTimeout
 		}
 		if rec != nil && ambiguous {
-			rec.ambiguous = true
+			rec.Ambiguous = true
 		}
-		d := t.jitter(t.ceiling(attempt))
+		d := jitter(t.ceiling(attempt))
 		if wait >= 0 {
-			d = min(wait, t.max)
+			d = min(wait, t.Max)
 		}
-		t.logger.Debug("quay request will be retried", "method", req.Method, "url", cleanURL(req.URL),
-			"attempt", attempt+1, "reason", reason, "wait", d)
-		sleep := t.sleep
-		if s, ok := parent.Value(retrySleepKey{}).(RetrySleep); ok {
+		if t.Logger != nil {
+			t.Logger.Debug(t.Name+" request will be retried", "method", req.Method, "url", CleanURL(req.URL),
+				"attempt", attempt+1, "reason", reason, "wait", d)
+		}
+		sleep := t.Sleep
+		if s, ok := parent.Value(sleepKey{}).(Sleep); ok {
 			sleep = s
+		}
+		if sleep == nil {
+			sleep = sleepContext
 		}
 		if err := sleep(parent, d); err != nil {
 			return nil, err
@@ -143,15 +166,15 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // ceiling is min(max, base·2^retry).
-func (t *retryTransport) ceiling(retry int) time.Duration {
-	d := t.base
-	for i := 0; i < retry && d < t.max; i++ {
-		if d > t.max/2 {
-			return t.max // doubling would pass the cap (or overflow)
+func (t *Retry) ceiling(retry int) time.Duration {
+	d := t.Base
+	for i := 0; i < retry && d < t.Max; i++ {
+		if d > t.Max/2 {
+			return t.Max // doubling would pass the cap (or overflow)
 		}
 		d *= 2
 	}
-	return min(d, t.max)
+	return min(d, t.Max)
 }
 
 func retryableStatus(code int) bool {
@@ -272,67 +295,4 @@ func (b *cancelBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.cancel()
 	return err
-}
-
-// attemptRecord is where the retry transport notes what happened to one
-// request. It also carries the request's secrets (the token, a password
-// in the body), which the transports redact from what they log: a
-// transport error or a status line may quote what the server sent, and a
-// server may echo the request.
-type attemptRecord struct {
-	attempts  int
-	ambiguous bool
-	secrets   []string
-}
-
-// redact removes token and the secrets of ctx's request from msg, a
-// message that may quote the server.
-func redact(ctx context.Context, token quaymirror.Secret, msg string) string {
-	secrets := []string{token.Reveal()}
-	if rec := recordFrom(ctx); rec != nil {
-		secrets = append(secrets, rec.secrets...)
-	}
-	return scrub(msg, secrets...)
-}
-
-type recordKey struct{}
-
-type retrySleepKey struct{}
-
-// ContextWithRetrySleep returns a copy of ctx under which every request
-// of every Client waits between its attempts with sleep (see
-// [RetrySleep]) instead of the Client's own way ([WithRetrySleep] or a
-// timer). It reaches Clients built out of the caller's hands, such as
-// those a command-line run builds from its configuration: a test can run
-// the whole program through retries and give-ups without waiting on real
-// time. A nil sleep returns ctx unchanged.
-func ContextWithRetrySleep(ctx context.Context, sleep RetrySleep) context.Context {
-	if sleep == nil {
-		return ctx
-	}
-	return context.WithValue(ctx, retrySleepKey{}, sleep)
-}
-
-type attemptKey struct{}
-
-func withRecord(ctx context.Context, rec *attemptRecord) context.Context {
-	return context.WithValue(ctx, recordKey{}, rec)
-}
-
-func recordFrom(ctx context.Context) *attemptRecord {
-	rec, _ := ctx.Value(recordKey{}).(*attemptRecord)
-	return rec
-}
-
-func withAttempt(ctx context.Context, n int) context.Context {
-	return context.WithValue(ctx, attemptKey{}, n)
-}
-
-// attemptFrom returns the attempt number set by the retry transport, 1 when
-// there is none.
-func attemptFrom(ctx context.Context) int {
-	if n, ok := ctx.Value(attemptKey{}).(int); ok {
-		return n
-	}
-	return 1
 }

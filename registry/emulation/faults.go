@@ -1,4 +1,4 @@
-package quaytest
+package emulation
 
 import (
 	"bytes"
@@ -17,23 +17,24 @@ import (
 // FaultKind names an injected fault.
 type FaultKind string
 
-// Faults the emulator can inject. The first three answer in place of
-// Quay (the request has no effect); the others let Quay handle the request
-// (its effects happen) and spoil the answer.
+// Faults a Front can inject. The first three answer in place of the
+// emulated server (the request has no effect); the others let it handle
+// the request (its effects happen) and spoil the answer. The pages a
+// proxy would send are ProxyErrorPage's.
 const (
-	// FaultStatus answers Fault.Status (default 503) with nginx's HTML
-	// page.
+	// FaultStatus answers Fault.Status (default 503) with the proxy's
+	// HTML page.
 	FaultStatus FaultKind = "status"
 	// FaultReset closes the connection with a TCP reset before handling.
 	FaultReset FaultKind = "reset"
-	// FaultRateLimit answers 429 with nginx's HTML page, and a
+	// FaultRateLimit answers 429 with the proxy's HTML page, and a
 	// Retry-After header when RetryAfter is set (nginx sends none).
 	FaultRateLimit FaultKind = "rate_limit"
 	// FaultResetAfter handles the request, then resets the connection
 	// instead of answering: the write happened, the client cannot know.
 	FaultResetAfter FaultKind = "reset_after"
 	// FaultStatusAfter handles the request, then answers Fault.Status
-	// (default 502) with nginx's HTML page instead of Quay's answer: a
+	// (default 502) with the proxy's HTML page instead of the answer: a
 	// proxy whose upstream did the work but whose answer was lost (502)
 	// or came too late (504).
 	FaultStatusAfter FaultKind = "status_after"
@@ -56,9 +57,9 @@ const (
 // requests matching Route get it, before any random fault.
 type Fault struct {
 	Kind FaultKind
-	// Route selects requests: "METHOD /template" (as Requests counts
-	// them, e.g. "GET /api/v1/repository"), "/template" for any method,
-	// or "" for every request.
+	// Route selects requests: "METHOD /template" (as Front.Requests
+	// counts them, e.g. "GET /api/v1/repository"), "/template" for any
+	// method, or "" for every request.
 	Route string
 	// Count is how many requests get the fault (default 1).
 	Count int
@@ -84,16 +85,16 @@ type Faults struct {
 	// Jitter.
 	Latency, Jitter time.Duration
 	// ErrorRate is the fraction of requests answered ErrorStatus
-	// (default 503) with nginx's page.
+	// (default 503) with the proxy's page.
 	ErrorRate   float64
 	ErrorStatus int
 	// ResetRate is the fraction of requests whose connection is reset.
 	ResetRate float64
-	// ResetAfterRate is the fraction of requests that Quay handles (their
-	// effects happen) and whose connection is then reset instead of
+	// ResetAfterRate is the fraction of requests that the server handles
+	// (their effects happen) and whose connection is then reset instead of
 	// answered (FaultResetAfter).
 	ResetAfterRate float64
-	// GatewayRate is the fraction of requests that Quay handles and whose
+	// GatewayRate is the fraction of requests that the server handles and whose
 	// answer a proxy then replaces with its 502 or 504 page, drawn evenly
 	// (FaultStatusAfter).
 	GatewayRate float64
@@ -136,11 +137,11 @@ func (f *faultState) set(cfg Faults) error {
 	switch {
 	case cfg.ErrorRate < 0, cfg.ResetRate < 0, cfg.RateLimitRate < 0, cfg.ResetAfterRate < 0, cfg.GatewayRate < 0,
 		cfg.rate() > 1:
-		return errors.New("quaytest: fault rates must be non-negative and add up to at most 1")
+		return errors.New("emulation: fault rates must be non-negative and add up to at most 1")
 	case cfg.Latency < 0, cfg.Jitter < 0, cfg.RetryAfter < 0, cfg.RateLimitBurst < 0:
-		return errors.New("quaytest: fault durations and burst must not be negative")
+		return errors.New("emulation: fault durations and burst must not be negative")
 	case cfg.ErrorStatus != 0 && (cfg.ErrorStatus < 500 || cfg.ErrorStatus > 599):
-		return fmt.Errorf("quaytest: error status %d is not a 5xx", cfg.ErrorStatus)
+		return fmt.Errorf("emulation: error status %d is not a 5xx", cfg.ErrorStatus)
 	}
 	if cfg.ErrorStatus == 0 {
 		cfg.ErrorStatus = http.StatusServiceUnavailable
@@ -165,21 +166,21 @@ func (f *faultState) resetCounts() {
 }
 
 // SetFaults replaces the random faults (the zero Faults turns them off).
-func (e *Emulator) SetFaults(f Faults) error { return e.faults.set(f) }
+func (f *Front) SetFaults(faults Faults) error { return f.faults.set(faults) }
 
 // Inject queues a fault for the next matching requests.
-func (e *Emulator) Inject(f Fault) error {
+func (fr *Front) Inject(f Fault) error {
 	switch f.Kind {
 	case FaultStatus, FaultReset, FaultRateLimit, FaultResetAfter, FaultStatusAfter, FaultTruncate,
 		FaultInvalidJSON, FaultOversize, FaultEmptyBody, FaultSlow:
 	default:
-		return fmt.Errorf("quaytest: unknown fault kind %q", f.Kind)
+		return fmt.Errorf("emulation: unknown fault kind %q", f.Kind)
 	}
 	if f.Count == 0 {
 		f.Count = 1
 	}
 	if f.Count < 0 || f.Size < 0 || f.Interval < 0 || f.Chunk < 0 || f.RetryAfter < 0 {
-		return errors.New("quaytest: negative fault parameter")
+		return errors.New("emulation: negative fault parameter")
 	}
 	switch {
 	case f.Status == 0 && f.Kind == FaultStatusAfter:
@@ -196,35 +197,35 @@ func (e *Emulator) Inject(f Fault) error {
 	if f.Chunk == 0 {
 		f.Chunk = 1
 	}
-	e.faults.mu.Lock()
-	defer e.faults.mu.Unlock()
-	e.faults.queue = append(e.faults.queue, &queued{Fault: f, left: f.Count})
+	fr.faults.mu.Lock()
+	defer fr.faults.mu.Unlock()
+	fr.faults.queue = append(fr.faults.queue, &queued{Fault: f, left: f.Count})
 	return nil
 }
 
 // ClearFaults drops queued faults and turns random faults off.
-func (e *Emulator) ClearFaults() {
-	_ = e.faults.set(Faults{})
-	e.faults.mu.Lock()
-	defer e.faults.mu.Unlock()
-	e.faults.queue = nil
+func (f *Front) ClearFaults() {
+	_ = f.faults.set(Faults{})
+	f.faults.mu.Lock()
+	defer f.faults.mu.Unlock()
+	f.faults.queue = nil
 }
 
 // FaultCounts returns how many faults of each kind were injected.
-func (e *Emulator) FaultCounts() map[FaultKind]int {
-	e.faults.mu.Lock()
-	defer e.faults.mu.Unlock()
-	return maps.Clone(e.faults.counts)
+func (f *Front) FaultCounts() map[FaultKind]int {
+	f.faults.mu.Lock()
+	defer f.faults.mu.Unlock()
+	return maps.Clone(f.faults.counts)
 }
 
 // FaultCountsByRoute returns how many faults of each kind were injected
 // into the requests of each route, keyed as Requests keys them ("METHOD
 // /template").
-func (e *Emulator) FaultCountsByRoute() map[string]map[FaultKind]int {
-	e.faults.mu.Lock()
-	defer e.faults.mu.Unlock()
-	out := make(map[string]map[FaultKind]int, len(e.faults.routes))
-	for route, counts := range e.faults.routes {
+func (f *Front) FaultCountsByRoute() map[string]map[FaultKind]int {
+	f.faults.mu.Lock()
+	defer f.faults.mu.Unlock()
+	out := make(map[string]map[FaultKind]int, len(f.faults.routes))
+	for route, counts := range f.faults.routes {
 		out[route] = maps.Clone(counts)
 	}
 	return out
@@ -321,13 +322,13 @@ func (f *faultState) serve(w http.ResponseWriter, r *http.Request, template stri
 	}
 	switch fault.Kind {
 	case FaultStatus:
-		writeRaw(w, fault.Status, "text/html", nginxHTML(fault.Status))
+		WriteProxyError(w, fault.Status)
 	case FaultRateLimit:
 		if fault.RetryAfter > 0 {
 			secs := (fault.RetryAfter + time.Second - 1) / time.Second
 			w.Header().Set("Retry-After", strconv.FormatInt(int64(secs), 10))
 		}
-		writeRaw(w, http.StatusTooManyRequests, "text/html", nginxHTML(http.StatusTooManyRequests))
+		WriteProxyError(w, http.StatusTooManyRequests)
 	case FaultReset:
 		reset(w)
 	default:
@@ -404,7 +405,7 @@ func spoil(w http.ResponseWriter, r *http.Request, rec *recorder, f *Fault) {
 		reset(w)
 		return
 	case FaultStatusAfter:
-		writeRaw(w, f.Status, "text/html", nginxHTML(f.Status)) // Quay's answer is lost
+		WriteProxyError(w, f.Status) // the server's answer is lost
 		return
 	}
 	for k, v := range rec.header {
@@ -425,7 +426,7 @@ func spoil(w http.ResponseWriter, r *http.Request, rec *recorder, f *Fault) {
 			}
 		}
 	case FaultInvalidJSON:
-		bad := []byte(`{"quaytest": this is not JSON`)
+		bad := []byte(`{"emulation": this is not JSON`)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(len(bad)))
 		w.WriteHeader(rec.status)
