@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"context"
 	"time"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
@@ -177,32 +176,4 @@ type Event struct {
 	Health       *quaymirror.Health
 	Verification *OrgVerification
 	Err          error
-}
-
-// Command names what a run does: the Runner method that started it.
-type Command string
-
-// Commands.
-const (
-	CommandSync   Command = "sync"
-	CommandPlan   Command = "plan"
-	CommandCheck  Command = "check"
-	CommandStatus Command = "status"
-	CommandVerify Command = "verify"
-)
-
-type commandKey struct{}
-
-// withCommand returns ctx carrying c, for CommandFrom.
-func withCommand(ctx context.Context, c Command) context.Context {
-	return context.WithValue(ctx, commandKey{}, c)
-}
-
-// CommandFrom returns the command of the run that ctx belongs to. The
-// runner puts it into the context of every call it makes to the Backends
-// factory and to the engines, so the requests a backend sends carry it:
-// an instrumented transport can tell a sync's requests from a status'.
-func CommandFrom(ctx context.Context) (Command, bool) {
-	c, ok := ctx.Value(commandKey{}).(Command)
-	return c, ok
 }

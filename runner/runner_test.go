@@ -240,6 +240,74 @@ func TestOutcomes(t *testing.T) {
 	})
 }
 
+// A panic met by one organisation is that organisation's failure in
+// every command, with its event, and the other organisations are run.
+func TestEveryCommandIsolatesAPanic(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	var mu sync.Mutex
+	events := map[runner.Command][]runner.Event{}
+	r, err := runner.New(func(ctx context.Context, o runner.Org) (quaymirror.Source, quaymirror.Destination, error) {
+		if o.Source == "alpha" {
+			panic("backend bug")
+		}
+		return w.backends(ctx, o)
+	}, runner.WithRate(0, 0), runner.WithObserver(func(e runner.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		events[e.Command] = append(events[e.Command], e)
+	}))
+	must(t, err)
+	t.Cleanup(func() { must(t, r.Close(context.Background())) })
+	pairs := orgs("alpha", "beta")
+	bug := func(msg string) bool { return strings.Contains(msg, "internal error: backend bug") }
+
+	for _, run := range []func() (*runner.Result, error){
+		func() (*runner.Result, error) { return r.Plan(t.Context(), pairs) },
+		func() (*runner.Result, error) { return r.Sync(t.Context(), pairs) },
+	} {
+		res, err := run()
+		must(t, err)
+		if a, b := res.Organizations[0], res.Organizations[1]; a.Outcome != runner.OutcomeFailed || !bug(a.Error) ||
+			a.Organization != "alpha" || b.Outcome != runner.OutcomeOK || res.Outcome != runner.OutcomeFailed {
+			t.Errorf("dry run %v: alpha %+v, beta %s", res.DryRun, a, b.Outcome)
+		}
+	}
+	if !w.converged("beta") {
+		t.Error("beta did not converge")
+	}
+
+	check, err := r.Check(t.Context(), pairs)
+	must(t, err)
+	if a, b := check.Organizations[0], check.Organizations[1]; check.OK || a.Organization != "alpha" || !bug(a.Error) || !b.OK() {
+		t.Errorf("check: alpha %+v, beta %+v", a, b)
+	}
+
+	health, err := r.Status(t.Context(), pairs, false)
+	if err == nil || !strings.Contains(err.Error(), "alpha: internal error: backend bug") || strings.Contains(err.Error(), "beta") ||
+		len(health) != 1 || health[0].Organization != "beta" {
+		t.Errorf("status: %v, %+v", err, health)
+	}
+
+	ver, err := r.Verify(t.Context(), pairs)
+	must(t, err)
+	if a, b := ver.Organizations[0], ver.Organizations[1]; a.Outcome != runner.OutcomeFailed || !bug(a.Error) ||
+		a.Organization != "alpha" || b.Outcome == runner.OutcomeFailed || ver.Outcome != runner.OutcomeFailed {
+		t.Errorf("verify: alpha %+v, beta %+v", a, b)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	for _, c := range []runner.Command{runner.CommandPlan, runner.CommandSync, runner.CommandCheck, runner.CommandStatus, runner.CommandVerify} {
+		if len(events[c]) != 2 || events[c][0].Org.Source != "alpha" || events[c][1].Org.Source != "beta" {
+			t.Errorf("%s: events %+v", c, events[c])
+		}
+	}
+	if e := events[runner.CommandStatus][0]; e.Err == nil || e.Health != nil {
+		t.Errorf("status event of alpha: %+v", e)
+	}
+}
+
 func TestInvalidOrganizations(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)

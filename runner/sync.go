@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime/debug"
 	"time"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
@@ -39,31 +38,27 @@ func (r *Runner) Plan(ctx context.Context, orgs []Org) (*Result, error) {
 }
 
 func (r *Runner) run(ctx context.Context, orgs []Org, dryRun bool) (*Result, error) {
-	if err := checkOrgs(orgs); err != nil {
-		return nil, err
-	}
-	end, err := r.start()
-	if err != nil {
-		return nil, err
-	}
-	defer end()
 	var deadline time.Time
 	if r.budget > 0 {
 		deadline = r.clock.Now().Add(r.budget)
 	}
-	ctx, release := r.scope(ctx, true)
-	defer release()
-	ctx = withCommand(ctx, commandOf(dryRun))
-
 	res := &Result{DryRun: dryRun, Outcome: OutcomeOK, Organizations: make([]OrgResult, 0, len(orgs))}
-	for _, o := range orgs {
-		if ctx.Err() != nil {
+	err := runCommand(r, ctx, orgs, command[OrgResult]{
+		name: commandOf(dryRun), budget: true,
+		run: func(ctx context.Context, o Org) (OrgResult, error) {
+			return r.flight(ctx, o, dryRun, deadline), nil
+		},
+		failed: failedOrgResult(dryRun),
+		notStarted: func(o Org, why string) OrgResult {
 			or := newOrgResult(o, dryRun)
-			or.interrupt("not started: " + stopReason(ctx))
-			res.add(or)
-			continue
-		}
-		res.add(r.flight(ctx, o, dryRun, deadline))
+			or.interrupt(why)
+			return or
+		},
+		// flight observes: the run's end once, the calls that join it.
+		add: res.add,
+	})
+	if err != nil {
+		return nil, err
 	}
 	return res, nil
 }
@@ -122,22 +117,28 @@ func (r *Runner) flight(ctx context.Context, org Org, dryRun bool, deadline time
 		}
 	}
 
-	defer func() {
-		// A panic in one organisation must not take the others (or the
-		// calls waiting for this one) down with it.
-		if p := recover(); p != nil {
-			r.logger.Error("organization run panicked", "organization", org.Source, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			res = newOrgResult(org, dryRun)
-			res.fail(fmt.Errorf("internal error: %v", p))
-		}
-		fl.res = res
-		r.mu.Lock()
-		delete(r.flights, key)
-		r.mu.Unlock()
-		close(fl.done)
-		r.observe(commandOf(dryRun), org, Event{Kind: EventSynced, Organization: org.Source, Result: &res})
-	}()
-	return r.syncOrg(ctx, org, dryRun, deadline)
+	// Guarded here too, so that a panic still ends the flight and the
+	// calls waiting for it get its result.
+	res, _ = guard(r, commandOf(dryRun), org, func() (OrgResult, error) {
+		return r.syncOrg(ctx, org, dryRun, deadline), nil
+	}, failedOrgResult(dryRun))
+	fl.res = res
+	r.mu.Lock()
+	delete(r.flights, key)
+	r.mu.Unlock()
+	close(fl.done)
+	r.observe(commandOf(dryRun), org, Event{Kind: EventSynced, Organization: org.Source, Result: &res})
+	return res
+}
+
+// failedOrgResult returns the result of a pair that failed with err
+// before its run reported anything.
+func failedOrgResult(dryRun bool) func(o Org, err error) OrgResult {
+	return func(o Org, err error) OrgResult {
+		res := newOrgResult(o, dryRun)
+		res.fail(err)
+		return res
+	}
 }
 
 // syncOrg runs one pair: preflight, then the sync (or, when dryRun, the
@@ -219,30 +220,32 @@ func (r *Runner) engineFor(ctx context.Context, org Org, checks quaymirror.Check
 // error is non-nil only for invalid pairs, ErrClosed, or when ctx ends
 // before every pair was checked.
 func (r *Runner) Check(ctx context.Context, orgs []Org) (*CheckResult, error) {
-	if err := checkOrgs(orgs); err != nil {
-		return nil, err
-	}
-	end, err := r.start()
+	res := &CheckResult{OK: true, Organizations: make([]OrgCheck, 0, len(orgs))}
+	err := runCommand(r, ctx, orgs, command[OrgCheck]{
+		name: CommandCheck,
+		run: func(ctx context.Context, o Org) (OrgCheck, error) {
+			c := OrgCheck{Organization: o.Source, DestinationOrganization: o.DestinationOrg()}
+			e, err := r.engineFor(ctx, o, r.checks(nil))
+			if err != nil {
+				c.Error = err.Error()
+				return c, nil
+			}
+			c.Checks, err = e.Preflight(ctx)
+			return c, err
+		},
+		failed: func(o Org, err error) OrgCheck {
+			return OrgCheck{Organization: o.Source, DestinationOrganization: o.DestinationOrg(), Error: err.Error()}
+		},
+		event: func(o Org, c *OrgCheck) Event {
+			return Event{Kind: EventChecked, Organization: o.Source, Check: c}
+		},
+		add: func(c OrgCheck) {
+			res.OK = res.OK && c.OK()
+			res.Organizations = append(res.Organizations, c)
+		},
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer end()
-	ctx, release := r.scope(ctx, false)
-	defer release()
-	ctx = withCommand(ctx, CommandCheck)
-
-	res := &CheckResult{OK: true, Organizations: make([]OrgCheck, 0, len(orgs))}
-	for _, o := range orgs {
-		c := OrgCheck{Organization: o.Source, DestinationOrganization: o.DestinationOrg()}
-		e, err := r.engineFor(ctx, o, r.checks(nil))
-		if err != nil {
-			c.Error = err.Error()
-		} else if c.Checks, err = e.Preflight(ctx); err != nil {
-			return nil, err
-		}
-		res.OK = res.OK && c.OK()
-		res.Organizations = append(res.Organizations, c)
-		r.observe(CommandCheck, o, Event{Kind: EventChecked, Organization: o.Source, Check: &c})
 	}
 	return res, nil
 }
@@ -252,31 +255,38 @@ func (r *Runner) Check(ctx context.Context, orgs []Org) (*CheckResult, error) {
 // cannot be read is left out of the list and its error, naming it, is
 // joined into the returned error; the others are read.
 func (r *Runner) Status(ctx context.Context, orgs []Org, heal bool) ([]*quaymirror.Health, error) {
-	if err := checkOrgs(orgs); err != nil {
-		return nil, err
-	}
-	end, err := r.start()
+	var out []*quaymirror.Health
+	var errs []error
+	err := runCommand(r, ctx, orgs, command[orgHealth]{
+		name: CommandStatus,
+		run: func(ctx context.Context, o Org) (orgHealth, error) {
+			h, err := r.status(ctx, o, heal)
+			return orgHealth{o.DestinationOrg(), h, err}, nil
+		},
+		failed: func(o Org, err error) orgHealth { return orgHealth{o.DestinationOrg(), nil, err} },
+		event: func(_ Org, h *orgHealth) Event {
+			return Event{Kind: EventStatus, Organization: h.org, Health: h.health, Err: h.err}
+		},
+		add: func(h orgHealth) {
+			if h.err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", h.org, h.err))
+				return
+			}
+			out = append(out, h.health)
+		},
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer end()
-	ctx, release := r.scope(ctx, false)
-	defer release()
-	ctx = withCommand(ctx, CommandStatus)
-
-	var out []*quaymirror.Health
-	var errs []error
-	for _, o := range orgs {
-		dstOrg := o.DestinationOrg()
-		h, err := r.status(ctx, o, heal)
-		r.observe(CommandStatus, o, Event{Kind: EventStatus, Organization: dstOrg, Health: h, Err: err})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", dstOrg, err))
-			continue
-		}
-		out = append(out, h)
-	}
 	return out, errors.Join(errs...)
+}
+
+// orgHealth is the status of one destination organisation, org: its
+// health or why it could not be read.
+type orgHealth struct {
+	org    string
+	health *quaymirror.Health
+	err    error
 }
 
 func (r *Runner) status(ctx context.Context, o Org, heal bool) (*quaymirror.Health, error) {

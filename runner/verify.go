@@ -2,8 +2,6 @@ package runner
 
 import (
 	"context"
-	"fmt"
-	"runtime/debug"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
 )
@@ -60,6 +58,18 @@ func newOrgVerification(org Org) OrgVerification {
 	}}
 }
 
+// fail marks the organisation failed with err.
+func (o *OrgVerification) fail(err error) {
+	o.Outcome, o.Error = OutcomeFailed, err.Error()
+}
+
+// interrupt marks the organisation stopped (by the budget or a stop)
+// before it could finish; why says so.
+func (o *OrgVerification) interrupt(why string) {
+	o.Outcome, o.Error = OutcomePartial, why
+	o.Interrupted = true
+}
+
 // Verify compares, for each organisation pair one after the other, the
 // destination's tags with the source's (quaymirror.Engine.Verify): what
 // the standby lacks, what it holds at another digest, and since when. It
@@ -73,56 +83,46 @@ func newOrgVerification(org Org) OrgVerification {
 // The error is non-nil only for invalid pairs and ErrClosed; every
 // failure of a pair is in the result.
 func (r *Runner) Verify(ctx context.Context, orgs []Org) (*VerifyResult, error) {
-	if err := checkOrgs(orgs); err != nil {
-		return nil, err
-	}
-	end, err := r.start()
+	res := &VerifyResult{Outcome: OutcomeOK, Organizations: make([]OrgVerification, 0, len(orgs))}
+	err := runCommand(r, ctx, orgs, command[OrgVerification]{
+		name: CommandVerify, budget: true,
+		run: func(ctx context.Context, o Org) (OrgVerification, error) { return r.verifyOrg(ctx, o), nil },
+		failed: func(o Org, err error) OrgVerification {
+			ov := newOrgVerification(o)
+			ov.fail(err)
+			return ov
+		},
+		notStarted: func(o Org, why string) OrgVerification {
+			ov := newOrgVerification(o)
+			ov.interrupt(why)
+			return ov
+		},
+		event: func(o Org, ov *OrgVerification) Event {
+			return Event{Kind: EventVerified, Organization: o.Source, Verification: ov}
+		},
+		add: res.add,
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer end()
-	ctx, release := r.scope(ctx, true)
-	defer release()
-	ctx = withCommand(ctx, CommandVerify)
-
-	res := &VerifyResult{Outcome: OutcomeOK, Organizations: make([]OrgVerification, 0, len(orgs))}
-	for _, o := range orgs {
-		var ov OrgVerification
-		if ctx.Err() != nil {
-			ov = newOrgVerification(o)
-			ov.Outcome, ov.Error, ov.Interrupted = OutcomePartial, "not started: "+stopReason(ctx), true
-		} else {
-			ov = r.verifyOrg(ctx, o)
-		}
-		res.add(ov)
-		r.observe(CommandVerify, o, Event{Kind: EventVerified, Organization: o.Source, Verification: &ov})
 	}
 	return res, nil
 }
 
 // verifyOrg verifies one pair: preflight, then the comparison.
-func (r *Runner) verifyOrg(ctx context.Context, org Org) (res OrgVerification) {
-	res = newOrgVerification(org)
+func (r *Runner) verifyOrg(ctx context.Context, org Org) OrgVerification {
+	res := newOrgVerification(org)
 	log := r.logger.With("organization", org.Source)
-	defer func() {
-		// A panic in one organisation must not take the others down.
-		if p := recover(); p != nil {
-			log.Error("organization verify panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			res = newOrgVerification(org)
-			res.Outcome, res.Error = OutcomeFailed, fmt.Sprintf("internal error: %v", p)
-		}
-	}()
 	start := r.clock.Now()
 	e, err := r.engineFor(ctx, org, quaymirror.Checks{Slices: 1}) // verify reads every repository
 	if err != nil {
 		log.Error("organization failed", "error", err)
-		res.Outcome, res.Error = OutcomeFailed, err.Error()
+		res.fail(err)
 		return res
 	}
 	checks, err := e.VerifyPreflight(ctx)
 	res.Preflight = checks
 	if err != nil { // ctx ended
-		res.Outcome, res.Error, res.Interrupted = OutcomePartial, "stopped during the preflight: "+stopReason(ctx), true
+		res.interrupt("stopped during the preflight: " + stopReason(ctx))
 		return res
 	}
 	if err := checks.Err(); err != nil {
@@ -133,7 +133,7 @@ func (r *Runner) verifyOrg(ctx context.Context, org Org) (res OrgVerification) {
 	v, err := e.Verify(ctx)
 	if err != nil {
 		log.Error("organization failed", "error", err)
-		res.Outcome, res.Error = OutcomeFailed, err.Error()
+		res.fail(err)
 		return res
 	}
 	res.Verification = v
