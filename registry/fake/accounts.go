@@ -299,15 +299,11 @@ func (r *Registry) CreateRobot(ctx context.Context, orgName, shortname, descript
 // a robot of the repository's organisation or a known user (an account,
 // or the registry's own user), as Quay requires.
 func (r *Registry) SetPermission(ctx context.Context, namespace, name, user string, role quaymirror.Role) error {
-	end, err := r.begin(ctx, OpSetPermission, namespace, name)
+	_, rp, end, err := r.beginRepo(ctx, OpSetPermission, namespace, name, r.repoLocked)
 	if err != nil {
 		return err
 	}
 	defer end()
-	_, rp, err := r.repoLocked(namespace, name)
-	if err != nil {
-		return err
-	}
 	switch role {
 	case quaymirror.RoleRead, quaymirror.RoleWrite, quaymirror.RoleAdmin:
 	default:

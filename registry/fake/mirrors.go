@@ -17,15 +17,11 @@ import (
 // GetMirror implements quaymirror.MirrorReader. The password is never
 // returned.
 func (r *Registry) GetMirror(ctx context.Context, namespace, name string) (*quaymirror.Mirror, error) {
-	end, err := r.begin(ctx, OpGetMirror, namespace, name)
+	_, rp, end, err := r.beginRepo(ctx, OpGetMirror, namespace, name, r.mirrorLocked)
 	if err != nil {
 		return nil, err
 	}
 	defer end()
-	_, rp, err := r.mirrorLocked(namespace, name)
-	if err != nil {
-		return nil, err
-	}
 	if rp.brokenCredentials {
 		return nil, refuse(quaymirror.ErrUnavailable, "the stored credentials of %s/%s do not decrypt", namespace, name)
 	}
@@ -67,10 +63,7 @@ func (r *Registry) CheckMirrorField(namespace string, cfg quaymirror.MirrorConfi
 // mirrorLocked returns a repository that has a mirror configuration, or
 // ErrNotFound.
 func (r *Registry) mirrorLocked(namespace, name string) (*org, *repo, error) {
-	if !r.caps.RepositoryMirroring {
-		return nil, nil, notFound("mirror: repository mirroring is disabled")
-	}
-	o, rp, err := r.repoLocked(namespace, name)
+	o, rp, err := r.mirroringLocked(namespace, name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -85,18 +78,11 @@ func (r *Registry) mirrorLocked(namespace, name string) (*org, *repo, error) {
 // configuration (status NEVER_RUN, 3 retries, next start at the start
 // date or now) and sets the repository state to MIRROR, all or nothing.
 func (r *Registry) CreateMirror(ctx context.Context, namespace, name string, cfg quaymirror.MirrorConfig) error {
-	end, err := r.begin(ctx, OpCreateMirror, namespace, name)
+	o, rp, end, err := r.beginRepo(ctx, OpCreateMirror, namespace, name, r.mirroringLocked)
 	if err != nil {
 		return err
 	}
 	defer end()
-	if !r.caps.RepositoryMirroring {
-		return notFound("mirror: repository mirroring is disabled")
-	}
-	o, rp, err := r.repoLocked(namespace, name)
-	if err != nil {
-		return err
-	}
 	if r.orgMirroredLocked(o) {
 		return refuse(quaymirror.ErrOrgMirrored, "Repository mirror configuration cannot be managed when organization-level mirroring is configured")
 	}
@@ -149,15 +135,11 @@ func (r *Registry) UpdateMirrorInOrder(ctx context.Context, namespace, name stri
 }
 
 func (r *Registry) updateMirror(ctx context.Context, namespace, name string, cfg quaymirror.MirrorConfig, fields []quaymirror.Field, inOrder bool) error {
-	end, err := r.begin(ctx, OpUpdateMirror, namespace, name)
+	o, rp, end, err := r.beginRepo(ctx, OpUpdateMirror, namespace, name, r.mirrorLocked)
 	if err != nil {
 		return err
 	}
 	defer end()
-	o, rp, err := r.mirrorLocked(namespace, name)
-	if err != nil {
-		return err
-	}
 	if r.orgMirroredLocked(o) {
 		return refuse(quaymirror.ErrOrgMirrored, "Repository mirror configuration cannot be managed when organization-level mirroring is configured")
 	}
@@ -305,15 +287,11 @@ func grantRobot(rp *repo, robot string) {
 // SetPermission. CreateMirror and UpdateMirror do the same themselves; an
 // emulator calls it to reproduce a server that fails after this step.
 func (r *Registry) PrepareMirrorRobot(ctx context.Context, namespace, name, robot string) error {
-	end, err := r.begin(ctx, OpSetPermission, namespace, name)
+	o, rp, end, err := r.beginRepo(ctx, OpSetPermission, namespace, name, r.repoLocked)
 	if err != nil {
 		return err
 	}
 	defer end()
-	o, rp, err := r.repoLocked(namespace, name)
-	if err != nil {
-		return err
-	}
 	if e := r.robotProblemLocked(o, robot); e != nil {
 		e.Field = quaymirror.FieldRobot
 		return e
@@ -350,15 +328,11 @@ func (r *Registry) CancelSync(ctx context.Context, namespace, name string) error
 }
 
 func (r *Registry) syncControl(ctx context.Context, op Op, namespace, name string, update func(*quaymirror.MirrorStatus) bool) error {
-	end, err := r.begin(ctx, op, namespace, name)
+	_, rp, end, err := r.beginRepo(ctx, op, namespace, name, r.mirrorLocked)
 	if err != nil {
 		return err
 	}
 	defer end()
-	_, rp, err := r.mirrorLocked(namespace, name)
-	if err != nil {
-		return err
-	}
 	if !update(&rp.mirror.Status) {
 		return notFound("mirror of %s/%s is %s", namespace, name, rp.mirror.Status.SyncStatus)
 	}
@@ -368,15 +342,11 @@ func (r *Registry) syncControl(ctx context.Context, op Op, namespace, name strin
 // SyncLogs implements quaymirror.SyncLogReader: the mirror events, newest
 // first.
 func (r *Registry) SyncLogs(ctx context.Context, namespace, name string) ([]quaymirror.SyncLog, error) {
-	end, err := r.begin(ctx, OpSyncLogs, namespace, name)
+	_, rp, end, err := r.beginRepo(ctx, OpSyncLogs, namespace, name, r.repoLocked)
 	if err != nil {
 		return nil, err
 	}
 	defer end()
-	_, rp, err := r.repoLocked(namespace, name)
-	if err != nil {
-		return nil, err
-	}
 	return slices.Clone(rp.logs), nil
 }
 

@@ -281,6 +281,22 @@ func (r *Registry) begin(ctx context.Context, op Op, namespace, name string) (fu
 	}, nil
 }
 
+// beginRepo is begin for an operation on one repository, which find
+// (repoLocked, mirrorLocked, mirroringLocked) then looks up; when it is
+// not found the operation ends with find's error.
+func (r *Registry) beginRepo(ctx context.Context, op Op, namespace, name string, find func(namespace, name string) (*org, *repo, error)) (_ *org, _ *repo, end func(), _ error) {
+	end, err := r.begin(ctx, op, namespace, name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	o, rp, err := find(namespace, name)
+	if err != nil {
+		end()
+		return nil, nil, nil, err
+	}
+	return o, rp, end, nil
+}
+
 // Error is an operation the registry refused: Quay's message, the mirror
 // field it is about (if any) and the quaymirror sentinel it wraps. The
 // Quay emulator shows Message to its clients.

@@ -43,6 +43,16 @@ func (r *Registry) repoLocked(namespace, name string) (*org, *repo, error) {
 	return o, rp, nil
 }
 
+// mirroringLocked is repoLocked for the operations that need repository
+// mirroring: while it is disabled they are ErrNotFound, as Quay's mirror
+// endpoints answer.
+func (r *Registry) mirroringLocked(namespace, name string) (*org, *repo, error) {
+	if !r.caps.RepositoryMirroring {
+		return nil, nil, notFound("mirror: repository mirroring is disabled")
+	}
+	return r.repoLocked(namespace, name)
+}
+
 // orgMirroredLocked reports whether o is locked by organisation-level
 // mirroring. r.mu must be held.
 func (r *Registry) orgMirroredLocked(o *org) bool {
@@ -118,15 +128,11 @@ func (r *Registry) ListRepositoriesAs(ctx context.Context, l Listing, namespace,
 
 // GetRepository implements quaymirror.RepositoryReader.
 func (r *Registry) GetRepository(ctx context.Context, namespace, name string) (*quaymirror.Repository, error) {
-	end, err := r.begin(ctx, OpGetRepository, namespace, name)
+	_, rp, end, err := r.beginRepo(ctx, OpGetRepository, namespace, name, r.repoLocked)
 	if err != nil {
 		return nil, err
 	}
 	defer end()
-	_, rp, err := r.repoLocked(namespace, name)
-	if err != nil {
-		return nil, err
-	}
 	out := rp.view()
 	return &out, nil
 }
@@ -176,18 +182,11 @@ func (r *Registry) addLocked(o *org, in quaymirror.Repository) *repo {
 // ChangeState implements quaymirror.StateChanger. Like Quay it does not
 // check for a mirror configuration.
 func (r *Registry) ChangeState(ctx context.Context, namespace, name string, state quaymirror.State) error {
-	end, err := r.begin(ctx, OpChangeState, namespace, name)
+	o, rp, end, err := r.beginRepo(ctx, OpChangeState, namespace, name, r.mirroringLocked)
 	if err != nil {
 		return err
 	}
 	defer end()
-	if !r.caps.RepositoryMirroring {
-		return notFound("changestate: repository mirroring is disabled")
-	}
-	o, rp, err := r.repoLocked(namespace, name)
-	if err != nil {
-		return err
-	}
 	switch state {
 	case quaymirror.StateNormal, quaymirror.StateReadOnly, quaymirror.StateMirror:
 	default:
@@ -203,15 +202,11 @@ func (r *Registry) ChangeState(ctx context.Context, namespace, name string, stat
 // UpdateDescription sets a repository's description (Quay's repository
 // PUT).
 func (r *Registry) UpdateDescription(ctx context.Context, namespace, name, description string) error {
-	end, err := r.begin(ctx, OpUpdateDescription, namespace, name)
+	_, rp, end, err := r.beginRepo(ctx, OpUpdateDescription, namespace, name, r.repoLocked)
 	if err != nil {
 		return err
 	}
 	defer end()
-	_, rp, err := r.repoLocked(namespace, name)
-	if err != nil {
-		return err
-	}
 	rp.r.Description = description
 	return nil
 }

@@ -130,15 +130,11 @@ func (r *Registry) ListTags(ctx context.Context, namespace, name, pageToken stri
 // operation (counted as one ListTags): what a server answering from its
 // own database reads.
 func (r *Registry) ListAllTags(ctx context.Context, namespace, name string) ([]quaymirror.Tag, error) {
-	end, err := r.begin(ctx, OpListTags, namespace, name)
+	_, rp, end, err := r.beginRepo(ctx, OpListTags, namespace, name, r.repoLocked)
 	if err != nil {
 		return nil, err
 	}
 	defer end()
-	_, rp, err := r.repoLocked(namespace, name)
-	if err != nil {
-		return nil, err
-	}
 	return sortedTags(rp.tags), nil
 }
 

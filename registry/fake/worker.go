@@ -81,6 +81,20 @@ func (r *Registry) claimMirrors(now time.Time) []claimed {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []claimed
+	for _, rp := range r.dueLocked(now) {
+		m := rp.mirror
+		m.Status.SyncStatus = quaymirror.SyncSyncing
+		m.Status.Expiration = now.Add(12 * time.Hour)
+		out = append(out, claimed{rp: rp, mirror: m, ref: m.Config.ExternalReference, globs: slices.Clone(m.Config.TagGlobs)})
+	}
+	return out
+}
+
+// dueLocked returns the repositories whose mirror the worker takes at
+// now: enabled mirrors of MIRROR repositories that are SYNC_NOW, or due
+// with retries left and not SYNCING. r.mu must be held.
+func (r *Registry) dueLocked(now time.Time) []*repo {
+	var out []*repo
 	for _, o := range r.orgs {
 		for _, rp := range o.order {
 			m := rp.mirror
@@ -89,12 +103,9 @@ func (r *Registry) claimMirrors(now time.Time) []claimed {
 			}
 			due := m.Config.Enabled && !m.Status.NextSync.IsZero() && !m.Status.NextSync.After(now) &&
 				m.Status.RetriesRemaining > 0 && m.Status.SyncStatus != quaymirror.SyncSyncing
-			if m.Status.SyncStatus != quaymirror.SyncNow && !due {
-				continue
+			if m.Status.SyncStatus == quaymirror.SyncNow || due {
+				out = append(out, rp)
 			}
-			m.Status.SyncStatus = quaymirror.SyncSyncing
-			m.Status.Expiration = now.Add(12 * time.Hour)
-			out = append(out, claimed{rp: rp, mirror: m, ref: m.Config.ExternalReference, globs: slices.Clone(m.Config.TagGlobs)})
 		}
 	}
 	return out
@@ -152,30 +163,19 @@ func (r *Registry) releaseMirror(now time.Time, c claimed, sourceTags []quaymirr
 func (r *Registry) RunMirrors(now time.Time, tags []string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	ran := 0
-	for _, o := range r.orgs {
-		for _, rp := range o.order {
-			m := rp.mirror
-			if m == nil || rp.r.State != quaymirror.StateMirror {
-				continue
-			}
-			due := m.Config.Enabled && !m.Status.NextSync.IsZero() && !m.Status.NextSync.After(now) &&
-				m.Status.RetriesRemaining > 0 && m.Status.SyncStatus != quaymirror.SyncSyncing
-			if m.Status.SyncStatus != quaymirror.SyncNow && !due {
-				continue
-			}
-			ran++
-			if tags != nil {
-				rp.tags = copyTags(rp.tags, sortedTags(tagsOf(tags, now)), now)
-			}
-			m.Status.SyncStatus = quaymirror.SyncSuccess
-			m.Status.RetriesRemaining = 3
-			m.Status.Expiration = time.Time{}
-			m.Status.NextSync = nextStart(m.Config.SyncStartDate, m.Config.SyncInterval, now)
-			rp.logs = append([]quaymirror.SyncLog{{Kind: quaymirror.LogSyncSuccess, Time: now}}, rp.logs...)
+	due := r.dueLocked(now)
+	for _, rp := range due {
+		m := rp.mirror
+		if tags != nil {
+			rp.tags = copyTags(rp.tags, sortedTags(tagsOf(tags, now)), now)
 		}
+		m.Status.SyncStatus = quaymirror.SyncSuccess
+		m.Status.RetriesRemaining = 3
+		m.Status.Expiration = time.Time{}
+		m.Status.NextSync = nextStart(m.Config.SyncStartDate, m.Config.SyncInterval, now)
+		rp.logs = append([]quaymirror.SyncLog{{Kind: quaymirror.LogSyncSuccess, Time: now}}, rp.logs...)
 	}
-	return ran
+	return len(due)
 }
 
 // nextStart is Quay's release_mirror: now + (interval - elapsed mod
