@@ -201,27 +201,41 @@ func integerField(data map[string]any, key string) int64 {
 	return n
 }
 
+// beginMirrorWrite makes the first checks of a mirror POST or PUT, in
+// Quay's order: the caller's right to the repository, the body against
+// the version's schema def, then, under wmu, that the repository exists
+// and that no organisation mirror locks it. When one fails it answers
+// and returns ok false; otherwise unlock releases wmu.
+func (c *call) beginMirrorWrite(def string) (data map[string]any, unlock func(), ok bool) {
+	if !c.requireMirrorRepo() {
+		return nil, nil, false
+	}
+	if data, ok = c.body(c.e.defs[def], false); !ok {
+		return nil, nil, false
+	}
+	c.e.wmu.Lock()
+	if _, exists := c.e.reg.Repository(c.ns, c.name); !exists {
+		c.e.wmu.Unlock()
+		c.notFound()
+		return nil, nil, false
+	}
+	if c.orgMirrorLocked() {
+		c.e.wmu.Unlock()
+		return nil, nil, false
+	}
+	return data, c.e.wmu.Unlock, true
+}
+
 // POST /api/v1/repository/{repo}/mirror: the checks of Quay's handler, in
 // its order and as its version makes them, then the registry's
 // CreateMirror.
 func (c *call) createMirror() {
-	if !c.requireMirrorRepo() {
-		return
-	}
-	data, ok := c.body(c.e.defs["CreateMirrorConfig"], false)
+	data, unlock, ok := c.beginMirrorWrite("CreateMirrorConfig")
 	if !ok {
 		return
 	}
-	c.e.wmu.Lock()
-	defer c.e.wmu.Unlock()
+	defer unlock()
 	v := c.e.version
-	if _, exists := c.e.reg.Repository(c.ns, c.name); !exists {
-		c.notFound()
-		return
-	}
-	if c.orgMirrorLocked() {
-		return
-	}
 	if _, has := c.e.reg.Mirror(c.ns, c.name); has {
 		c.detail(http.StatusConflict, fmt.Sprintf("Mirror configuration already exits for repository %s/%s", c.ns, c.name))
 		return
@@ -438,22 +452,11 @@ type block struct {
 // releases validate every block first) or UpdateMirrorInOrder (older ones
 // keep what the blocks before a refusal changed).
 func (c *call) updateMirror() {
-	if !c.requireMirrorRepo() {
-		return
-	}
-	data, ok := c.body(c.e.defs["UpdateMirrorConfig"], false)
+	data, unlock, ok := c.beginMirrorWrite("UpdateMirrorConfig")
 	if !ok {
 		return
 	}
-	c.e.wmu.Lock()
-	defer c.e.wmu.Unlock()
-	if _, exists := c.e.reg.Repository(c.ns, c.name); !exists {
-		c.notFound()
-		return
-	}
-	if c.orgMirrorLocked() {
-		return
-	}
+	defer unlock()
 	m, has := c.e.reg.Mirror(c.ns, c.name)
 	if !has {
 		c.notFound()

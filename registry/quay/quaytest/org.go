@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
-	"github.com/quaymirror/quaymirror/registry/fake"
 )
 
 func avatar(name, kind string) obj {
@@ -129,13 +128,8 @@ func (c *call) putRobot() {
 	}
 	desc, _ := data["description"].(string)
 	rb, err := c.e.reg.CreateRobot(c.ctx(), c.org, c.robot, desc)
-	var refused *fake.Error
-	switch {
-	case errors.As(err, &refused):
-		c.invalid(refused.Message)
-		return
-	case err != nil:
-		c.fail(err)
+	if err != nil {
+		c.invalidRequest(err)
 		return
 	}
 	c.json(http.StatusCreated, c.robotView(*rb))
@@ -198,16 +192,12 @@ func (c *call) putUserPermission() {
 	}
 	role := quaymirror.Role(data["role"].(string))
 	err := c.e.reg.SetPermission(c.ctx(), c.ns, c.name, c.username, role)
-	var refused *fake.Error
 	switch {
 	case errors.Is(err, quaymirror.ErrNotFound):
 		c.invalid("Invalid repository: " + c.ns + "/" + c.name)
 		return
-	case errors.As(err, &refused):
-		c.invalid(refused.Message)
-		return
 	case err != nil:
-		c.fail(err)
+		c.invalidRequest(err)
 		return
 	}
 	isRobot := strings.Contains(c.username, "+")

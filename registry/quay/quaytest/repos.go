@@ -185,15 +185,11 @@ func (c *call) createRepository() {
 		Namespace: ns, Name: name, Description: data["description"].(string),
 		Visibility: quaymirror.Visibility(data["visibility"].(string)),
 	})
-	var refused *fake.Error
-	switch {
-	case errors.As(err, &refused) && !errors.Is(err, quaymirror.ErrForbidden):
-		c.invalid(refused.Message)
-	case err != nil:
-		c.fail(err)
-	default:
-		c.json(http.StatusCreated, obj{{"namespace", ns}, {"name", name}, {"kind", "image"}})
+	if err != nil {
+		c.invalidRequest(err, quaymirror.ErrForbidden)
+		return
 	}
+	c.json(http.StatusCreated, obj{{"namespace", ns}, {"name", name}, {"kind", "image"}})
 }
 
 // PUT /api/v1/repository/{repo}/changestate

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
@@ -173,6 +174,19 @@ func (c *call) fail(err error) {
 	default:
 		c.html(http.StatusInternalServerError)
 	}
+}
+
+// invalidRequest answers err as those of Quay's handlers that turn a
+// DataModelException into an InvalidRequest do: a refusal of the
+// registry (*fake.Error) is a 400 with its message, unless it wraps one
+// of the sentinels of except; fail answers those and any other error.
+func (c *call) invalidRequest(err error, except ...error) {
+	var refused *fake.Error
+	if errors.As(err, &refused) && !slices.ContainsFunc(except, func(s error) bool { return errors.Is(err, s) }) {
+		c.invalid(refused.Message)
+		return
+	}
+	c.fail(err)
 }
 
 // body reads the JSON body as Quay's validate_json_request does and
