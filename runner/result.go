@@ -90,16 +90,24 @@ func newOrgResult(org Org, dryRun bool) OrgResult {
 	}}
 }
 
-// fail marks the organisation failed with err.
-func (o *OrgResult) fail(err error) {
-	o.Outcome, o.Error = OutcomeFailed, err.Error()
+// An ending is how the run of an organisation ended before its engine
+// could report: the outcome and the error that says why.
+type ending struct {
+	outcome Outcome
+	why     string
 }
 
-// interrupt marks the organisation stopped (by the budget or a stop)
-// before it could finish; why says so.
-func (o *OrgResult) interrupt(why string) {
-	o.Outcome, o.Error = OutcomePartial, why
-	o.Interrupted = true
+// failed: the organisation failed with err.
+func failed(err error) ending { return ending{OutcomeFailed, err.Error()} }
+
+// interrupted: the budget or a stop ended the organisation's run before
+// it could finish; why says so.
+func interrupted(why string) ending { return ending{OutcomePartial, why} }
+
+// end records how the organisation's run ended.
+func (o *OrgResult) end(e ending) {
+	o.Outcome, o.Error = e.outcome, e.why
+	o.Interrupted = o.Interrupted || e.outcome == OutcomePartial
 }
 
 // classify sets the outcome from the report of a finished organisation.

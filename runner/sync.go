@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/quaymirror/quaymirror/quaymirror"
 )
 
@@ -51,7 +52,7 @@ func (r *Runner) run(ctx context.Context, orgs []Org, dryRun bool) (*Result, err
 		failed: failedOrgResult(dryRun),
 		notStarted: func(o Org, why string) OrgResult {
 			or := newOrgResult(o, dryRun)
-			or.interrupt(why)
+			or.end(interrupted(why))
 			return or
 		},
 		// flight observes: the run's end once, the calls that join it.
@@ -112,7 +113,7 @@ func (r *Runner) flight(ctx context.Context, org Org, dryRun bool, deadline time
 			return fl.res
 		case <-ctx.Done():
 			res = newOrgResult(org, dryRun)
-			res.interrupt("stopped while waiting for the run of the organization in progress: " + stopReason(ctx))
+			res.end(interrupted("stopped while waiting for the run of the organization in progress: " + stopReason(ctx)))
 			return res
 		}
 	}
@@ -136,7 +137,7 @@ func (r *Runner) flight(ctx context.Context, org Org, dryRun bool, deadline time
 func failedOrgResult(dryRun bool) func(o Org, err error) OrgResult {
 	return func(o Org, err error) OrgResult {
 		res := newOrgResult(o, dryRun)
-		res.fail(err)
+		res.end(failed(err))
 		return res
 	}
 }
@@ -150,24 +151,14 @@ func (r *Runner) syncOrg(ctx context.Context, org Org, dryRun bool, deadline tim
 	res := newOrgResult(org, dryRun)
 	log := r.logger.With("organization", org.Source)
 	est := &estimator{r: r, policy: org.policy(), deadline: deadline, full: r.slicing.full}
-	e, err := r.engineFor(ctx, org, r.checks(est.decide))
-	if err != nil {
-		log.Error("organization failed", "error", err)
-		res.fail(err)
-		return res
-	}
-	checks, err := e.Preflight(ctx)
+	e, checks, stop := r.prepare(ctx, log, org, r.checks(est.decide), (*quaymirror.Engine).Preflight)
 	res.Preflight = checks
-	if err != nil { // ctx ended
-		res.interrupt("stopped during the preflight: " + stopReason(ctx))
-		return res
-	}
-	if err := checks.Err(); err != nil {
-		log.Error("preflight failed", "error", err)
-		res.Outcome, res.Error = OutcomePreflightFailed, err.Error()
+	if stop != nil {
+		res.end(*stop)
 		return res
 	}
 	var rep *quaymirror.Report
+	var err error
 	if dryRun {
 		var plan *quaymirror.Plan
 		if plan, err = e.Plan(ctx); err == nil {
@@ -191,11 +182,11 @@ func (r *Runner) syncOrg(ctx context.Context, org Org, dryRun bool, deadline tim
 			res.Report = rep
 		}
 		if ctx.Err() != nil {
-			res.interrupt("stopped before both organizations were listed: " + stopReason(ctx))
+			res.end(interrupted("stopped before both organizations were listed: " + stopReason(ctx)))
 			return res
 		}
 		log.Error("organization failed", "error", err)
-		res.fail(err)
+		res.end(failed(err))
 		return res
 	}
 	rep.Duration = r.clock.Now().Sub(start)
@@ -205,6 +196,31 @@ func (r *Runner) syncOrg(ctx context.Context, org Org, dryRun bool, deadline tim
 		"unchanged", rep.Unchanged, "unchecked", rep.Unchecked, "skipped", rep.Skipped, "orphaned", rep.Orphaned,
 		"failed", rep.Failed, "not_started", rep.NotStarted, "slice", rep.Slice, "slices", rep.Slices, "checked", rep.Checked)
 	return res
+}
+
+// prepare returns the engine of a pair once the pair passed its
+// preflight (Engine.Preflight, or VerifyPreflight), and the preflight's
+// checklist. When the pair cannot go on (its backends failed, ctx ended
+// during the preflight, the preflight failed), it returns how the pair's
+// run ended instead of the engine.
+func (r *Runner) prepare(ctx context.Context, log hclog.Logger, org Org, checks quaymirror.Checks,
+	preflight func(*quaymirror.Engine, context.Context) (quaymirror.Checklist, error)) (*quaymirror.Engine, quaymirror.Checklist, *ending) {
+	e, err := r.engineFor(ctx, org, checks)
+	if err != nil {
+		log.Error("organization failed", "error", err)
+		stop := failed(err)
+		return nil, nil, &stop
+	}
+	list, err := preflight(e, ctx)
+	if err != nil { // ctx ended
+		stop := interrupted("stopped during the preflight: " + stopReason(ctx))
+		return nil, list, &stop
+	}
+	if err := list.Err(); err != nil {
+		log.Error("preflight failed", "error", err)
+		return nil, list, &ending{OutcomePreflightFailed, err.Error()}
+	}
+	return e, list, nil
 }
 
 func (r *Runner) engineFor(ctx context.Context, org Org, checks quaymirror.Checks) (*quaymirror.Engine, error) {

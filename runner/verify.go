@@ -58,16 +58,10 @@ func newOrgVerification(org Org) OrgVerification {
 	}}
 }
 
-// fail marks the organisation failed with err.
-func (o *OrgVerification) fail(err error) {
-	o.Outcome, o.Error = OutcomeFailed, err.Error()
-}
-
-// interrupt marks the organisation stopped (by the budget or a stop)
-// before it could finish; why says so.
-func (o *OrgVerification) interrupt(why string) {
-	o.Outcome, o.Error = OutcomePartial, why
-	o.Interrupted = true
+// end records how the organisation's verify ended.
+func (o *OrgVerification) end(e ending) {
+	o.Outcome, o.Error = e.outcome, e.why
+	o.Interrupted = o.Interrupted || e.outcome == OutcomePartial
 }
 
 // Verify compares, for each organisation pair one after the other, the
@@ -89,12 +83,12 @@ func (r *Runner) Verify(ctx context.Context, orgs []Org) (*VerifyResult, error) 
 		run: func(ctx context.Context, o Org) (OrgVerification, error) { return r.verifyOrg(ctx, o), nil },
 		failed: func(o Org, err error) OrgVerification {
 			ov := newOrgVerification(o)
-			ov.fail(err)
+			ov.end(failed(err))
 			return ov
 		},
 		notStarted: func(o Org, why string) OrgVerification {
 			ov := newOrgVerification(o)
-			ov.interrupt(why)
+			ov.end(interrupted(why))
 			return ov
 		},
 		event: func(o Org, ov *OrgVerification) Event {
@@ -113,27 +107,17 @@ func (r *Runner) verifyOrg(ctx context.Context, org Org) OrgVerification {
 	res := newOrgVerification(org)
 	log := r.logger.With("organization", org.Source)
 	start := r.clock.Now()
-	e, err := r.engineFor(ctx, org, quaymirror.Checks{Slices: 1}) // verify reads every repository
-	if err != nil {
-		log.Error("organization failed", "error", err)
-		res.fail(err)
-		return res
-	}
-	checks, err := e.VerifyPreflight(ctx)
+	// verify reads every repository: one slice
+	e, checks, stop := r.prepare(ctx, log, org, quaymirror.Checks{Slices: 1}, (*quaymirror.Engine).VerifyPreflight)
 	res.Preflight = checks
-	if err != nil { // ctx ended
-		res.interrupt("stopped during the preflight: " + stopReason(ctx))
-		return res
-	}
-	if err := checks.Err(); err != nil {
-		log.Error("preflight failed", "error", err)
-		res.Outcome, res.Error = OutcomePreflightFailed, err.Error()
+	if stop != nil {
+		res.end(*stop)
 		return res
 	}
 	v, err := e.Verify(ctx)
 	if err != nil {
 		log.Error("organization failed", "error", err)
-		res.fail(err)
+		res.end(failed(err))
 		return res
 	}
 	res.Verification = v
