@@ -39,17 +39,17 @@ func (c *Client) GetOrganization(ctx context.Context, name string) (*quaymirror.
 		return nil, err
 	}
 	switch {
-	case rep.status == http.StatusUnauthorized:
+	case rep.Status == http.StatusUnauthorized:
 		return nil, c.unauthorized(rep, name)
-	case rep.status == http.StatusForbidden:
-		e := rep.fail(c.password.Reveal())
+	case rep.Status == http.StatusForbidden:
+		e := fail(rep)
 		e.Message = "the credentials may not read project " + name + ", or it does not exist (Harbor does not say which)"
 		return nil, e
-	case !rep.ok():
-		return nil, rep.fail(c.password.Reveal())
+	case !rep.OK():
+		return nil, fail(rep)
 	}
 	var p project
-	if err := rep.decode(&p); err != nil {
+	if err := rep.Decode(&p); err != nil {
 		return nil, err
 	}
 	roles := p.CurrentUserRoleIDs

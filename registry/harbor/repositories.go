@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/transport"
 )
 
 // repository is Harbor's Repository definition, the fields read.
@@ -42,15 +43,15 @@ func (c *Client) ListRepositories(ctx context.Context, namespace, pageToken stri
 		return quaymirror.RepositoryPage{}, err
 	}
 	switch {
-	case rep.status == http.StatusNotFound || rep.status == http.StatusForbidden:
+	case rep.Status == http.StatusNotFound || rep.Status == http.StatusForbidden:
 		return quaymirror.RepositoryPage{}, nil
-	case rep.status == http.StatusUnauthorized:
+	case rep.Status == http.StatusUnauthorized:
 		return quaymirror.RepositoryPage{}, c.unauthorized(rep, namespace)
-	case !rep.ok():
-		return quaymirror.RepositoryPage{}, rep.fail(c.password.Reveal())
+	case !rep.OK():
+		return quaymirror.RepositoryPage{}, fail(rep)
 	}
 	var repos []repository
-	if err := rep.decode(&repos); err != nil {
+	if err := rep.Decode(&repos); err != nil {
 		return quaymirror.RepositoryPage{}, err
 	}
 	page := quaymirror.RepositoryPage{}
@@ -58,7 +59,7 @@ func (c *Client) ListRepositories(ctx context.Context, namespace, pageToken stri
 	for _, r := range repos {
 		name, ok := strings.CutPrefix(r.Name, prefix)
 		if !ok || name == "" {
-			return quaymirror.RepositoryPage{}, rep.bad("repository %q of project %s does not start with %q", r.Name, namespace, prefix)
+			return quaymirror.RepositoryPage{}, rep.Bad("repository %q of project %s does not start with %q", r.Name, namespace, prefix)
 		}
 		page.Repositories = append(page.Repositories, quaymirror.Repository{Namespace: namespace, Name: name, Description: r.Description})
 	}
@@ -71,15 +72,15 @@ func (c *Client) ListRepositories(ctx context.Context, namespace, pageToken stri
 // next returns the query of the page after rep's: its Link's, or, where
 // a proxy dropped the Link, the next page number while X-Total-Count says
 // more remain. An empty page ends the listing whatever the headers say.
-func (c *Client) next(rep *reply, query string, n int) (string, error) {
+func (c *Client) next(rep *transport.Reply, query string, n int) (string, error) {
 	if n == 0 {
 		return "", nil
 	}
-	next, err := rep.nextQuery()
-	if err != nil || next != "" || rep.header.Get("Link") != "" {
+	next, err := rep.NextQuery()
+	if err != nil || next != "" || rep.Header.Get("Link") != "" {
 		return next, err
 	}
-	total, err := strconv.Atoi(rep.header.Get("X-Total-Count"))
+	total, err := strconv.Atoi(rep.Header.Get("X-Total-Count"))
 	if err != nil {
 		return "", nil
 	}
@@ -96,9 +97,9 @@ func (c *Client) next(rep *reply, query string, n int) (string, error) {
 // unauthorized explains a 401: rejected credentials (Harbor treats them
 // as anonymous), or anonymous access to a project that is private or
 // missing.
-func (c *Client) unauthorized(rep *reply, project string) error {
-	e := rep.fail(c.password.Reveal())
-	if c.username == "" && c.token == "" {
+func (c *Client) unauthorized(rep *transport.Reply, project string) error {
+	e := fail(rep)
+	if c.anonymous() {
 		e.Message = fmt.Sprintf("project %s is private or does not exist, and the client is anonymous: give credentials (%s)", project, e.Message)
 	} else {
 		e.Message = fmt.Sprintf("Harbor rejected the credentials and treated the request as anonymous (%s)", e.Message)

@@ -45,20 +45,20 @@ func (c *Client) ListTags(ctx context.Context, namespace, name, pageToken string
 		return quaymirror.TagPage{}, err
 	}
 	switch {
-	case rep.status == http.StatusUnauthorized:
+	case rep.Status == http.StatusUnauthorized:
 		return quaymirror.TagPage{}, c.unauthorized(rep, namespace)
-	case !rep.ok():
-		return quaymirror.TagPage{}, rep.fail(c.password.Reveal())
+	case !rep.OK():
+		return quaymirror.TagPage{}, fail(rep)
 	}
 	var arts []artifact
-	if err := rep.decode(&arts); err != nil {
+	if err := rep.Decode(&arts); err != nil {
 		return quaymirror.TagPage{}, err
 	}
 	var page quaymirror.TagPage
 	for _, a := range arts {
 		for _, t := range a.Tags {
 			if !quaymirror.ValidTagName(t.Name) || a.Digest == "" {
-				return quaymirror.TagPage{}, rep.bad("artifact %q holds tag %q", a.Digest, t.Name)
+				return quaymirror.TagPage{}, rep.Bad("artifact %q holds tag %q", a.Digest, t.Name)
 			}
 			page.Tags = append(page.Tags, quaymirror.Tag{Name: t.Name, Digest: a.Digest, LastModified: t.PushTime.UTC().Truncate(time.Second)})
 		}

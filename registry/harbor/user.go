@@ -16,7 +16,7 @@ import (
 // checked against the registry's GET /v2/. Harbor treats rejected
 // credentials as anonymous and answers 401: ErrUnauthorized.
 func (c *Client) CurrentUser(ctx context.Context) (*quaymirror.User, error) {
-	if c.username == "" && c.token == "" {
+	if c.anonymous() {
 		return &quaymirror.User{Username: "anonymous"}, nil
 	}
 	rep, err := c.get(ctx, apiPrefix+"/users/current", "", nil)
@@ -24,29 +24,29 @@ func (c *Client) CurrentUser(ctx context.Context) (*quaymirror.User, error) {
 		return nil, err
 	}
 	switch {
-	case rep.ok():
+	case rep.OK():
 		var u struct {
 			Username string `json:"username"`
 		}
-		if err := rep.decode(&u); err != nil {
+		if err := rep.Decode(&u); err != nil {
 			return nil, err
 		}
 		if u.Username == "" {
-			return nil, rep.bad("the current user has no name")
+			return nil, rep.Bad("the current user has no name")
 		}
 		return &quaymirror.User{Username: u.Username}, nil
-	case rep.status == http.StatusUnauthorized:
-		e := rep.fail(c.password.Reveal())
+	case rep.Status == http.StatusUnauthorized:
+		e := fail(rep)
 		e.Message = "Harbor rejected the credentials (" + e.Message + ")"
 		return nil, e
-	case rep.status == http.StatusPreconditionFailed:
+	case rep.Status == http.StatusPreconditionFailed:
 		// Valid credentials of a robot (or another principal without a
 		// user record).
 		return &quaymirror.User{Username: c.principal()}, nil
 	case c.robot():
 		return c.pingRegistry(ctx)
 	}
-	return nil, rep.fail(c.password.Reveal())
+	return nil, fail(rep)
 }
 
 func (c *Client) robot() bool { return strings.HasPrefix(c.username, c.robotPrefix) }
@@ -65,9 +65,9 @@ func (c *Client) pingRegistry(ctx context.Context) (*quaymirror.User, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !rep.ok() {
-		e := rep.fail(c.password.Reveal())
-		if rep.status == http.StatusUnauthorized {
+	if !rep.OK() {
+		e := fail(rep)
+		if rep.Status == http.StatusUnauthorized {
 			e.Message = "Harbor rejected the robot account's credentials (" + e.Message + ")"
 		}
 		return nil, e

@@ -155,7 +155,7 @@ const minTokenLifetime = 60 * time.Second
 func (c *Client) fetchToken(ctx context.Context, scope string) (token, error) {
 	_, realm, service, _ := c.auth.state(scope)
 	if realm == nil {
-		return token{}, &Error{Method: http.MethodGet, URL: c.base.String(), Message: "no token service known", kind: quaymirror.ErrBadResponse}
+		return token{}, &Error{Backend: "oci", Method: http.MethodGet, URL: c.base.String(), Message: "no token service known", Kind: quaymirror.ErrBadResponse}
 	}
 	u := *realm
 	q := u.Query()
@@ -174,10 +174,10 @@ func (c *Client) fetchToken(ctx context.Context, scope string) (token, error) {
 	if err != nil {
 		return token{}, err
 	}
-	if !rep.ok() {
-		e := rep.fail()
-		if rep.status == http.StatusUnauthorized || rep.status == http.StatusForbidden {
-			e.kind = quaymirror.ErrUnauthorized
+	if !rep.OK() {
+		e := fail(rep)
+		if rep.Status == http.StatusUnauthorized || rep.Status == http.StatusForbidden {
+			e.Kind = quaymirror.ErrUnauthorized
 			why := "the registry's token service rejected the credentials"
 			if c.username == "" {
 				why = "the registry's token service refuses anonymous access: give credentials"
@@ -187,15 +187,15 @@ func (c *Client) fetchToken(ctx context.Context, scope string) (token, error) {
 		return token{}, e
 	}
 	var ta tokenAnswer
-	if err := json.Unmarshal(rep.body, &ta); err != nil {
-		return token{}, rep.bad("the token service's answer is not JSON: %v", err)
+	if err := json.Unmarshal(rep.Body, &ta); err != nil {
+		return token{}, rep.Bad("the token service's answer is not JSON: %v", err)
 	}
 	value := ta.Token
 	if value == "" {
 		value = ta.AccessToken
 	}
-	if value == "" || hasSpaceOrControl(value) {
-		return token{}, rep.bad("the token service's answer holds no usable token")
+	if value == "" || transport.HasSpaceOrControl(value) {
+		return token{}, rep.Bad("the token service's answer holds no usable token")
 	}
 	life := time.Duration(ta.ExpiresIn) * time.Second
 	if life < minTokenLifetime {

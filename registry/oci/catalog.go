@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/transport"
 )
 
 // catalogPath is the catalog's path.
@@ -152,21 +153,21 @@ func (c *Client) catalogPage(ctx context.Context, query string) ([]string, strin
 	if err != nil {
 		return nil, "", err
 	}
-	if q, _ := url.ParseQuery(query); rep.status == http.StatusBadRequest && q.Has("n") && rep.fail().Code == "PAGINATION_NUMBER_INVALID" {
+	if q, _ := url.ParseQuery(query); rep.Status == http.StatusBadRequest && q.Has("n") && fail(rep).Code == "PAGINATION_NUMBER_INVALID" {
 		// n above the registry's maximum (the distribution registry's
 		// catalog.maxentries): let it choose, and follow its Links.
 		c.logger.Debug("the registry refuses the catalog page size; using its own", "n", q.Get("n"))
 		q.Del("n")
 		return c.catalogPage(ctx, q.Encode())
 	}
-	if !rep.ok() {
+	if !rep.OK() {
 		return nil, "", c.catalogFailure(ctx, rep)
 	}
 	var ans catalogAnswer
-	if err := json.Unmarshal(rep.body, &ans); err != nil {
-		return nil, "", rep.bad("the catalog is not JSON of the distribution specification's form: %v", err)
+	if err := json.Unmarshal(rep.Body, &ans); err != nil {
+		return nil, "", rep.Bad("the catalog is not JSON of the distribution specification's form: %v", err)
 	}
-	next, err := nextQuery(rep, catalogPath)
+	next, err := rep.NextQuery()
 	if err != nil {
 		return nil, "", err
 	}
@@ -176,9 +177,9 @@ func (c *Client) catalogPage(ctx context.Context, query string) ([]string, strin
 // catalogFailure explains a refused catalog: when the same credentials
 // open the registry (GET /v2/), the catalog is refused to them, not the
 // credentials.
-func (c *Client) catalogFailure(ctx context.Context, rep *reply) error {
-	e := rep.fail()
-	switch rep.status {
+func (c *Client) catalogFailure(ctx context.Context, rep *transport.Reply) error {
+	e := fail(rep)
+	switch rep.Status {
 	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusMethodNotAllowed:
 	default:
 		if e.Code != "UNSUPPORTED" {
@@ -188,55 +189,18 @@ func (c *Client) catalogFailure(ctx context.Context, rep *reply) error {
 	if err := c.ping(ctx); err != nil {
 		return err
 	}
-	what := fmt.Sprintf("%d %s", rep.status, http.StatusText(rep.status))
+	what := fmt.Sprintf("%d %s", rep.Status, http.StatusText(rep.Status))
 	if e.Code != "" {
 		what += " " + e.Code
 	}
 	if e.Message != "" {
 		what += ": " + e.Message
 	}
-	return &Error{Method: e.Method, URL: e.URL, Status: e.Status, Code: e.Code, Attempts: e.Attempts, kind: ErrCatalogRefused,
-		Message: "the registry accepts the credentials but refuses to list its catalog (" + what + "). Docker Hub and Quay never list " +
-			"their repositories this way and Harbor only to system administrators: read a Quay organization through Quay's API " +
-			"(source type quay) and a Harbor project through Harbor's (source type harbor)"}
-}
-
-// nextQuery returns the query of the Link header's next page, which must
-// stay on the registry's origin and path, or "".
-func nextQuery(rep *reply, path string) (string, error) {
-	link := nextLink(rep.header.Values("Link"))
-	if link == "" {
-		return "", nil
-	}
-	u, err := rep.url.Parse(link)
-	if err != nil {
-		return "", rep.bad("the Link header's next page is not a URL")
-	}
-	if u.Scheme != rep.url.Scheme || !strings.EqualFold(u.Host, rep.url.Host) || u.EscapedPath() != path {
-		return "", rep.bad("the Link header's next page leaves %s", path)
-	}
-	return u.RawQuery, nil
-}
-
-// nextLink returns the URL of the rel="next" link of Link headers (RFC
-// 8288), or "".
-func nextLink(values []string) string {
-	for _, v := range values {
-		for part := range strings.SplitSeq(v, ",") {
-			part = strings.TrimSpace(part)
-			start, end := strings.IndexByte(part, '<'), strings.IndexByte(part, '>')
-			if start != 0 || end < 0 {
-				continue
-			}
-			for param := range strings.SplitSeq(part[end+1:], ";") {
-				k, val, _ := strings.Cut(strings.TrimSpace(param), "=")
-				if strings.EqualFold(strings.TrimSpace(k), "rel") && slices.Contains(strings.Fields(strings.ToLower(strings.Trim(val, `" `))), "next") {
-					return part[1:end]
-				}
-			}
-		}
-	}
-	return ""
+	e.Kind = ErrCatalogRefused
+	e.Message = "the registry accepts the credentials but refuses to list its catalog (" + what + "). Docker Hub and Quay never list " +
+		"their repositories this way and Harbor only to system administrators: read a Quay organization through Quay's API " +
+		"(source type quay) and a Harbor project through Harbor's (source type harbor)"
+	return e
 }
 
 // The catalog is "a lexically sorted list"; the CNCF distribution registry
@@ -324,12 +288,12 @@ func (c *Client) wholeCatalog(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !rep.ok() {
+		if !rep.OK() {
 			return nil, c.catalogFailure(ctx, rep)
 		}
 		var ans catalogAnswer
-		if err := json.Unmarshal(rep.body, &ans); err != nil {
-			return nil, rep.bad("the catalog is not JSON of the distribution specification's form: %v", err)
+		if err := json.Unmarshal(rep.Body, &ans); err != nil {
+			return nil, rep.Bad("the catalog is not JSON of the distribution specification's form: %v", err)
 		}
 		added := 0
 		for _, n := range ans.Repositories {
@@ -339,7 +303,7 @@ func (c *Client) wholeCatalog(ctx context.Context) ([]string, error) {
 				added++
 			}
 		}
-		next, err := nextQuery(rep, catalogPath)
+		next, err := rep.NextQuery()
 		if err != nil {
 			return nil, err
 		}

@@ -2,12 +2,11 @@ package oci
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -26,13 +25,12 @@ var (
 // Client reads one OCI registry with one set of credentials. It is safe
 // for concurrent use.
 type Client struct {
+	http              *transport.Client
 	base              *url.URL // scheme and host, no path
 	username          string
 	password          quaymirror.Secret
 	token             quaymirror.Secret
-	hc                *http.Client
 	logger            hclog.Logger
-	maxBody           int64
 	pageSize          int
 	tagPageSize       int
 	allowInsecureHTTP bool
@@ -45,7 +43,8 @@ type Client struct {
 // with a path, credentials, a query or a fragment, and on plain http to
 // a host that is not loopback unless WithAllowInsecureHTTP is given.
 func New(baseURL string, opts ...Option) (*Client, error) {
-	o := defaultOptions()
+	o := options{Options: transport.DefaultOptions(), pageSize: DefaultPageSize, tagPageSize: DefaultTagPageSize, now: time.Now}
+	o.MaxBody = DefaultMaxBodySize
 	for _, opt := range opts {
 		if opt == nil {
 			continue
@@ -54,70 +53,30 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 			return nil, fmt.Errorf("oci: %w", err)
 		}
 	}
-	if err := o.check(); err != nil {
-		return nil, fmt.Errorf("oci: %w", err)
-	}
-	base, err := parseBaseURL(baseURL, o.allowInsecureHTTP)
+	// The Authorization header changes with each request's scope, so the
+	// client sets it itself, only on requests to the registry's origin and
+	// its token service.
+	hc, err := transport.New(baseURL, o.Options, transport.Backend{
+		Name: "oci", Example: "https://registry.example.com", CredentialOptions: "WithBasicAuth", OwnAuthorization: true,
+	})
 	if err != nil {
 		return nil, err
 	}
-	rt := o.transport
-	if rt == nil {
-		t, err := transport.NewBase(transport.BaseOptions{CABundle: o.caBundle, InsecureSkipVerify: o.insecureSkipVerify})
-		if err != nil {
-			return nil, fmt.Errorf("oci: %w", err)
-		}
-		rt = t
-	}
-	logger := o.logger.Named("oci")
-	static := []string{o.password.Reveal(), o.token.Reveal()}
-	// The Authorization header changes with each request's scope, so the
-	// client sets it itself, only on requests to the registry's origin and
-	// its token service; CheckRedirect strips it from a redirect that
-	// leaves the origin.
-	rt = &transport.Limit{Next: rt, Max: o.maxBody}
-	rt = &transport.UserAgent{Next: rt, Value: transport.DefaultUserAgent(o.userAgent)}
-	rt = &transport.Log{Next: rt, Logger: logger, Name: "oci", Redact: static}
-	rt = &transport.Retry{
-		Next: rt, MaxRetries: o.maxRetries, Base: o.retryBase, Max: o.retryMax, Timeout: o.timeout,
-		Logger: logger, Name: "oci", Redact: static, Sleep: o.retrySleep,
+	if hc.Base.Path != "" {
+		return nil, fmt.Errorf("oci: base URL %s must be the registry's root (the API is always under /v2/)", transport.CleanURL(hc.Base))
 	}
 	return &Client{
-		base:              base,
-		username:          o.username,
-		password:          o.password,
-		token:             o.token,
-		hc:                &http.Client{Transport: rt, CheckRedirect: transport.CheckRedirect(o.allowInsecureHTTP)},
-		logger:            logger,
-		maxBody:           o.maxBody,
+		http:              hc,
+		base:              hc.Base,
+		username:          o.Username,
+		password:          o.Password,
+		token:             o.Token,
+		logger:            hc.Logger,
 		pageSize:          o.pageSize,
 		tagPageSize:       o.tagPageSize,
-		allowInsecureHTTP: o.allowInsecureHTTP,
+		allowInsecureHTTP: o.AllowInsecureHTTP,
 		auth:              newAuthState(o.now),
 	}, nil
-}
-
-func parseBaseURL(raw string, allowInsecureHTTP bool) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil {
-		return nil, errors.New("oci: invalid base URL")
-	}
-	switch {
-	case u.Scheme == "" || u.Host == "":
-		return nil, fmt.Errorf("oci: base URL %s needs a scheme and a host, e.g. https://registry.example.com", transport.CleanURL(u))
-	case u.User != nil:
-		return nil, errors.New("oci: the base URL must not hold credentials; use WithBasicAuth")
-	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-		return nil, fmt.Errorf("oci: base URL %s must not have a query or a fragment", transport.CleanURL(u))
-	case strings.Trim(u.Path, "/") != "":
-		return nil, fmt.Errorf("oci: base URL %s must be the registry's root (the API is always under /v2/)", transport.CleanURL(u))
-	}
-	if err := transport.CheckScheme(u, allowInsecureHTTP); err != nil {
-		return nil, fmt.Errorf("oci: %w", err)
-	}
-	u.Scheme = strings.ToLower(u.Scheme)
-	u.Path, u.RawPath = "", ""
-	return u, nil
 }
 
 // BaseURL returns the registry's base URL.
@@ -135,24 +94,9 @@ type call struct {
 	accept []string
 }
 
-// reply is an answer: a 2xx with its body read (GET), or another status
-// with up to errorBodyLimit of its body.
-type reply struct {
-	status   int
-	header   http.Header
-	body     []byte
-	url      *url.URL
-	method   string
-	attempts int
-	secrets  []string
-}
-
-// errorBodyLimit bounds what is read of an error answer.
-const errorBodyLimit = 64 << 10
-
 // send sends r, answering the registry's authentication challenge once
 // (a first request, an expired token, a scope the token lacks).
-func (c *Client) send(ctx context.Context, r call) (*reply, error) {
+func (c *Client) send(ctx context.Context, r call) (*transport.Reply, error) {
 	fresh := false
 	for {
 		authz, err := c.authorization(ctx, r.scope)
@@ -160,17 +104,17 @@ func (c *Client) send(ctx context.Context, r call) (*reply, error) {
 			return nil, err
 		}
 		rep, err := c.roundTrip(ctx, r, authz)
-		if err != nil || rep.status != http.StatusUnauthorized || fresh || c.token != "" {
+		if err != nil || rep.Status != http.StatusUnauthorized || fresh || c.token != "" {
 			return rep, err
 		}
 		fresh = true
-		ch, ok := pickChallenge(rep.header)
+		ch, ok := pickChallenge(rep.Header)
 		switch {
 		case !ok:
 			return rep, nil
 		case ch.scheme == "bearer":
 			if err := c.auth.learnBearer(ch, c.allowInsecureHTTP); err != nil {
-				return nil, &Error{Method: r.method, URL: transport.CleanURL(rep.url), Status: rep.status, Message: err.Error(), kind: quaymirror.ErrBadResponse}
+				return nil, rep.Error(quaymirror.ErrBadResponse, "", rep.Scrub(err.Error()))
 			}
 			// The challenge names the scope the registry wants; ask for
 			// that one, and keep the token for this kind of request.
@@ -193,7 +137,7 @@ func (c *Client) send(ctx context.Context, r call) (*reply, error) {
 
 // roundTrip sends r once through the stack (whose Retry may send it
 // several times) with the Authorization value authz.
-func (c *Client) roundTrip(ctx context.Context, r call, authz string) (*reply, error) {
+func (c *Client) roundTrip(ctx context.Context, r call, authz string) (*transport.Reply, error) {
 	u := *c.base
 	u.Path, _ = url.PathUnescape(r.path)
 	u.RawPath = r.path
@@ -202,82 +146,26 @@ func (c *Client) roundTrip(ctx context.Context, r call, authz string) (*reply, e
 }
 
 // do sends one request to u, which is the registry's or its token
-// service's, and reads the answer.
-func (c *Client) do(ctx context.Context, method string, u *url.URL, authz string, accept []string) (*reply, error) {
-	secrets := []string{c.password.Reveal(), c.token.Reveal(), strings.TrimPrefix(strings.TrimPrefix(authz, "Bearer "), "Basic ")}
-	e := &Error{Method: method, URL: transport.CleanURL(u)}
-	rec := &transport.Record{Secrets: secrets}
-	req, err := http.NewRequestWithContext(transport.WithRecord(ctx, rec), method, u.String(), nil)
-	if err != nil {
-		e.Message, e.kind = "cannot build the request", quaymirror.ErrInvalid
-		return nil, e
+// service's, with the Authorization value authz, and reads the answer.
+func (c *Client) do(ctx context.Context, method string, u *url.URL, authz string, accept []string) (*transport.Reply, error) {
+	h := http.Header{"Accept": {"application/json"}}
+	if len(accept) > 0 {
+		h.Set("Accept", strings.Join(accept, ", "))
 	}
 	if authz != "" {
-		req.Header.Set("Authorization", authz)
+		h.Set("Authorization", authz)
 	}
-	if len(accept) > 0 {
-		req.Header.Set("Accept", strings.Join(accept, ", "))
-	} else {
-		req.Header.Set("Accept", "application/json")
-	}
-	resp, err := c.hc.Do(req)
-	e.Attempts = rec.Attempts
-	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			e.Err = ctxErr
-			return nil, e
-		}
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		e.Err, e.Message, e.kind = err, transport.Scrub(err.Error(), secrets...), quaymirror.ErrUnavailable
-		return nil, e
-	}
-	defer resp.Body.Close()
-	rep := &reply{status: resp.StatusCode, header: resp.Header, url: u, method: method, attempts: rec.Attempts, secrets: secrets}
-	if method == http.MethodHead {
-		return rep, nil
-	}
-	var body io.Reader = resp.Body
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		body = io.LimitReader(resp.Body, errorBodyLimit)
-	}
-	raw, err := io.ReadAll(body)
-	switch {
-	case err != nil && ctx.Err() != nil:
-		e.Err = ctx.Err()
-		return nil, e
-	case errors.Is(err, transport.ErrTooLarge):
-		e.Status, e.Message, e.kind = resp.StatusCode, fmt.Sprintf("answer larger than %d bytes", c.maxBody), quaymirror.ErrBadResponse
-		return nil, e
-	case err != nil:
-		e.Status, e.Err, e.Message, e.kind = resp.StatusCode, err, "reading the answer: "+transport.Scrub(err.Error(), secrets...), quaymirror.ErrUnavailable
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			e.kind = quaymirror.ErrBadResponse
-		}
-		return nil, e
-	}
-	rep.body = raw
-	return rep, nil
+	secret := strings.TrimPrefix(strings.TrimPrefix(authz, "Bearer "), "Basic ")
+	return c.http.Do(ctx, transport.Request{Method: method, URL: u, Header: h, Secrets: []string{secret}})
 }
 
-// fail turns a non-2xx answer into an *Error.
-func (rep *reply) fail() *Error {
-	code, msg := describe(rep.status, rep.body)
-	e := &Error{Method: rep.method, URL: transport.CleanURL(rep.url), Status: rep.status, Code: code, Message: msg,
-		Attempts: rep.attempts, kind: kindFor(rep.status, code)}
-	return e.scrubbed(rep.secrets)
+// fail turns a non-2xx answer into an *Error: the registry's error code
+// and message (the distribution specification's {"errors":[…]}), and the
+// sentinel they mean.
+func fail(rep *transport.Reply) *Error {
+	code, msg := transport.DescribeErrors(rep.Body)
+	return rep.Error(transport.RegistryKind(rep.Status, code, "TOOMANYREQUESTS"), code, rep.Scrub(msg))
 }
-
-// bad reports a 2xx answer that makes no sense.
-func (rep *reply) bad(format string, args ...any) *Error {
-	e := &Error{Method: rep.method, URL: transport.CleanURL(rep.url), Status: rep.status,
-		Message: fmt.Sprintf(format, args...), Attempts: rep.attempts, kind: quaymirror.ErrBadResponse}
-	return e.scrubbed(rep.secrets)
-}
-
-func (rep *reply) ok() bool { return rep.status >= 200 && rep.status <= 299 }
 
 // CurrentUser implements quaymirror.Authenticator: a GET /v2/ with the
 // client's credentials (exchanged for a token when the registry asks). It
@@ -304,20 +192,20 @@ func (c *Client) ping(ctx context.Context) error {
 		return err
 	}
 	switch {
-	case rep.ok():
+	case rep.OK():
 		return nil
-	case rep.status == http.StatusNotFound:
-		e := rep.fail()
-		e.kind = quaymirror.ErrUnsupported
+	case rep.Status == http.StatusNotFound:
+		e := fail(rep)
+		e.Kind = quaymirror.ErrUnsupported
 		e.Message = "no registry API at /v2/: the URL is not an OCI registry's root"
 		return e
-	case rep.status == http.StatusUnauthorized || rep.status == http.StatusForbidden:
-		e := rep.fail()
-		e.kind = quaymirror.ErrUnauthorized
+	case rep.Status == http.StatusUnauthorized || rep.Status == http.StatusForbidden:
+		e := fail(rep)
+		e.Kind = quaymirror.ErrUnauthorized
 		if c.username == "" && c.token == "" {
 			e.Message = strings.TrimSpace("the registry does not allow anonymous access; give credentials. " + e.Message)
 		}
 		return e
 	}
-	return rep.fail()
+	return fail(rep)
 }

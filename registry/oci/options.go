@@ -4,25 +4,23 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/quaymirror/quaymirror/quaymirror"
 	"github.com/quaymirror/quaymirror/registry/transport"
 )
 
 // Defaults of the options.
 const (
-	// DefaultMaxRetries, DefaultRetryBase and DefaultRetryMax are the
-	// retry policy of registry/quay, whose reasons hold for any registry
-	// behind the same kind of proxies.
-	DefaultMaxRetries = 8
-	DefaultRetryBase  = 250 * time.Millisecond
-	DefaultRetryMax   = 15 * time.Second
-	// DefaultTimeout bounds one attempt of a request.
-	DefaultTimeout = 30 * time.Second
+	// DefaultMaxRetries, DefaultRetryBase, DefaultRetryMax and
+	// DefaultTimeout are the transport package's retry policy and
+	// timeout, whose reasons hold for any registry behind the same kind
+	// of proxies.
+	DefaultMaxRetries = transport.DefaultMaxRetries
+	DefaultRetryBase  = transport.DefaultRetryBase
+	DefaultRetryMax   = transport.DefaultRetryMax
+	DefaultTimeout    = transport.DefaultTimeout
 	// DefaultMaxBodySize caps a response body: a catalog page of 1,000
 	// names is about 100 KiB, a whole unpaged catalog of 100,000 about
 	// 10 MiB.
@@ -43,43 +41,18 @@ const (
 // Option configures a Client. New reports the first invalid one.
 type Option func(*options) error
 
+// options are the transport's, which every HTTP backend takes, and the
+// OCI client's own.
 type options struct {
-	username           string
-	password           quaymirror.Secret
-	token              quaymirror.Secret
-	caBundle           []byte
-	insecureSkipVerify bool
-	allowInsecureHTTP  bool
-	maxRetries         int
-	retryBase          time.Duration
-	retryMax           time.Duration
-	retrySleep         transport.Sleep
-	timeout            time.Duration
-	maxBody            int64
-	logger             hclog.Logger
-	userAgent          string
-	transport          http.RoundTripper
-	pageSize           int
-	tagPageSize        int
-	now                func() time.Time
+	transport.Options
+	pageSize    int
+	tagPageSize int
+	now         func() time.Time
 }
 
-func defaultOptions() options {
-	return options{
-		maxRetries:  DefaultMaxRetries,
-		retryBase:   DefaultRetryBase,
-		retryMax:    DefaultRetryMax,
-		timeout:     DefaultTimeout,
-		maxBody:     DefaultMaxBodySize,
-		logger:      hclog.NewNullLogger(),
-		pageSize:    DefaultPageSize,
-		tagPageSize: DefaultTagPageSize,
-		now:         time.Now,
-	}
-}
-
-func hasSpaceOrControl(s string) bool {
-	return strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f })
+// shared makes an Option of one of the transport's.
+func shared(opt transport.Option) Option {
+	return func(o *options) error { return opt(&o.Options) }
 }
 
 // WithBasicAuth sets the user name and password: sent to the registry
@@ -87,160 +60,58 @@ func hasSpaceOrControl(s string) bool {
 // service when it challenges with Bearer. Without credentials the client
 // is anonymous. The password is never logged or embedded in errors.
 func WithBasicAuth(username, password string) Option {
-	return func(o *options) error {
-		switch {
-		case username == "" || password == "":
-			return errors.New("WithBasicAuth: empty user name or password (leave the option out for anonymous access)")
-		case strings.Contains(username, ":"):
-			return errors.New("WithBasicAuth: the user name contains a colon")
-		case hasSpaceOrControl(username):
-			return errors.New("WithBasicAuth: the user name contains white space or control characters")
-		case strings.ContainsAny(password, "\r\n\x00"):
-			return errors.New("WithBasicAuth: the password contains a line break or NUL")
-		}
-		o.username, o.password = username, quaymirror.Secret(password)
-		return nil
-	}
+	return shared(transport.WithBasicAuth(username, password))
 }
 
 // WithToken sets a bearer token sent as is with every request to the
 // registry (a token the caller already holds, instead of credentials to
 // exchange). It excludes WithBasicAuth.
-func WithToken(token string) Option {
-	return func(o *options) error {
-		if token == "" {
-			return errors.New("WithToken: empty token (leave the option out for anonymous access)")
-		}
-		if hasSpaceOrControl(token) {
-			return errors.New("WithToken: the token contains white space or control characters")
-		}
-		o.token = quaymirror.Secret(token)
-		return nil
-	}
-}
+func WithToken(token string) Option { return shared(transport.WithToken(token)) }
 
 // WithCABundle adds the PEM certificates in pem to the system roots
 // trusted for the registry's (and its token service's) TLS certificate.
 // It cannot be combined with WithTransport.
-func WithCABundle(pem []byte) Option {
-	return func(o *options) error {
-		if _, err := transport.CertPool(pem); err != nil {
-			return fmt.Errorf("WithCABundle: %w", err)
-		}
-		o.caBundle = append(append(o.caBundle, pem...), '\n')
-		return nil
-	}
-}
+func WithCABundle(pem []byte) Option { return shared(transport.WithCABundle(pem)) }
 
 // WithInsecureSkipVerify turns TLS certificate verification off (throw-away
 // test registries only). It cannot be combined with a CA bundle or
 // WithTransport.
-func WithInsecureSkipVerify() Option {
-	return func(o *options) error {
-		o.insecureSkipVerify = true
-		return nil
-	}
-}
+func WithInsecureSkipVerify() Option { return shared(transport.WithInsecureSkipVerify()) }
 
 // WithAllowInsecureHTTP lets New accept a plain http registry that is not
 // on loopback, and a token service on plain http: credentials then travel
 // in clear text.
-func WithAllowInsecureHTTP() Option {
-	return func(o *options) error {
-		o.allowInsecureHTTP = true
-		return nil
-	}
-}
+func WithAllowInsecureHTTP() Option { return shared(transport.WithAllowInsecureHTTP()) }
 
 // WithRetry sets the retry policy, as registry/quay's WithRetry does.
 func WithRetry(maxRetries int, base, max time.Duration) Option {
-	return func(o *options) error {
-		switch {
-		case maxRetries < 0 || maxRetries > 100:
-			return fmt.Errorf("WithRetry: %d retries is not between 0 and 100", maxRetries)
-		case base <= 0:
-			return fmt.Errorf("WithRetry: base backoff %s is not positive", base)
-		case max < base:
-			return fmt.Errorf("WithRetry: max backoff %s is below the base %s", max, base)
-		}
-		o.maxRetries, o.retryBase, o.retryMax = maxRetries, base, max
-		return nil
-	}
+	return shared(transport.WithRetry(maxRetries, base, max))
 }
 
 // WithRetrySleep replaces how the client waits between the attempts of a
 // request (tests retry without waiting). A transport.ContextWithSleep on
 // the request's context takes precedence.
-func WithRetrySleep(sleep transport.Sleep) Option {
-	return func(o *options) error {
-		if sleep == nil {
-			return errors.New("WithRetrySleep: nil sleep")
-		}
-		o.retrySleep = sleep
-		return nil
-	}
-}
+func WithRetrySleep(sleep transport.Sleep) Option { return shared(transport.WithRetrySleep(sleep)) }
 
 // WithTimeout bounds each attempt of a request. Default: DefaultTimeout.
-func WithTimeout(d time.Duration) Option {
-	return func(o *options) error {
-		if d <= 0 {
-			return fmt.Errorf("WithTimeout: %s is not positive", d)
-		}
-		o.timeout = d
-		return nil
-	}
-}
+func WithTimeout(d time.Duration) Option { return shared(transport.WithTimeout(d)) }
 
 // WithMaxBodySize caps a response body; a larger one fails with
 // ErrBadResponse. Default: DefaultMaxBodySize.
-func WithMaxBodySize(n int64) Option {
-	return func(o *options) error {
-		if n <= 0 {
-			return fmt.Errorf("WithMaxBodySize: %d is not positive", n)
-		}
-		o.maxBody = n
-		return nil
-	}
-}
+func WithMaxBodySize(n int64) Option { return shared(transport.WithMaxBodySize(n)) }
 
 // WithLogger sets the logger; requests are logged at Debug. Default:
 // hclog.NewNullLogger().
-func WithLogger(l hclog.Logger) Option {
-	return func(o *options) error {
-		if l == nil {
-			return errors.New("WithLogger: nil logger")
-		}
-		o.logger = l
-		return nil
-	}
-}
+func WithLogger(l hclog.Logger) Option { return shared(transport.WithLogger(l)) }
 
 // WithUserAgent puts product tokens (e.g. "my-operator/1.2") in front of
 // quaymirror's own User-Agent.
-func WithUserAgent(ua string) Option {
-	return func(o *options) error {
-		ua = strings.TrimSpace(ua)
-		if ua == "" || strings.ContainsAny(ua, "\r\n") {
-			return errors.New("WithUserAgent: empty user agent or one with a line break")
-		}
-		o.userAgent = ua
-		return nil
-	}
-}
+func WithUserAgent(ua string) Option { return shared(transport.WithUserAgent(ua)) }
 
 // WithTransport sets the base transport under the client's own stack
 // (retries, logging, User-Agent, size cap). Clients may share one to share
 // connections. TLS options cannot be combined with it.
-func WithTransport(rt http.RoundTripper) Option {
-	return func(o *options) error {
-		if rt == nil {
-			return errors.New("WithTransport: nil transport")
-		}
-		o.transport = rt
-		return nil
-	}
-}
+func WithTransport(rt http.RoundTripper) Option { return shared(transport.WithTransport(rt)) }
 
 // WithPageSize sets the n of catalog requests, 1 to MaxPageSize. Default:
 // DefaultPageSize.
@@ -276,17 +147,4 @@ func WithClock(now func() time.Time) Option {
 		o.now = now
 		return nil
 	}
-}
-
-func (o *options) check() error {
-	tlsSet := len(o.caBundle) > 0 || o.insecureSkipVerify
-	switch {
-	case o.token != "" && o.username != "":
-		return errors.New("WithToken and WithBasicAuth exclude each other")
-	case o.transport != nil && tlsSet:
-		return errors.New("TLS options (WithCABundle, WithInsecureSkipVerify) configure the default transport and cannot be combined with WithTransport")
-	case o.insecureSkipVerify && len(o.caBundle) > 0:
-		return errors.New("WithInsecureSkipVerify and a CA bundle exclude each other")
-	}
-	return nil
 }

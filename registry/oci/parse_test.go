@@ -33,24 +33,6 @@ func TestParseChallenges(t *testing.T) {
 	}
 }
 
-func TestNextLink(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		in   []string
-		want string
-	}{
-		{[]string{`</v2/_catalog?last=b&n=2>; rel="next"`}, "/v2/_catalog?last=b&n=2"},
-		{[]string{`</api?page=1>; rel="prev" , </api?page=3>; rel="next"`}, "/api?page=3"},
-		{[]string{`</a>; rel="prev"`, `</b>; rel=next`}, "/b"},
-		{[]string{`</a>; rel="prev"`}, ""},
-		{nil, ""},
-	} {
-		if got := nextLink(tc.in); got != tc.want {
-			t.Errorf("nextLink(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 func TestOrders(t *testing.T) {
 	t.Parallel()
 	// The distribution registry's order puts "/" first.

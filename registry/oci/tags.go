@@ -85,7 +85,7 @@ func (c *Client) ListTags(ctx context.Context, namespace, name, pageToken string
 	if err != nil {
 		return quaymirror.TagPage{}, err
 	}
-	if rep.status == http.StatusNotFound {
+	if rep.Status == http.StatusNotFound {
 		// A repository whose manifests are all untagged has no tags
 		// directory: the distribution registry calls it unknown. The
 		// catalog tells.
@@ -96,16 +96,16 @@ func (c *Client) ListTags(ctx context.Context, namespace, name, pageToken string
 		case listed:
 			return quaymirror.TagPage{}, nil
 		}
-		return quaymirror.TagPage{}, rep.fail()
+		return quaymirror.TagPage{}, fail(rep)
 	}
-	if !rep.ok() {
-		return quaymirror.TagPage{}, rep.fail()
+	if !rep.OK() {
+		return quaymirror.TagPage{}, fail(rep)
 	}
 	var ans tagsAnswer
-	if err := json.Unmarshal(rep.body, &ans); err != nil {
-		return quaymirror.TagPage{}, rep.bad("the tag list is not JSON of the distribution specification's form: %v", err)
+	if err := json.Unmarshal(rep.Body, &ans); err != nil {
+		return quaymirror.TagPage{}, rep.Bad("the tag list is not JSON of the distribution specification's form: %v", err)
 	}
-	link, err := nextQuery(rep, path)
+	link, err := rep.NextQuery()
 	if err != nil {
 		return quaymirror.TagPage{}, err
 	}
@@ -129,7 +129,7 @@ func (c *Client) ListTags(ctx context.Context, namespace, name, pageToken string
 	}
 	for _, t := range names {
 		if !quaymirror.ValidTagName(t) {
-			return quaymirror.TagPage{}, rep.bad("the tag list holds %q, which is not a tag name", t)
+			return quaymirror.TagPage{}, rep.Bad("the tag list holds %q, which is not a tag name", t)
 		}
 		d, err := c.digest(ctx, repo, scope, t)
 		if errors.Is(err, quaymirror.ErrNotFound) {
@@ -157,12 +157,12 @@ func (c *Client) digest(ctx context.Context, repo, scope, tag string) (string, e
 	if err != nil {
 		return "", err
 	}
-	if !rep.ok() {
-		return "", rep.fail()
+	if !rep.OK() {
+		return "", fail(rep)
 	}
-	if d := rep.header.Get("Docker-Content-Digest"); d != "" {
+	if d := rep.Header.Get("Docker-Content-Digest"); d != "" {
 		if !digestRe.MatchString(d) {
-			return "", rep.bad("Docker-Content-Digest %q is not a digest", d)
+			return "", rep.Bad("Docker-Content-Digest %q is not a digest", d)
 		}
 		return d, nil
 	}
@@ -170,10 +170,10 @@ func (c *Client) digest(ctx context.Context, repo, scope, tag string) (string, e
 	if err != nil {
 		return "", err
 	}
-	if !rep.ok() {
-		return "", rep.fail()
+	if !rep.OK() {
+		return "", fail(rep)
 	}
-	sum := sha256.Sum256(rep.body)
+	sum := sha256.Sum256(rep.Body)
 	return "sha256:" + hex.EncodeToString(sum[:]), nil
 }
 

@@ -23,11 +23,11 @@ func (c *Client) CurrentUser(ctx context.Context) (*quaymirror.User, error) {
 			Name string `json:"name"`
 		} `json:"organizations"`
 	}
-	if err := resp.decode(&u); err != nil {
+	if err := resp.Decode(&u); err != nil {
 		return nil, err
 	}
 	if u.Username == "" {
-		return nil, resp.badResponse("the user has no username")
+		return nil, resp.Bad("the user has no username")
 	}
 	out := &quaymirror.User{Username: u.Username}
 	for _, o := range u.Organizations {
@@ -55,11 +55,11 @@ func (c *Client) GetOrganization(ctx context.Context, name string) (*quaymirror.
 		IsAdmin  bool   `json:"is_admin"`
 		IsMember bool   `json:"is_member"`
 	}
-	if err := resp.decode(&o); err != nil {
+	if err := resp.Decode(&o); err != nil {
 		return nil, err
 	}
 	if o.Name == "" {
-		return nil, resp.badResponse("the organization has no name")
+		return nil, resp.Bad("the organization has no name")
 	}
 	return &quaymirror.Organization{Name: o.Name, IsAdmin: o.IsAdmin, IsMember: o.IsMember}, nil
 }
@@ -117,16 +117,16 @@ func (c *Client) GetRobot(ctx context.Context, org, shortname string) (*quaymirr
 		var qe *Error
 		if errors.As(err, &qe) && qe.Status == http.StatusBadRequest &&
 			strings.Contains(strings.ToLower(qe.Message), "could not find robot") {
-			qe.kind = quaymirror.ErrNotFound
+			qe.Kind = quaymirror.ErrNotFound
 		}
 		return nil, err
 	}
 	var r robotJSON
-	if err := resp.decode(&r); err != nil {
+	if err := resp.Decode(&r); err != nil {
 		return nil, err
 	}
 	if r.Name == "" {
-		return nil, resp.badResponse("the robot has no name")
+		return nil, resp.Bad("the robot has no name")
 	}
 	return r.robot(), nil
 }
@@ -153,11 +153,11 @@ func (c *Client) CreateRobot(ctx context.Context, org, shortname, description st
 		return nil, err
 	}
 	var r robotJSON
-	if err := resp.decode(&r); err != nil {
+	if err := resp.Decode(&r); err != nil {
 		return nil, err
 	}
 	if r.Name == "" {
-		return nil, resp.badResponse("the robot has no name")
+		return nil, resp.Bad("the robot has no name")
 	}
 	return r.robot(), nil
 }

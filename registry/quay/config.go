@@ -39,7 +39,7 @@ func (c *Client) readServerConfig(ctx context.Context) (*serverConfig, error) {
 		RegistryState string                     `json:"registry_state"`
 		VersionNumber string                     `json:"version_number"`
 	}
-	if err := resp.decode(&doc); err != nil {
+	if err := resp.Decode(&doc); err != nil {
 		return nil, err
 	}
 	sc := &serverConfig{

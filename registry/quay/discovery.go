@@ -133,11 +133,11 @@ func (c *Client) readDiscovery(ctx context.Context) (*discovery, error) {
 		Paths       map[string]json.RawMessage `json:"paths"`
 		Definitions map[string]json.RawMessage `json:"definitions"`
 	}
-	if err := resp.decode(&doc); err != nil {
+	if err := resp.Decode(&doc); err != nil {
 		return nil, err
 	}
 	if doc.Paths == nil {
-		return nil, resp.badResponse("the discovery document has no paths")
+		return nil, resp.Bad("the discovery document has no paths")
 	}
 	d := &discovery{}
 	_, d.caps.RepositoryMirroring = doc.Paths[mirrorPathTemplate]
@@ -149,7 +149,7 @@ func (c *Client) readDiscovery(ctx context.Context) (*discovery, error) {
 		}
 		var s schemaNode
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, resp.badResponse("definition %s: %v", name, err)
+			return nil, resp.Bad("definition %s: %v", name, err)
 		}
 		return &s, nil
 	}
@@ -160,7 +160,7 @@ func (c *Client) readDiscovery(ctx context.Context) (*discovery, error) {
 		return nil, err
 	}
 	if d.caps.RepositoryMirroring && d.create == nil {
-		return nil, resp.badResponse("the discovery document has the mirror path but no CreateMirrorConfig definition")
+		return nil, resp.Bad("the discovery document has the mirror path but no CreateMirrorConfig definition")
 	}
 	if d.update == nil {
 		d.update = d.create

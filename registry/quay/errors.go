@@ -8,80 +8,24 @@ import (
 	"strings"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/transport"
 )
 
-// Error is a failed request: an answer other than 2xx, an answer that
-// cannot be understood, or a transport failure after the retries. It
-// unwraps to the quaymirror sentinel that matches (test with errors.Is) and
-// to Err when there is one.
+// Error is a failed request to Quay (transport.Error, the error of every
+// HTTP backend): an answer other than 2xx, an answer that cannot be
+// understood, or a transport failure after the retries. It unwraps to the
+// quaymirror sentinel that matches (test with errors.Is) and to Err when
+// there is one. Its Message is Quay's message (its detail, error_message,
+// message or error field), a short text for an HTML or empty body, or
+// what went wrong reading the answer.
 //
 // Error never holds the request body, the token, or a password sent in the
 // request: Message is scrubbed of them.
-type Error struct {
-	// Method is the HTTP method.
-	Method string
-	// URL is the request URL without credentials and with every query
-	// value replaced by "xxxxx" (the keys are kept).
-	URL string
-	// Status is the HTTP status; 0 when no answer came.
-	Status int
-	// Message is the server's message (Quay's detail, error_message,
-	// message or error field), a short text for an HTML or empty body, or
-	// what went wrong reading the answer.
-	Message string
-	// Attempts is how many times the request was sent.
-	Attempts int
-	// Err is the underlying transport or decoding error, if any.
-	Err error
+type Error = transport.Error
 
-	kind      error // the quaymirror sentinel
-	ambiguous bool  // an earlier attempt may have reached the server
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("quay: ")
-	b.WriteString(e.Method)
-	b.WriteByte(' ')
-	b.WriteString(e.URL)
-	b.WriteString(": ")
-	switch {
-	case e.Status != 0:
-		b.WriteString(strconv.Itoa(e.Status))
-		if t := http.StatusText(e.Status); t != "" {
-			b.WriteByte(' ')
-			b.WriteString(t)
-		}
-		if e.Message != "" {
-			b.WriteString(": ")
-			b.WriteString(e.Message)
-		}
-	case e.Message != "":
-		b.WriteString(e.Message)
-	case e.Err != nil:
-		b.WriteString(e.Err.Error())
-	}
-	if e.Attempts > 1 {
-		b.WriteString(" (after ")
-		b.WriteString(strconv.Itoa(e.Attempts))
-		b.WriteString(" attempts)")
-	}
-	return b.String()
-}
-
-// Unwrap returns the matching quaymirror sentinel and the underlying error.
-func (e *Error) Unwrap() []error {
-	var out []error
-	if e.kind != nil {
-		out = append(out, e.kind)
-	}
-	if e.Err != nil {
-		out = append(out, e.Err)
-	}
-	return out
-}
-
-// kindFor maps a status and Quay's message to a quaymirror sentinel.
+// kindFor maps a status and Quay's message to a quaymirror sentinel:
+// what Quay says in a 400, 402 and 403, and otherwise what the status
+// means to every backend.
 func kindFor(status int, msg string) error {
 	lower := strings.ToLower(msg)
 	switch {
@@ -99,29 +43,14 @@ func kindFor(status int, msg string) error {
 			return quaymirror.ErrUnsupported
 		}
 		return quaymirror.ErrInvalid
-	case status == http.StatusUnauthorized:
-		return quaymirror.ErrUnauthorized
-	case status == http.StatusForbidden:
+	case status == http.StatusForbidden && strings.Contains(lower, "csrf"):
 		// A bad or expired token on a write falls into Quay's CSRF check.
-		if strings.Contains(lower, "csrf") {
-			return quaymirror.ErrUnauthorized
-		}
-		return quaymirror.ErrForbidden
+		return quaymirror.ErrUnauthorized
 	case status == http.StatusPaymentRequired:
 		// Quay's quota and licence refusals.
 		return quaymirror.ErrForbidden
-	case status == http.StatusNotFound:
-		return quaymirror.ErrNotFound
-	case status == http.StatusConflict:
-		return quaymirror.ErrAlreadyExists
-	case status == http.StatusTooManyRequests:
-		return quaymirror.ErrRateLimited
-	case status >= 500:
-		return quaymirror.ErrUnavailable
-	case status >= 400:
-		return quaymirror.ErrInvalid
 	}
-	return quaymirror.ErrBadResponse
+	return transport.StatusKind(status)
 }
 
 // sourceRefused reports whether a (lowercased) 400 message is Quay

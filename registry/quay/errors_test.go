@@ -129,12 +129,12 @@ func TestErrorShapes(t *testing.T) {
 
 func TestErrorStringAndUnwrap(t *testing.T) {
 	t.Parallel()
-	e := &Error{Method: "PUT", URL: "https://quay.test/api/v1/x", Status: 400, Message: "nope", Attempts: 2, kind: quaymirror.ErrInvalid}
+	e := &Error{Backend: "quay", Method: "PUT", URL: "https://quay.test/api/v1/x", Status: 400, Message: "nope", Attempts: 2, Kind: quaymirror.ErrInvalid}
 	if got, want := e.Error(), "quay: PUT https://quay.test/api/v1/x: 400 Bad Request: nope (after 2 attempts)"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 	cause := errors.New("dial tcp: refused")
-	e = &Error{Method: "GET", URL: "https://quay.test/", Err: cause, kind: quaymirror.ErrUnavailable, Attempts: 1}
+	e = &Error{Backend: "quay", Method: "GET", URL: "https://quay.test/", Err: cause, Kind: quaymirror.ErrUnavailable, Attempts: 1}
 	if !errors.Is(e, cause) || !errors.Is(e, quaymirror.ErrUnavailable) || errors.Is(e, quaymirror.ErrNotFound) {
 		t.Errorf("Unwrap = %v", e.Unwrap())
 	}

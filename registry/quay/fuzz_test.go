@@ -58,7 +58,7 @@ func checkFuzzError(t *testing.T, err error, withPassword bool, body []byte) {
 	if !errors.As(err, &qe) {
 		t.Fatalf("error %T %v is not a *quay.Error", err, err)
 	}
-	if qe.kind == nil {
+	if qe.Kind == nil {
 		t.Fatalf("error %v unwraps to no sentinel", err)
 	}
 	msg := err.Error()

@@ -45,11 +45,11 @@ func (c *Client) SyncLogs(ctx context.Context, namespace, name string) ([]quaymi
 			} `json:"logs"`
 			NextPage string `json:"next_page"`
 		}
-		if err := resp.decode(&page); err != nil {
+		if err := resp.Decode(&page); err != nil {
 			return nil, err
 		}
 		if page.Logs == nil {
-			return nil, resp.badResponse("the log page has no logs key")
+			return nil, resp.Bad("the log page has no logs key")
 		}
 		for _, l := range *page.Logs {
 			if !strings.HasPrefix(l.Kind, "repo_mirror_") {

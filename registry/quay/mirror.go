@@ -74,7 +74,7 @@ func (c *Client) GetMirror(ctx context.Context, namespace, name string) (*quaymi
 		// (DATABASE_SECRET_KEY changed) its error path names an undefined
 		// logger. PUT does not decrypt, so re-sending the configuration
 		// repairs it.
-		qe.kind = quaymirror.ErrUnreadable
+		qe.Kind = quaymirror.ErrUnreadable
 		return nil, fmt.Errorf("quay: the mirror configuration of %s/%s cannot be read: Quay answers 500 when its stored credentials "+
 			"no longer decrypt (its DATABASE_SECRET_KEY changed), and re-sending them repairs it: %w", namespace, name, err)
 	}
@@ -82,11 +82,11 @@ func (c *Client) GetMirror(ctx context.Context, namespace, name string) (*quaymi
 		return nil, err
 	}
 	var m mirrorJSON
-	if err := resp.decode(&m); err != nil {
+	if err := resp.Decode(&m); err != nil {
 		return nil, err
 	}
 	if m.ExternalReference == "" {
-		return nil, resp.badResponse("the mirror configuration has no external_reference")
+		return nil, resp.Bad("the mirror configuration has no external_reference")
 	}
 	cfg := quaymirror.MirrorConfig{
 		Enabled:           m.IsEnabled,
@@ -123,10 +123,10 @@ func (c *Client) GetMirror(ctx context.Context, namespace, name string) (*quaymi
 		st.RetriesRemaining = *m.SyncRetriesRemaining
 	}
 	if st.NextSync, err = parseQuayTime(m.SyncStartDate); err != nil {
-		return nil, resp.badResponse("sync_start_date: %v", err)
+		return nil, resp.Bad("sync_start_date: %v", err)
 	}
 	if st.Expiration, err = parseQuayTime(m.SyncExpirationDate); err != nil {
-		return nil, resp.badResponse("sync_expiration_date: %v", err)
+		return nil, resp.Bad("sync_expiration_date: %v", err)
 	}
 	cfg.SyncStartDate = st.NextSync
 	return &quaymirror.Mirror{Config: cfg, Status: st}, nil

@@ -5,17 +5,19 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+
+	"github.com/quaymirror/quaymirror/registry/transport"
 )
 
 // readOnlyAnswer reports whether resp is Quay's read-only refusal: a 503
 // whose JSON body says "is_readonly": true (decorated.py). It reads at
-// most errorBodyLimit bytes of the body and puts them back in front of
-// the rest.
+// most transport.ErrorBodyLimit bytes of the body and puts them back in
+// front of the rest.
 func readOnlyAnswer(resp *http.Response) bool {
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		return false
 	}
-	head, err := io.ReadAll(io.LimitReader(resp.Body, errorBodyLimit))
+	head, err := io.ReadAll(io.LimitReader(resp.Body, transport.ErrorBodyLimit))
 	resp.Body = struct {
 		io.Reader
 		io.Closer

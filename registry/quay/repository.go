@@ -66,16 +66,16 @@ func (c *Client) ListRepositories(ctx context.Context, namespace, pageToken stri
 		Repositories *[]repositoryJSON `json:"repositories"`
 		NextPage     *string           `json:"next_page"`
 	}
-	if err := resp.decode(&page); err != nil {
+	if err := resp.Decode(&page); err != nil {
 		return quaymirror.RepositoryPage{}, err
 	}
 	if page.Repositories == nil {
-		return quaymirror.RepositoryPage{}, resp.badResponse("the listing has no repositories key")
+		return quaymirror.RepositoryPage{}, resp.Bad("the listing has no repositories key")
 	}
 	out := quaymirror.RepositoryPage{Repositories: make([]quaymirror.Repository, 0, len(*page.Repositories))}
 	for i, r := range *page.Repositories {
 		if r.Name == "" {
-			return quaymirror.RepositoryPage{}, resp.badResponse("repository %d of the listing has no name", i)
+			return quaymirror.RepositoryPage{}, resp.Bad("repository %d of the listing has no name", i)
 		}
 		out.Repositories = append(out.Repositories, r.repository(namespace))
 	}
@@ -99,11 +99,11 @@ func (c *Client) GetRepository(ctx context.Context, namespace, name string) (*qu
 		return nil, err
 	}
 	var r repositoryJSON
-	if err := resp.decode(&r); err != nil {
+	if err := resp.Decode(&r); err != nil {
 		return nil, err
 	}
 	if r.Name == "" {
-		return nil, resp.badResponse("the repository has no name")
+		return nil, resp.Bad("the repository has no name")
 	}
 	repo := r.repository(namespace)
 	repo.Tags = make([]string, 0, len(r.Tags))

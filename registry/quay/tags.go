@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/quaymirror/quaymirror/quaymirror"
+	"github.com/quaymirror/quaymirror/registry/transport"
 )
 
 // repositoryTagLimit is how many tags Quay's repository GET returns at
@@ -62,13 +63,13 @@ type tagJSON struct {
 // tag converts t, named key when it has no name of its own (the
 // repository GET's map keys are the names). The change time is start_ts
 // when present, else last_modified.
-func (t tagJSON) tag(key string, resp *response) (quaymirror.Tag, error) {
+func (t tagJSON) tag(key string, resp *transport.Reply) (quaymirror.Tag, error) {
 	out := quaymirror.Tag{Name: t.Name}
 	if out.Name == "" {
 		out.Name = key
 	}
 	if out.Name == "" {
-		return out, resp.badResponse("a tag has no name")
+		return out, resp.Bad("a tag has no name")
 	}
 	if t.ManifestDigest != nil {
 		out.Digest = *t.ManifestDigest
@@ -79,7 +80,7 @@ func (t tagJSON) tag(key string, resp *response) (quaymirror.Tag, error) {
 	case t.LastModified != nil && *t.LastModified != "":
 		at, err := parseFormatDate(*t.LastModified)
 		if err != nil {
-			return out, resp.badResponse("tag %q: unreadable last_modified %q", out.Name, *t.LastModified)
+			return out, resp.Bad("tag %q: unreadable last_modified %q", out.Name, *t.LastModified)
 		}
 		out.LastModified = at
 	}
@@ -110,17 +111,17 @@ func (c *Client) firstTagPage(ctx context.Context, repoPath string) (quaymirror.
 		Name string                     `json:"name"`
 		Tags map[string]json.RawMessage `json:"tags"`
 	}
-	if err := resp.decode(&r); err != nil {
+	if err := resp.Decode(&r); err != nil {
 		return quaymirror.TagPage{}, err
 	}
 	if r.Name == "" {
-		return quaymirror.TagPage{}, resp.badResponse("the repository has no name")
+		return quaymirror.TagPage{}, resp.Bad("the repository has no name")
 	}
 	page := quaymirror.TagPage{Tags: make([]quaymirror.Tag, 0, len(r.Tags))}
 	for key, raw := range r.Tags {
 		var tj tagJSON
 		if err := json.Unmarshal(raw, &tj); err != nil {
-			return quaymirror.TagPage{}, resp.badResponse("tag %q: %v", key, err)
+			return quaymirror.TagPage{}, resp.Bad("tag %q: %v", key, err)
 		}
 		t, err := tj.tag(key, resp)
 		if err != nil {
@@ -145,11 +146,11 @@ func (c *Client) tagPage(ctx context.Context, repoPath string, n int) (quaymirro
 		Tags          *[]tagJSON `json:"tags"`
 		HasAdditional bool       `json:"has_additional"`
 	}
-	if err := resp.decode(&body); err != nil {
+	if err := resp.Decode(&body); err != nil {
 		return quaymirror.TagPage{}, err
 	}
 	if body.Tags == nil {
-		return quaymirror.TagPage{}, resp.badResponse("the tag page has no tags key")
+		return quaymirror.TagPage{}, resp.Bad("the tag page has no tags key")
 	}
 	page := quaymirror.TagPage{Tags: make([]quaymirror.Tag, 0, len(*body.Tags))}
 	for _, tj := range *body.Tags {
@@ -161,7 +162,7 @@ func (c *Client) tagPage(ctx context.Context, repoPath string, n int) (quaymirro
 	}
 	if body.HasAdditional {
 		if len(*body.Tags) == 0 {
-			return quaymirror.TagPage{}, resp.badResponse("tag page %d is empty but has_additional is true", n)
+			return quaymirror.TagPage{}, resp.Bad("tag page %d is empty but has_additional is true", n)
 		}
 		page.Next = tagPagePrefix + strconv.Itoa(n+1)
 	}

@@ -1,7 +1,26 @@
-// Package transport is the HTTP stack every HTTP backend of quaymirror
-// uses (registry/quay today, Harbor and OCI registries next): stacked
-// http.RoundTrippers, each tested on its own, in the manner of
-// go-containerregistry's transports. Outermost first, a backend stacks:
+// Package transport is what every HTTP backend of quaymirror
+// (registry/quay, registry/harbor, registry/oci) shares: its options, the
+// building of its client, the sending and reading of its requests, and
+// its error. A backend keeps only what is its server's own: its paths,
+// its error bodies, its authentication challenges, its advice.
+//
+//   - Options: credentials, TLS, retry policy, timeout, size cap, logger,
+//     User-Agent, base transport, with their defaults (DefaultOptions)
+//     and the Option constructors that check them. A backend's options
+//     hold them beside its own, and its With… options call these.
+//   - New: checks the options, parses the base URL (plain http only to
+//     loopback unless allowed) and builds the stack below; a Backend
+//     names the backend in errors and logs and says what it adds.
+//   - Client.Do: one request through the stack, its answer read with a
+//     cap into a Reply, whose methods make the backend's errors (Error,
+//     Bad, Decode) and follow its Link header (NextQuery).
+//   - Error: method, cleaned URL, status, the server's code and message,
+//     attempts; it unwraps to the quaymirror sentinel of StatusKind (or
+//     RegistryKind, for the distribution specification's error codes,
+//     which DescribeErrors reads) or the backend's own reading.
+//
+// The stack is made of http.RoundTrippers, each tested on its own, in the
+// manner of go-containerregistry's transports. Outermost first:
 //
 //   - Retry: connection failures (refused, reset, EOF, the attempt's own
 //     timeout) and 429, 502, 503 and 504 answers are retried with capped
