@@ -31,14 +31,25 @@ func New(cfg *config.Resolved, logger hclog.Logger, opts ...runner.Option) (*run
 // NewWithMetrics is New recording into rec (when not nil): every run
 // through runner.WithObserver, and every request attempt of each
 // organisation's clients through rec's counting transport, put under the
-// clients' own stack so that retries are counted.
+// clients' own stack so that retries are counted. With
+// METRICS_PUSHGATEWAY, the observer is the Pusher's (see Pusher), so
+// each organisation's run is pushed as soon as it ends: the CLI and the
+// function push alike.
 func NewWithMetrics(cfg *config.Resolved, logger hclog.Logger, rec *metrics.Recorder, opts ...runner.Option) (*runner.Runner, error) {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
 	b := &backends{cfg: cfg, logger: logger, rec: rec}
 	if rec != nil {
-		opts = append([]runner.Option{runner.WithObserver(rec.Observe)}, opts...)
+		pusher, err := Pusher(cfg, rec)
+		if err != nil {
+			return nil, err
+		}
+		observe := rec.Observe
+		if pusher != nil {
+			observe = pusher.Observer(logger)
+		}
+		opts = append([]runner.Option{runner.WithObserver(observe)}, opts...)
 	}
 	var err error
 	// One transport (and so one connection pool) per registry, shared by
