@@ -73,7 +73,7 @@ func TestObserverPushesEachOrganizationOnceItsRunEnds(t *testing.T) {
 	w := newWorld(t)
 	p, err := metrics.NewPusher(gw.URL, w.rec, nil)
 	must(t, err)
-	var logs syncBuffer
+	var logs bytes.Buffer // written on the runs' goroutines, read between runs
 	push := p.Observer(hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug}))
 	joined := make(chan string, 1)
 	r := w.newRunner(t, func(e runner.Event) {
@@ -190,7 +190,7 @@ func TestObserverWarnsOfAFailedPushAndTheRunStands(t *testing.T) {
 	w := newWorld(t)
 	p, err := metrics.NewPusher("http://pusher:"+password+"@"+closed, w.rec, nil)
 	must(t, err)
-	var logs syncBuffer
+	var logs bytes.Buffer // written on the runs' goroutines, read between runs
 	r := w.newRunner(t, p.Observer(hclog.New(&hclog.LoggerOptions{Output: &logs, JSONFormat: true})))
 	res, err := r.Sync(t.Context(), orgs("acme", "beta"))
 	must(t, err)
@@ -240,21 +240,4 @@ func TestHandlerServesGetAndHeadOnly(t *testing.T) {
 	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
 		t.Errorf("POST = %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
