@@ -142,7 +142,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		}
 		return e.setup(ctx, settings, o.runner)
 	})
-	svc := newService(e.f, metrics.Handler(e.rec))
+	svc := newService(e.f, wiring.MetricsHandler(e.rec))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- svc.Start(ctx) }()

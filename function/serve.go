@@ -16,8 +16,8 @@ const maxBody = 1 << 20
 // (Knative's timeoutSeconds and the runner's budget bound a sync);
 // headers must arrive within 2 s, bodies are capped at 1 MiB. debug turns
 // func-go's own logs from warnings to debug. metrics, when not nil,
-// answers /metrics from the moment the server listens (Knative allows one
-// port; metrics.Handler is one); without it /metrics is 404.
+// answers /metrics on the same port (Knative allows one) from the moment
+// the server listens; without it /metrics is 404.
 func Serve(ctx context.Context, f *Function, debug bool, metrics http.Handler) error {
 	ce.SetLogLevel(ce.LogWarn)
 	if debug {

@@ -2,7 +2,7 @@
 // Prometheus' own client library: a [Recorder] that a runner feeds
 // (runner.WithObserver(rec.Observe)), a counting http.RoundTripper to put
 // under the Quay clients ([Recorder.Transport], one attempt counted per
-// retry), a [Handler] to scrape, and a [Pusher] that hands the metrics of
+// retry), and a [Pusher] that hands the metrics of
 // each finished run to a Pushgateway, as Prometheus documents for batch
 // jobs: as the runner's observer ([Pusher.Observer]), or when told
 // ([Pusher.Push]).
@@ -11,8 +11,8 @@
 //	base := rec.Transport(metrics.Destination, "acme", sharedTransport)
 //	client, _ := quay.New(url, quay.WithTransport(base), quay.WithToken(tok))
 //	r, _ := runner.New(backends, runner.WithObserver(rec.Observe))
-//	http.Handle("/metrics", metrics.Handler(rec)) // to scrape it; or push
-//	// each organisation's run as it ends:
+//	prometheus.MustRegister(rec) // to scrape it; or push each
+//	// organisation's run as it ends:
 //	p, _ := metrics.NewPusher("http://pushgateway:9091", rec, nil)
 //	r, _ = runner.New(backends, runner.WithObserver(p.Observer(logger)))
 //

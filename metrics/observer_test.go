@@ -215,29 +215,3 @@ func TestObserverWarnsOfAFailedPushAndTheRunStands(t *testing.T) {
 		t.Errorf("warnings %q\nlogs:\n%s", warnings, logs.String())
 	}
 }
-
-// The handler answers GET and HEAD with what the gatherer holds, in the
-// text format; other methods get 405.
-func TestHandlerServesGetAndHeadOnly(t *testing.T) {
-	t.Parallel()
-	rec := metrics.NewRecorder()
-	rec.Observe(runner.Event{Kind: runner.EventChecked, Org: runner.Org{Source: "acme"}, Check: &runner.OrgCheck{}})
-	srv := httptest.NewServer(metrics.Handler(rec))
-	t.Cleanup(srv.Close)
-	s := promtest.Scrape(t, srv.URL)
-	if s.Value(t, metrics.LastRunSuccess, "organization", "acme", "command", "check") != 1 {
-		t.Error("the recorded check is not served")
-	}
-	resp, err := http.Head(srv.URL)
-	must(t, err)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
-		t.Errorf("HEAD = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
-	resp, err = http.Post(srv.URL, "text/plain", strings.NewReader("x"))
-	must(t, err)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
-		t.Errorf("POST = %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
-	}
-}

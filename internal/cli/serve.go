@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/quaymirror/quaymirror/function"
 	"github.com/quaymirror/quaymirror/internal/config"
@@ -98,10 +96,6 @@ func functionSetup(c *config.Config, logOutput io.Writer) (_ *function.Setup, me
 		stop()
 		return nil, nil, nil, err
 	}
-	// What /metrics serves: the runs, and the process as every long-lived
-	// Go service shows it.
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(rec, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	setup := &function.Setup{Runner: r, Orgs: wiring.Orgs(cfg), DryRun: bool(cfg.DryRun), Logger: logger, Sink: string(cfg.Sink)}
-	return setup, metrics.Handler(reg), stop, nil
+	return setup, wiring.MetricsHandler(rec), stop, nil
 }

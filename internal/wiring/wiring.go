@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/quaymirror/quaymirror/internal/config"
 	"github.com/quaymirror/quaymirror/metrics"
@@ -117,6 +120,25 @@ func (b *backends) transport(side metrics.Side, org string, shared http.RoundTri
 		return shared
 	}
 	return b.rec.Transport(side, org, shared)
+}
+
+// MetricsHandler is what `quaymirror serve` answers at /metrics: rec's
+// series, and the Go runtime's and the process' as every long-lived Go
+// service shows them, to GET and HEAD (promhttp: the text format, or what
+// the scraper negotiates; a metric that cannot be gathered is left out
+// and the others are served). Other methods are answered 405.
+func MetricsHandler(rec *metrics.Recorder) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(rec, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "GET only", http.StatusMethodNotAllowed)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Pusher returns the pusher of rec to cfg's METRICS_PUSHGATEWAY, or nil
