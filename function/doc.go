@@ -31,9 +31,9 @@
 //	503  only while the instance is starting or stopping (worth a retry)
 //
 // A PingSource drops the reply: with [Setup].Sink (K_SINK, set by a
-// SinkBinding) the report event is also sent there. With [Setup].Metrics
-// the server answers GET /metrics on its port (503 until Start is done);
-// with [Setup].Pusher each run's organisations are pushed once it is
-// done. A failed send or push is logged as a warning and changes no
-// status.
+// SinkBinding) the report event is also sent there; a failed send is
+// logged as a warning and changes no status. Metrics are not the
+// function's: the handler given to [Serve] answers /metrics on its port,
+// and the runner's observer records each run and, with a Pushgateway,
+// pushes it (package metrics), for the CLI and `quaymirror serve` alike.
 package function

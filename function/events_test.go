@@ -14,13 +14,17 @@ import (
 	"github.com/quaymirror/quaymirror/runner"
 )
 
-// /metrics on the function's own port: 503 until Start is done, then the
-// runs of every event as Prometheus reads them.
+// /metrics on the function's own port: served from the start (no run
+// yet, so no run series), then the runs of every event as Prometheus
+// reads them.
 func TestMetricsAreServed(t *testing.T) {
 	gate := make(chan struct{})
 	e := newEnv(t, envOptions{gate: gate})
-	if code, _ := e.get("/metrics"); code != http.StatusServiceUnavailable {
-		t.Errorf("/metrics before Start = %d, want 503", code)
+	if code, _ := e.get("/metrics"); code != http.StatusOK {
+		t.Errorf("/metrics before Start = %d, want 200", code)
+	}
+	if s := promtest.Scrape(t, "http://"+e.addr+"/metrics"); len(s.Find(metrics.LastRun)) != 0 {
+		t.Errorf("run series before any run: %v", s.Find(metrics.LastRun))
 	}
 	close(gate)
 	<-e.f.started

@@ -12,8 +12,6 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/quaymirror/quaymirror/runner"
 )
@@ -25,26 +23,14 @@ type Setup struct {
 	Orgs   []runner.Org
 	DryRun bool         // every event is a dry run
 	Logger hclog.Logger // default: none
-	// Metrics, when set, is served at GET /metrics (promhttp: the text
-	// format, or what the scraper negotiates).
-	Metrics prometheus.Gatherer
-	// Pusher, when set, pushes the metrics of the organisations of each
-	// run once it is done (*metrics.Pusher is one); a failure is a
-	// warning.
-	Pusher Pusher
 	// Sink, when set, is an http(s) URL the report event is also sent to
 	// (K_SINK, set by a Knative SinkBinding): the reply to a PingSource
 	// is dropped. A failed send is a warning.
 	Sink string
 }
 
-// Pusher pushes the metrics of a run's organisations.
-type Pusher interface {
-	Push(ctx context.Context, cmd runner.Command, orgs ...string) error
-}
-
-// sideTimeout bounds the push and the send to the sink of one run.
-const sideTimeout = 30 * time.Second
+// sinkTimeout bounds the send of one report to the sink.
+const sinkTimeout = 30 * time.Second
 
 // Configure builds a Function's Setup from func-go's configuration map
 // (the ./cfg file overlaid with the environment). It should send no
@@ -59,10 +45,9 @@ type Function struct {
 
 	mu       sync.Mutex
 	stopping bool
-	setup    *Setup       // set by a successful Start
-	source   string       // of the replies
-	sink     ce.Client    // to Setup.Sink; nil without one
-	metrics  http.Handler // of Setup.Metrics; nil without one
+	setup    *Setup    // set by a successful Start
+	source   string    // of the replies
+	sink     ce.Client // to Setup.Sink; nil without one
 }
 
 // New returns a Function that is not ready until Start succeeds.
@@ -86,38 +71,12 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 			return err
 		}
 	}
-	var mh http.Handler
-	if s.Metrics != nil {
-		mh = promhttp.HandlerFor(s.Metrics, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
-	}
-	s.Logger.Info("ready", "organizations", names(s.Orgs), "dry_run", s.DryRun, "metrics", s.Metrics != nil,
-		"pushgateway", s.Pusher != nil, "sink", s.Sink != "")
+	s.Logger.Info("ready", "organizations", names(s.Orgs), "dry_run", s.DryRun, "sink", s.Sink != "")
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.setup, f.source = s, strings.TrimSuffix("/quaymirror/"+cfg["K_SERVICE"], "/")
-	f.sink, f.metrics = sink, mh
+	f.sink = sink
 	return nil
-}
-
-// serveMetrics answers /metrics: 503 until Start is done, 404 without
-// Setup.Metrics; it goes on while stopping.
-func (f *Function) serveMetrics(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "GET only", http.StatusMethodNotAllowed)
-		return
-	}
-	f.mu.Lock()
-	s, h := f.setup, f.metrics
-	f.mu.Unlock()
-	switch {
-	case s == nil:
-		http.Error(w, "not started yet", http.StatusServiceUnavailable)
-	case h == nil:
-		http.NotFound(w, r)
-	default:
-		h.ServeHTTP(w, r)
-	}
 }
 
 // ready returns the Setup once Start has succeeded and until Stop.
@@ -202,7 +161,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if err := reply.SetData(event.ApplicationJSON, res); err != nil {
 		return nil, err
 	}
-	f.afterRun(context.WithoutCancel(ctx), s, log, req.orgs, dryRun, reply)
+	f.send(context.WithoutCancel(ctx), s, log, reply)
 	status := Status(res.Outcome)
 	log.Info("sync done", "organizations", subject, "outcome", string(res.Outcome), "status", status, "interrupted", res.Interrupted)
 	if status != http.StatusOK {
@@ -213,33 +172,23 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 
 func names(orgs []runner.Org) string { return strings.Join(sources(orgs), ",") }
 
-// afterRun pushes the run's metrics and sends its report to the sink,
-// when they are set up; their failures are warnings.
-func (f *Function) afterRun(ctx context.Context, s *Setup, log hclog.Logger, orgs []runner.Org, dryRun bool, report event.Event) {
-	if s.Pusher != nil {
-		cmd := runner.CommandSync
-		if dryRun {
-			cmd = runner.CommandPlan
-		}
-		pctx, cancel := context.WithTimeout(ctx, sideTimeout)
-		err := s.Pusher.Push(pctx, cmd, sources(orgs)...)
-		cancel()
-		if err != nil {
-			log.Warn("pushing the metrics failed; the run's result stands", "error", err)
-		}
-	}
+// send sends the report to the sink, when there is one; a failure is a
+// warning. (The metrics of the run are pushed, if at all, by the runner's
+// observer as each organisation ends: see metrics.Pusher.Observer.)
+func (f *Function) send(ctx context.Context, s *Setup, log hclog.Logger, report event.Event) {
 	f.mu.Lock()
 	sink := f.sink
 	f.mu.Unlock()
-	if sink != nil {
-		sctx, cancel := context.WithTimeout(ce.ContextWithTarget(ctx, s.Sink), sideTimeout)
-		result := sink.Send(sctx, report)
-		cancel()
-		if !ce.IsACK(result) {
-			// The result may quote the sink's URL: it is K_SINK, which
-			// carries no secret of ours.
-			log.Warn("sending the report to K_SINK failed; the run's result stands", "error", result)
-		}
+	if sink == nil {
+		return
+	}
+	sctx, cancel := context.WithTimeout(ce.ContextWithTarget(ctx, s.Sink), sinkTimeout)
+	result := sink.Send(sctx, report)
+	cancel()
+	if !ce.IsACK(result) {
+		// The result may quote the sink's URL: it is K_SINK, which
+		// carries no secret of ours.
+		log.Warn("sending the report to K_SINK failed; the run's result stands", "error", result)
 	}
 }
 

@@ -55,6 +55,7 @@ type env struct {
 	addr     string
 	client   cloudevents.Client
 	logs     *syncBuffer
+	rec      *metrics.Recorder // the runs, served at /metrics
 }
 
 type envOptions struct {
@@ -74,7 +75,7 @@ type envOptions struct {
 // process's environment.
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
-	e := &env{t: t, src: fake.New(), dst: fake.New(), logs: &syncBuffer{}}
+	e := &env{t: t, src: fake.New(), dst: fake.New(), logs: &syncBuffer{}, rec: metrics.NewRecorder()}
 
 	srcEm, err := quaytest.New(e.src)
 	must(t, err)
@@ -141,7 +142,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		}
 		return e.setup(ctx, settings, o.runner)
 	})
-	svc := newService(e.f)
+	svc := newService(e.f, wiring.MetricsHandler(e.rec))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- svc.Start(ctx) }()
@@ -164,8 +165,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 }
 
 // setup builds the function's Setup from settings as `quaymirror serve`
-// does: JSON logs, the runner of the configuration recording metrics,
-// served and pushed, and the sink.
+// does: JSON logs, the runner of the configuration recording metrics into
+// e.rec (and pushing them, with METRICS_PUSHGATEWAY), and the sink.
 func (e *env) setup(ctx context.Context, settings map[string]string, opts []runner.Option) (*Setup, error) {
 	c, err := config.Parse(ctx, envconfig.MapLookuper(settings))
 	if err != nil {
@@ -179,20 +180,11 @@ func (e *env) setup(ctx context.Context, settings map[string]string, opts []runn
 	if cfg.Debug {
 		logger.SetLevel(hclog.Debug)
 	}
-	rec := metrics.NewRecorder()
-	r, err := wiring.NewWithMetrics(cfg, logger, rec, opts...)
+	r, err := wiring.NewWithMetrics(cfg, logger, e.rec, opts...)
 	if err != nil {
 		return nil, err
 	}
-	setup := &Setup{Runner: r, Orgs: wiring.Orgs(cfg), DryRun: bool(cfg.DryRun), Logger: logger, Metrics: rec, Sink: string(cfg.Sink)}
-	pusher, err := wiring.Pusher(cfg, rec)
-	if err != nil {
-		return nil, err
-	}
-	if pusher != nil {
-		setup.Pusher = pusher
-	}
-	return setup, nil
+	return &Setup{Runner: r, Orgs: wiring.Orgs(cfg), DryRun: bool(cfg.DryRun), Logger: logger, Sink: string(cfg.Sink)}, nil
 }
 
 // tick sends a PingSource-shaped event and returns the reply, its status
@@ -540,7 +532,7 @@ func TestOneOrganizationsBadTokenLeavesTheOtherConverging(t *testing.T) {
 func TestServeStopsWhenStartFails(t *testing.T) {
 	t.Setenv("LISTEN_ADDRESS", "127.0.0.1:0")
 	bad := errors.New("SYNC_INTERVAL: 10s is below the minimum of 1m0s")
-	err := Serve(context.Background(), New(func(context.Context, map[string]string) (*Setup, error) { return nil, bad }), false)
+	err := Serve(context.Background(), New(func(context.Context, map[string]string) (*Setup, error) { return nil, bad }), false, nil)
 	if !errors.Is(err, bad) {
 		t.Errorf("Serve = %v, want Start's error", err)
 	}
@@ -562,7 +554,7 @@ func TestStatusesAreChosenForThePingSource(t *testing.T) {
 
 func TestServiceTimeoutsAreLifted(t *testing.T) {
 	t.Parallel()
-	svc := newService(New(nil))
+	svc := newService(New(nil), nil)
 	if svc.ReadTimeout != 0 || svc.WriteTimeout != 0 {
 		t.Errorf("read/write timeouts %v/%v: a sync past them would answer nothing (502, redelivered)", svc.ReadTimeout, svc.WriteTimeout)
 	}

@@ -15,24 +15,30 @@ const maxBody = 1 << 20
 // Start fails (its error is Serve's). There is no read or write timeout
 // (Knative's timeoutSeconds and the runner's budget bound a sync);
 // headers must arrive within 2 s, bodies are capped at 1 MiB. debug turns
-// func-go's own logs from warnings to debug.
-func Serve(ctx context.Context, f *Function, debug bool) error {
+// func-go's own logs from warnings to debug. metrics, when not nil,
+// answers /metrics on the same port (Knative allows one) from the moment
+// the server listens; without it /metrics is 404.
+func Serve(ctx context.Context, f *Function, debug bool, metrics http.Handler) error {
 	ce.SetLogLevel(ce.LogWarn)
 	if debug {
 		ce.SetLogLevel(ce.LogDebug)
 	}
-	return newService(f).Start(ctx)
+	return newService(f, metrics).Start(ctx)
 }
 
-// newService wraps f in func-go's service with the timeouts lifted.
-func newService(f *Function) *ce.Service {
+// newService wraps f in func-go's service with the timeouts lifted, and
+// metrics at /metrics.
+func newService(f *Function, metrics http.Handler) *ce.Service {
 	svc := ce.New(f)
 	svc.ReadTimeout = 0
 	svc.WriteTimeout = 0
+	if metrics == nil {
+		metrics = http.NotFoundHandler()
+	}
 	inner := svc.Handler
 	svc.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/metrics" {
-			f.serveMetrics(w, r)
+			metrics.ServeHTTP(w, r)
 			return
 		}
 		if r.ContentLength > maxBody {

@@ -2,16 +2,19 @@
 // Prometheus' own client library: a [Recorder] that a runner feeds
 // (runner.WithObserver(rec.Observe)), a counting http.RoundTripper to put
 // under the Quay clients ([Recorder.Transport], one attempt counted per
-// retry), and a [Pusher] that hands the metrics of a finished run to a
-// Pushgateway, as Prometheus documents for batch jobs.
+// retry), and a [Pusher] that hands the metrics of
+// each finished run to a Pushgateway, as Prometheus documents for batch
+// jobs: as the runner's observer ([Pusher.Observer]), or when told
+// ([Pusher.Push]).
 //
 //	rec := metrics.NewRecorder()
 //	base := rec.Transport(metrics.Destination, "acme", sharedTransport)
 //	client, _ := quay.New(url, quay.WithTransport(base), quay.WithToken(tok))
 //	r, _ := runner.New(backends, runner.WithObserver(rec.Observe))
-//	prometheus.MustRegister(rec) // to scrape it; or push:
+//	prometheus.MustRegister(rec) // to scrape it; or push each
+//	// organisation's run as it ends:
 //	p, _ := metrics.NewPusher("http://pushgateway:9091", rec, nil)
-//	err := p.Push(ctx, runner.CommandSync, "acme")
+//	r, _ = runner.New(backends, runner.WithObserver(p.Observer(logger)))
 //
 // # Metrics
 //
@@ -64,5 +67,7 @@
 // the metric names pushed are replaced in that group. So a status run
 // does not erase the sync's series, and a failed run, which pushes no
 // quaymirror_last_success_timestamp_seconds, leaves the last success in
-// place.
+// place. As the runner's observer it pushes each organisation once its
+// run ends, stopped runs included, and only warns when a push fails: the
+// CLI and the function (`quaymirror serve`) push this way.
 package metrics

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/push"
 	dto "github.com/prometheus/client_model/go"
@@ -118,6 +120,43 @@ func (p *Pusher) Push(ctx context.Context, cmd runner.Command, orgs ...string) e
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// PushTimeout bounds the push of one organisation's run by an Observer,
+// whatever the client's own timeout.
+const PushTimeout = 30 * time.Second
+
+// Observer returns the observer to give runner.WithObserver in place of
+// the Recorder's Observe: it records each Event into the Pusher's
+// Recorder, then, when the Event ends an organisation's run of a command
+// (its sync, plan, check, status or verify; not a join), pushes that
+// organisation's group of the command, as Push does. So every run is
+// pushed once per organisation as soon as that organisation is done, a
+// run cut short by a stop, Close or the time budget included, and a run
+// that other calls joined only once. The push happens on the run's
+// goroutine, within PushTimeout, before the next organisation starts: it
+// takes from the run's time budget. A failure is a warning in log (one
+// line, without the URL's user information) and changes nothing of the
+// run.
+func (p *Pusher) Observer(log hclog.Logger) func(runner.Event) {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	return func(e runner.Event) {
+		p.rec.Observe(e)
+		org, cmd, ended := runOf(e)
+		if !ended {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), PushTimeout)
+		defer cancel()
+		if err := p.Push(ctx, cmd, org); err != nil {
+			log.Warn("pushing the metrics failed; the run's result stands", "organization", org, "command", string(cmd),
+				"error", strings.Join(strings.Fields(err.Error()), " "))
+			return
+		}
+		log.Debug("metrics pushed", "pushgateway", p.base, "organization", org, "command", string(cmd))
+	}
 }
 
 // short makes err one bounded line: the push package quotes the

@@ -137,52 +137,32 @@ func (r *Recorder) Gather() ([]*dto.MetricFamily, error) { return r.reg.Gather()
 // an organisation-level error or the time budget leaves the previous
 // values, which a partial count would understate.
 func (r *Recorder) Observe(e runner.Event) {
-	org := e.Org.Source
-	if org == "" {
-		org = e.Organization
+	org, cmd, ended := runOf(e)
+	if !ended {
+		return
 	}
-	cmd, ok := e.Command, false
+	var ok bool
 	var set func()
 	switch e.Kind {
 	case runner.EventSynced:
-		if e.Result == nil {
-			return
-		}
-		if cmd == "" {
-			cmd = runner.CommandSync
-			if e.Result.Report != nil && e.Result.DryRun {
-				cmd = runner.CommandPlan
-			}
-		}
 		ok = e.Result.Outcome == runner.OutcomeOK
 		if rep := e.Result.Report; rep != nil && cmd == runner.CommandSync && e.Result.Error == "" {
 			set = func() { r.setRepositories(org, rep) }
 		}
 	case runner.EventChecked:
-		if cmd == "" {
-			cmd = runner.CommandCheck
-		}
 		ok = e.Check != nil && e.Check.OK()
 	case runner.EventStatus:
-		if cmd == "" {
-			cmd = runner.CommandStatus
-		}
 		ok = e.Err == nil && e.Health != nil && e.Health.Healthy()
 		if h := e.Health; h != nil {
 			set = func() { r.setHealth(org, h) }
 		}
 	case runner.EventVerified:
-		if cmd == "" {
-			cmd = runner.CommandVerify
-		}
 		ov := e.Verification
 		ok = ov != nil && ov.Outcome == runner.OutcomeOK
 		if ov != nil && ov.Verification != nil && ov.Error == "" && !ov.Interrupted {
 			v := ov.Verification
 			set = func() { r.setVerification(org, v) }
 		}
-	default:
-		return
 	}
 	at := e.Time
 	if at.IsZero() {
@@ -194,6 +174,40 @@ func (r *Recorder) Observe(e runner.Event) {
 	if set != nil {
 		set()
 	}
+}
+
+// runOf returns the organisation (by its source) and the command of the
+// run that e ends; ended is false for an event that ends none (a join, a
+// sync without its result). An event without its Command (one a test
+// builds) gets the command of its kind.
+func runOf(e runner.Event) (org string, cmd runner.Command, ended bool) {
+	org, cmd = e.Org.Source, e.Command
+	if org == "" {
+		org = e.Organization
+	}
+	var kind runner.Command
+	switch e.Kind {
+	case runner.EventSynced:
+		if e.Result == nil {
+			return org, cmd, false
+		}
+		kind = runner.CommandSync
+		if e.Result.Report != nil && e.Result.DryRun {
+			kind = runner.CommandPlan
+		}
+	case runner.EventChecked:
+		kind = runner.CommandCheck
+	case runner.EventStatus:
+		kind = runner.CommandStatus
+	case runner.EventVerified:
+		kind = runner.CommandVerify
+	default:
+		return org, cmd, false
+	}
+	if cmd == "" {
+		cmd = kind
+	}
+	return org, cmd, true
 }
 
 // setRun records the end of a run; r.mu is held.

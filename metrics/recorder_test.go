@@ -58,13 +58,20 @@ func newWorld(t *testing.T) *world {
 		}
 		must(t, w.dst.AddRobot(org, "mirror"))
 	}
-	var err error
-	w.r, err = runner.New(func(context.Context, runner.Org) (quaymirror.Source, quaymirror.Destination, error) {
-		return w.src, w.dst, nil
-	}, runner.WithRate(0, 0), runner.WithConcurrency(1), runner.WithClock(w.clock), runner.WithObserver(w.rec.Observe))
-	must(t, err)
-	t.Cleanup(func() { _ = w.r.Close(context.Background()) })
+	w.r = w.newRunner(t, w.rec.Observe)
 	return w
+}
+
+// newRunner returns a runner over w's registries and clock whose observer
+// is observe.
+func (w *world) newRunner(t *testing.T, observe func(runner.Event)) *runner.Runner {
+	t.Helper()
+	r, err := runner.New(func(context.Context, runner.Org) (quaymirror.Source, quaymirror.Destination, error) {
+		return w.src, w.dst, nil
+	}, runner.WithRate(0, 0), runner.WithConcurrency(1), runner.WithClock(w.clock), runner.WithObserver(observe))
+	must(t, err)
+	t.Cleanup(func() { _ = r.Close(context.Background()) })
+	return r
 }
 
 func orgs(names ...string) []runner.Org {

@@ -159,14 +159,6 @@ func Run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		}
 		defer func() { _ = env.runner.Close(context.WithoutCancel(ctx)) }()
 		env.orgs = wiring.Orgs(env.cfg)
-		pusher, err := wiring.Pusher(env.cfg, rec)
-		if err != nil {
-			fmt.Fprintf(stderr, "quaymirror %s: %v\n", c.name, oneLine(err))
-			return ExitUsage
-		}
-		if pusher != nil {
-			defer pushMetrics(ctx, env, pusher, c.name)
-		}
 	}
 	return c.run(ctx, env)
 }
@@ -197,25 +189,6 @@ func newTickerProgress(logger hclog.Logger, interval time.Duration) *tickerProgr
 func (t *tickerProgress) close() {
 	t.ticker.Stop()
 	t.logProgress.close()
-}
-
-// pushMetrics pushes the metrics of the run of command to the
-// Pushgateway, even after a stop; a failure is a warning and leaves the
-// exit code alone.
-func pushMetrics(ctx context.Context, env *runEnv, p *metrics.Pusher, command string) {
-	cmd := runner.Command(command)
-	if cmd == runner.CommandSync && env.cfg.DryRun {
-		cmd = runner.CommandPlan
-	}
-	orgs := make([]string, len(env.orgs))
-	for i, o := range env.orgs {
-		orgs[i] = o.Source
-	}
-	if err := p.Push(context.WithoutCancel(ctx), cmd, orgs...); err != nil {
-		env.logger.Warn("pushing the metrics failed; the run's result stands", "error", oneLine(err))
-		return
-	}
-	env.logger.Debug("metrics pushed", "pushgateway", p.String(), "command", string(cmd))
 }
 
 func find(name string) *command {

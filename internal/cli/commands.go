@@ -65,16 +65,26 @@ func runSync(ctx context.Context, env *runEnv, dryRun bool) int {
 		run = env.runner.Plan
 	}
 	res, err := run(ctx, env.orgs)
+	if !report(env, res, err, writeRunText) {
+		return ExitFailed
+	}
+	return exitCode(res.Outcome)
+}
+
+// report writes the result of a run to stdout: JSON with --output json,
+// else text. A run that did not happen (err: invalid pairs, a closed
+// runner) is a line on stderr instead, and false.
+func report[R any](env *runEnv, res R, err error, text func(io.Writer, R)) bool {
 	if err != nil {
 		fmt.Fprintf(env.stderr, "quaymirror: %s\n", oneLine(err))
-		return ExitFailed
+		return false
 	}
 	if env.cfg.Output == config.OutputJSON {
 		writeJSON(env.stdout, res)
 	} else {
-		writeRunText(env.stdout, res)
+		text(env.stdout, res)
 	}
-	return exitCode(res.Outcome)
+	return true
 }
 
 func checkCommand() *command {
@@ -93,14 +103,8 @@ Examples:
   quaymirror check --org internal-docker-io --output json`,
 		run: func(ctx context.Context, env *runEnv) int {
 			res, err := env.runner.Check(ctx, env.orgs)
-			if err != nil {
-				fmt.Fprintf(env.stderr, "quaymirror: %s\n", oneLine(err))
+			if !report(env, res, err, writeChecksText) {
 				return ExitFailed
-			}
-			if env.cfg.Output == config.OutputJSON {
-				writeJSON(env.stdout, res)
-			} else {
-				writeChecksText(env.stdout, res)
 			}
 			if !res.OK {
 				return ExitPreflight

@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/quaymirror/quaymirror/function"
 	"github.com/quaymirror/quaymirror/internal/config"
@@ -38,21 +37,22 @@ a bad setting exits 2 before the server starts. It listens on
 LISTEN_ADDRESS (default [::]:8080); func-go's 30 s server timeouts are
 lifted, TIMEOUT is the time budget of one event (default 2m). Health
 endpoints: /health/readiness, /health/liveness. Prometheus metrics:
-/metrics on the same port; with METRICS_PUSHGATEWAY each event's metrics
-are pushed too, and with K_SINK (a SinkBinding) each report is also sent
-there. See docs/deploy.md and docs/operations.md.
+/metrics on the same port; with METRICS_PUSHGATEWAY each organization's
+metrics are pushed too as its run ends, and with K_SINK (a SinkBinding)
+each report is also sent there. See docs/deploy.md and
+docs/operations.md.
 
 Example:
   LISTEN_ADDRESS=127.0.0.1:8080 TIMEOUT=420 quaymirror serve`,
 		run: func(ctx context.Context, env *runEnv) int {
-			setup, stop, err := functionSetup(env.cfg.Config, env.stderr)
+			setup, metricsHandler, stop, err := functionSetup(env.cfg.Config, env.stderr)
 			if err != nil {
 				fmt.Fprintf(env.stderr, "quaymirror serve: invalid configuration: %v\n", oneLine(err))
 				return ExitUsage
 			}
 			defer stop()
 			f := function.New(func(context.Context, map[string]string) (*function.Setup, error) { return setup, nil })
-			err = function.Serve(ctx, f, bool(env.cfg.Debug))
+			err = function.Serve(ctx, f, bool(env.cfg.Debug), metricsHandler)
 			if err == nil || errors.Is(err, context.Canceled) {
 				return ExitOK
 			}
@@ -65,12 +65,13 @@ Example:
 // functionSetup checks c for a sync and builds the function's runner:
 // JSON logs (a log collector reads them), a progress line every
 // PROGRESS_INTERVAL, TIMEOUT or DefaultServeTimeout as the budget of an
-// event (which the runner's estimate fits each tick's slice into). stop
-// ends the progress log.
-func functionSetup(c *config.Config, logOutput io.Writer) (_ *function.Setup, stop func(), _ error) {
+// event (which the runner's estimate fits each tick's slice into), the
+// runs recorded (and pushed, with METRICS_PUSHGATEWAY), and the handler
+// of /metrics. stop ends the progress log.
+func functionSetup(c *config.Config, logOutput io.Writer) (_ *function.Setup, metricsHandler http.Handler, stop func(), _ error) {
 	cfg, err := config.Resolve(c, config.NeedSync)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	level := hclog.Info
 	if cfg.Debug {
@@ -93,21 +94,8 @@ func functionSetup(c *config.Config, logOutput io.Writer) (_ *function.Setup, st
 	r, err := wiring.NewWithMetrics(cfg, logger, rec, opts...)
 	if err != nil {
 		stop()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	// What /metrics serves: the runs, and the process as every long-lived
-	// Go service shows it.
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(rec, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	setup := &function.Setup{Runner: r, Orgs: wiring.Orgs(cfg), DryRun: bool(cfg.DryRun), Logger: logger,
-		Metrics: reg, Sink: string(cfg.Sink)}
-	pusher, err := wiring.Pusher(cfg, rec)
-	if err != nil {
-		stop()
-		return nil, nil, err
-	}
-	if pusher != nil { // not a typed nil in the interface
-		setup.Pusher = pusher
-	}
-	return setup, stop, nil
+	setup := &function.Setup{Runner: r, Orgs: wiring.Orgs(cfg), DryRun: bool(cfg.DryRun), Logger: logger, Sink: string(cfg.Sink)}
+	return setup, wiring.MetricsHandler(rec), stop, nil
 }

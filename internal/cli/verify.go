@@ -37,14 +37,8 @@ Examples:
   quaymirror verify -o json | jq -r '.organizations[].repositories[] | .name + ": " + (.missing | join(","))'`,
 		run: func(ctx context.Context, env *runEnv) int {
 			res, err := env.runner.Verify(ctx, env.orgs)
-			if err != nil {
-				fmt.Fprintf(env.stderr, "quaymirror: %s\n", oneLine(err))
+			if !report(env, res, err, writeVerifyText) {
 				return ExitFailed
-			}
-			if env.cfg.Output == config.OutputJSON {
-				writeJSON(env.stdout, res)
-			} else {
-				writeVerifyText(env.stdout, res)
 			}
 			return exitCode(res.Outcome)
 		},

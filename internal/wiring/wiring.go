@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/quaymirror/quaymirror/internal/config"
 	"github.com/quaymirror/quaymirror/metrics"
@@ -31,14 +34,25 @@ func New(cfg *config.Resolved, logger hclog.Logger, opts ...runner.Option) (*run
 // NewWithMetrics is New recording into rec (when not nil): every run
 // through runner.WithObserver, and every request attempt of each
 // organisation's clients through rec's counting transport, put under the
-// clients' own stack so that retries are counted.
+// clients' own stack so that retries are counted. With
+// METRICS_PUSHGATEWAY, the observer is the Pusher's (see Pusher), so
+// each organisation's run is pushed as soon as it ends: the CLI and the
+// function push alike.
 func NewWithMetrics(cfg *config.Resolved, logger hclog.Logger, rec *metrics.Recorder, opts ...runner.Option) (*runner.Runner, error) {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
 	b := &backends{cfg: cfg, logger: logger, rec: rec}
 	if rec != nil {
-		opts = append([]runner.Option{runner.WithObserver(rec.Observe)}, opts...)
+		pusher, err := Pusher(cfg, rec)
+		if err != nil {
+			return nil, err
+		}
+		observe := rec.Observe
+		if pusher != nil {
+			observe = pusher.Observer(logger)
+		}
+		opts = append([]runner.Option{runner.WithObserver(observe)}, opts...)
 	}
 	var err error
 	// One transport (and so one connection pool) per registry, shared by
@@ -106,6 +120,25 @@ func (b *backends) transport(side metrics.Side, org string, shared http.RoundTri
 		return shared
 	}
 	return b.rec.Transport(side, org, shared)
+}
+
+// MetricsHandler is what `quaymirror serve` answers at /metrics: rec's
+// series, and the Go runtime's and the process' as every long-lived Go
+// service shows them, to GET and HEAD (promhttp: the text format, or what
+// the scraper negotiates; a metric that cannot be gathered is left out
+// and the others are served). Other methods are answered 405.
+func MetricsHandler(rec *metrics.Recorder) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(rec, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "GET only", http.StatusMethodNotAllowed)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Pusher returns the pusher of rec to cfg's METRICS_PUSHGATEWAY, or nil

@@ -2,12 +2,16 @@ package wiring_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/quaymirror/quaymirror/internal/config"
 	"github.com/quaymirror/quaymirror/internal/demo"
+	"github.com/quaymirror/quaymirror/internal/promtest"
 	"github.com/quaymirror/quaymirror/internal/wiring"
 	"github.com/quaymirror/quaymirror/metrics"
 	"github.com/quaymirror/quaymirror/runner"
@@ -161,6 +165,35 @@ func TestPusherOnlyWhenConfigured(t *testing.T) {
 	p, err = wiring.Pusher(resolve(t, d.Environ("METRICS_PUSHGATEWAY=http://u:pw-77@127.0.0.1:9/x"), config.NeedStatus), rec)
 	if err != nil || p == nil || p.String() != "http://127.0.0.1:9/x" {
 		t.Errorf("with METRICS_PUSHGATEWAY: %v, %v", p, err)
+	}
+}
+
+// The handler of /metrics answers GET and HEAD with the recorded runs and
+// the process' metrics, in the text format; other methods get 405.
+func TestMetricsHandlerServesGetAndHeadOnly(t *testing.T) {
+	t.Parallel()
+	rec := metrics.NewRecorder()
+	rec.Observe(runner.Event{Kind: runner.EventChecked, Org: runner.Org{Source: "acme"}, Check: &runner.OrgCheck{}})
+	srv := httptest.NewServer(wiring.MetricsHandler(rec))
+	t.Cleanup(srv.Close)
+	s := promtest.Scrape(t, srv.URL)
+	if s.Value(t, metrics.LastRunSuccess, "organization", "acme", "command", "check") != 1 {
+		t.Error("the recorded check is not served")
+	}
+	if len(s.Find("go_goroutines")) != 1 || len(s.Find("process_start_time_seconds")) != 1 {
+		t.Error("no process metrics")
+	}
+	resp, err := http.Head(srv.URL)
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		t.Errorf("HEAD = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	resp, err = http.Post(srv.URL, "text/plain", strings.NewReader("x"))
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST = %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
 	}
 }
 
