@@ -57,7 +57,7 @@ demo: ## Run check, plan, sync, status and verify against two emulated Quays, th
 
 BENCH_SCENARIOS ?= 5000x1,5000x8,5000x32,5000x1@25,5000x8@25,5000x32@100,20000x32,20000x8@25/mirrored/ticks,100000x32
 .PHONY: bench
-bench: ## Measure sync against two emulated Quays: calls, time against the bound, memory, incremental ticks (about 90 min; BENCH_SCENARIOS=500x1,500x8,500x32 for a one-minute run).
+bench: ## Measure sync against two emulated Quays: calls, time against the bound, memory, incremental ticks (about 75 min on a quiet machine; BENCH_SCENARIOS=500x1,500x8,500x32 for a one-minute run).
 	$(GO) run ./cmd/quaymirror-bench --scenarios $(BENCH_SCENARIOS)
 
 PLATFORMS ?= linux/amd64
