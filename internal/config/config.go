@@ -40,7 +40,7 @@ type Config struct {
 	// Mirror configuration written into every repository.
 	TagGlob            JSONList `env:"TAG_GLOB, default=[\"*\"]" group:"Mirror configuration" help:"Tags to mirror: a JSON list of globs (fnmatch: * ? [..]), e.g. [\"v*\",\"latest\"]."`
 	SyncInterval       Seconds  `env:"SYNC_INTERVAL, default=600" group:"Mirror configuration" help:"Seconds between two synchronizations of a mirror: at least 60 (0 means the default)."`
-	RecreateMirror     Bool     `env:"RECREATE_MIRROR_CONFIG, default=false" flag:"recreate-mirror-config" group:"Mirror configuration" help:"Re-send the full configuration of every existing mirror, password included (after a credential rotation, say)."`
+	RecreateMirror     Bool     `env:"RECREATE_MIRROR_CONFIG, default=false" flag:"recreate-mirror-config" group:"Mirror configuration" help:"Re-send the full configuration of every existing mirror the run reads, password included (after a credential rotation, say): the tick's slice of them (FULL_CHECK_EVERY), every one with --full."`
 	MirrorVerifyTLS    Bool     `env:"MIRROR_VERIFY_TLS, default=true" group:"Mirror configuration" help:"Mirrors verify the source's TLS certificate."`
 	UnsignedImages     Bool     `env:"UNSIGNED_IMAGES, default=false" group:"Mirror configuration" help:"Mirrors accept unsigned images."`
 	MirrorHTTPProxy    string   `env:"MIRROR_HTTP_PROXY" group:"Mirror configuration" help:"http_proxy the mirror workers use towards the source."`
